@@ -1,0 +1,72 @@
+"""Shared fixtures: one user per role, plus the alice/bob/charlie trio of STYLE.md
+(alice owns a record, bob is her teammate, charlie is an outsider)."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from crm.models import Team
+from crm.roles import Role
+from crm.tests.factories import UserFactory
+
+
+def make_user(username: str, *roles: str, **kwargs):
+    user = UserFactory(username=username, **kwargs)
+    if roles:
+        user.groups.add(*Group.objects.filter(name__in=roles))
+    return user
+
+
+@pytest.fixture
+def role_users(db):
+    """One user per role, the sales rep and the sales manager in one team."""
+    users = {role: make_user(f"{role}_user", role) for role in Role.values}
+    team = Team.objects.create(name="Vertrieb Nord", manager=users[Role.SALES_MANAGER])
+    team.members.add(users[Role.SALES_REP])
+    return users
+
+
+@pytest.fixture
+def alice(db):
+    return make_user("alice", Role.SALES_REP, first_name="Alice", last_name="Albrecht")
+
+
+@pytest.fixture
+def bob(db, alice):
+    """Alice's teammate (same team, also a rep) and the team's manager is `manager`."""
+    return make_user("bob", Role.SALES_REP, first_name="Bob", last_name="Brandt")
+
+
+@pytest.fixture
+def manager(db, alice, bob):
+    user = make_user("mona", Role.SALES_MANAGER, first_name="Mona", last_name="Meier")
+    team = Team.objects.create(name="Team Alice", manager=user)
+    team.members.add(alice, bob)
+    return user
+
+
+@pytest.fixture
+def charlie(db):
+    """An outsider: a sales rep in no team with alice."""
+    return make_user("charlie", Role.SALES_REP, first_name="Charlie", last_name="Claus")
+
+
+@pytest.fixture
+def nobody(db):
+    """Logged in, but without any CRM role."""
+    return make_user("nobody")
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin", Role.ADMIN, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def client_for(client):
+    """`client_for(user)` logs the test client in as that user."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login

@@ -1,0 +1,1 @@
+"""Forms of the contacts app, one module per area: records, imports, merge."""

@@ -1,0 +1,70 @@
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from contacts.models import ImportJob
+from contacts.services.importing import columns_for, inspect_csv
+
+
+class ImportUploadForm(forms.Form):
+    target = forms.ChoiceField(
+        label=gettext_lazy("Import into"), choices=ImportJob.Target.choices, widget=forms.RadioSelect
+    )
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "A .csv file of up to 50 MB with column names in the first line, saved from Excel or another CRM. "
+            "UTF-8 and Windows-1252 (Excel) encodings and ; , or tab as delimiter are recognised."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        # The file's facts (encoding, delimiter, header) go along with it to the view.
+        self.csv_info = inspect_csv(upload, name=upload.name, size=upload.size)
+        return upload
+
+
+class ImportMappingForm(forms.Form):
+    """One choice per CSV column: which CRM field it fills, or none."""
+
+    def __init__(self, *args, job: ImportJob, samples: list[list[str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.job = job
+        self.columns = columns_for(job.target)
+        choices = [("", _("— do not import —"))] + [(c.name, c.label) for c in self.columns]
+        assigned = {index: name for name, index in job.mapping.items()}
+        for index, header in enumerate(job.headers):
+            examples = [row[index].strip() for row in samples if index < len(row) and row[index].strip()]
+            self.fields[f"column_{index}"] = forms.ChoiceField(
+                label=header or _("Column %(number)d (no name)") % {"number": index + 1},
+                choices=choices,
+                required=False,
+                initial=assigned.get(index, ""),
+                help_text=_("Examples: %(values)s") % {"values": " | ".join(v[:40] for v in examples)} if examples else "",
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        mapping: dict[str, int] = {}
+        labels = {c.name: c.label for c in self.columns}
+        for index in range(len(self.job.headers)):
+            name = cleaned.get(f"column_{index}")
+            if not name:
+                continue
+            if name in mapping:
+                self.add_error(
+                    f"column_{index}",
+                    _("“%(field)s” is already filled from the column “%(other)s”.")
+                    % {"field": labels[name], "other": self.job.headers[mapping[name]]},
+                )
+                continue
+            mapping[name] = index
+        for column in self.columns:
+            if column.required and column.name not in mapping:
+                raise forms.ValidationError(
+                    _("Choose the column that holds “%(field)s”: it is required.") % {"field": column.label}
+                )
+        self.mapping = mapping
+        return cleaned

@@ -1,0 +1,257 @@
+"""Forms for organizations, people, their activities and attachments."""
+
+import re
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.forms import inlineformset_factory
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Activity, Attachment, Employment, Organization, OrganizationAddress, Person
+from contacts.services.duplicates import find_similar_organizations, find_similar_people
+from crm.roles import ALL_ROLES
+from crm.widgets import AutocompleteModelChoiceField
+
+
+def crm_users():
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=ALL_ROLES)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.username
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class DuplicateCheckMixin:
+    """On create, similar existing records stop the save until the user confirms it is new."""
+
+    confirm_field = "confirm_new"
+
+    def similar_records(self) -> list:
+        return []
+
+    def check_duplicates(self):
+        if self.instance.pk or self.errors:
+            return
+        self.similar = self.similar_records()
+        if self.similar and not self.data.get(self.add_prefix(self.confirm_field)):
+            self.fields[self.confirm_field] = forms.BooleanField(
+                label=_("It is not one of these: create it anyway"), required=False
+            )
+            raise forms.ValidationError(
+                _("Similar records already exist (listed below). Open one of them, or confirm that this is a new one."),
+                code="similar_exists",
+            )
+
+
+class OrganizationForm(DuplicateCheckMixin, forms.ModelForm):
+    owner = UserChoiceField(label=_("Owner"), queryset=crm_users(), required=False)
+
+    class Meta:
+        model = Organization
+        fields = [
+            "name", "legal_form", "relationship", "industry", "website", "email", "phone", "country",
+            "employees", "annual_revenue", "owner", "tags", "description",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4}), "tags": forms.CheckboxSelectMultiple}
+        help_texts = {"phone": _("International format, e.g. +49 30 1234567.")}
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = crm_users()
+        if not self.instance.pk and user is not None:
+            self.initial.setdefault("owner", user.pk)
+        self.user = user
+
+    def similar_records(self) -> list:
+        return find_similar_organizations(name=self.cleaned_data.get("name", ""), user=self.user)
+
+    def clean(self):
+        cleaned = super().clean()
+        self.check_duplicates()
+        return cleaned
+
+
+AddressFormSet = inlineformset_factory(
+    Organization,
+    OrganizationAddress,
+    fields=["kind", "street", "postal_code", "city", "country"],
+    extra=1,
+    max_num=10,
+    can_delete=True,
+)
+
+
+class PersonForm(DuplicateCheckMixin, forms.ModelForm):
+    owner = UserChoiceField(label=_("Owner"), queryset=crm_users(), required=False)
+
+    class Meta:
+        model = Person
+        fields = [
+            "salutation", "academic_title", "first_name", "last_name", "email", "email_secondary", "phone", "mobile",
+            "street", "postal_code", "city", "country", "birthday", "preferred_language", "lifecycle_stage", "source",
+            "owner", "tags", "description",
+        ]
+        widgets = {
+            "birthday": DateInput(),
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "tags": forms.CheckboxSelectMultiple,
+        }
+        help_texts = {
+            "phone": _("International format, e.g. +49 30 1234567."),
+            "mobile": _("International format, e.g. +49 171 1234567."),
+        }
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = crm_users()
+        if not self.instance.pk and user is not None:
+            self.initial.setdefault("owner", user.pk)
+        self.user = user
+
+    def similar_records(self) -> list:
+        # The organizations come from the employment rows of the same POST (prefix "rows").
+        organization_ids = [
+            value for key, value in self.data.items() if re.fullmatch(r"rows-\d+-organization", key) and value
+        ]
+        return find_similar_people(
+            first_name=self.cleaned_data.get("first_name", ""),
+            last_name=self.cleaned_data.get("last_name", ""),
+            organization_ids=organization_ids,
+            user=self.user,
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        self.check_duplicates()
+        return cleaned
+
+    def clean_email(self):
+        email = (self.cleaned_data.get("email") or "").strip().lower()
+        if email:
+            clash = Person.objects.filter(email=email).exclude(pk=self.instance.pk).first()
+            if clash is None:
+                clash = Person.objects.filter(email_secondary=email).exclude(pk=self.instance.pk).first()
+            if clash is not None:
+                raise forms.ValidationError(
+                    _("%(name)s already has this email address. Open that person instead of creating a duplicate."),
+                    params={"name": clash.full_name},
+                    code="duplicate_email",
+                )
+        return email
+
+
+class EmploymentForm(forms.ModelForm):
+    organization = AutocompleteModelChoiceField(
+        Organization.objects.all(), url_name="contacts:organization_autocomplete", label=_("Organization")
+    )
+
+    class Meta:
+        model = Employment
+        fields = ["organization", "position", "department", "is_primary"]
+
+
+class BaseEmploymentFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        seen = set()
+        primaries = 0
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE") or not form.cleaned_data:
+                continue
+            organization = form.cleaned_data.get("organization")
+            if organization is not None:
+                if organization.pk in seen:
+                    form.add_error("organization", _("This organization is listed twice."))
+                seen.add(organization.pk)
+            primaries += bool(form.cleaned_data.get("is_primary"))
+        if primaries > 1:
+            raise forms.ValidationError(_("Only one organization can be the main one."))
+
+
+EmploymentFormSet = inlineformset_factory(
+    Person,
+    Employment,
+    form=EmploymentForm,
+    formset=BaseEmploymentFormSet,
+    extra=1,
+    max_num=20,
+    can_delete=True,
+)
+
+
+class NoteForm(forms.ModelForm):
+    """A note, call, email or meeting logged on the timeline."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[(k, label) for k, label in Activity.Kind.choices if k != Activity.Kind.TASK],
+        initial=Activity.Kind.NOTE,
+    )
+
+    class Meta:
+        model = Activity
+        fields = ["kind", "subject", "body", "occurred_at"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 3}), "occurred_at": DateTimeInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("occurred_at", timezone.localtime().replace(second=0, microsecond=0))
+
+
+class TaskForm(forms.ModelForm):
+    assignee = UserChoiceField(label=_("Assigned to"), queryset=crm_users())
+
+    class Meta:
+        model = Activity
+        fields = ["subject", "body", "due_at", "assignee"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 2}), "due_at": DateTimeInput()}
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = crm_users()
+        self.fields["due_at"].required = True
+        if user is not None:
+            self.initial.setdefault("assignee", user.pk)
+
+    def save(self, commit=True):
+        self.instance.kind = Activity.Kind.TASK
+        return super().save(commit=commit)
+
+
+class AttachmentForm(forms.ModelForm):
+    class Meta:
+        model = Attachment
+        fields = ["file"]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.ATTACHMENT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is too big (%(size)s MB); the limit is %(limit)s MB."),
+                params={"size": round(upload.size / 1_048_576, 1), "limit": settings.ATTACHMENT_MAX_BYTES // 1_048_576},
+            )
+        if upload.size == 0:
+            raise forms.ValidationError(_("The file is empty."))
+        return upload

@@ -1,0 +1,657 @@
+"""Organizations, people, and what happens with them (activities, attachments).
+
+Record access: every CRM role reads the shared customer view (`visible_to`); owners,
+the managers of the owner's team and admins change a record (`editable_by`).
+"""
+
+import os
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+from contacts.dedupe import organization_name_key, person_name_key
+from crm.models import SearchIndexedModel, managed_user_ids
+from crm.roles import Role, has_role, is_crm_user
+
+# Roles that may change records nobody owns.
+UNOWNED_EDITOR_ROLES = (Role.ADMIN, Role.SALES_MANAGER, Role.SUPPORT_LEAD, Role.MARKETING)
+
+
+class ContactQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Sales, service and marketing all read the shared customer view."""
+        return self.all() if is_crm_user(user) else self.none()
+
+    def editable_by(self, user):
+        if not is_crm_user(user):
+            return self.none()
+        if has_role(user, Role.ADMIN):
+            return self.all()
+        condition = Q(owner_id__in=managed_user_ids(user))
+        if has_role(user, *UNOWNED_EDITOR_ROLES):
+            condition |= Q(owner__isnull=True)
+        return self.filter(condition)
+
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+
+class EditableByMixin:
+    def is_editable_by(self, user) -> bool:
+        if not is_crm_user(user):
+            return False
+        if has_role(user, Role.ADMIN):
+            return True
+        if self.owner_id is None:
+            return has_role(user, *UNOWNED_EDITOR_ROLES)
+        return self.owner_id in managed_user_ids(user)
+
+
+class Tag(models.Model):
+    class Color(models.TextChoices):
+        GREY = "secondary", _("Grey")
+        BLUE = "primary", _("Blue")
+        GREEN = "success", _("Green")
+        RED = "danger", _("Red")
+        YELLOW = "warning", _("Yellow")
+        CYAN = "info", _("Cyan")
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    color = models.CharField(_("colour"), max_length=10, choices=Color.choices, default=Color.GREY)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organization(EditableByMixin, SearchIndexedModel):
+    class LegalForm(models.TextChoices):
+        GMBH = "gmbh", "GmbH"
+        GMBH_CO_KG = "gmbh_co_kg", "GmbH & Co. KG"
+        AG = "ag", "AG"
+        KG = "kg", "KG"
+        OHG = "ohg", "OHG"
+        GBR = "gbr", "GbR"
+        UG = "ug", "UG (haftungsbeschränkt)"
+        EK = "ek", "e. K."
+        EV = "ev", "e. V."
+        SE = "se", "SE"
+        SOLE = "sole", _("Sole proprietor")
+        PUBLIC = "public", _("Public body")
+        OTHER = "other", _("Other")
+
+    class Industry(models.TextChoices):
+        MANUFACTURING = "manufacturing", _("Manufacturing")
+        MECHANICAL = "mechanical_engineering", _("Mechanical engineering")
+        AUTOMOTIVE = "automotive", _("Automotive")
+        CHEMICALS = "chemicals", _("Chemicals and pharma")
+        CONSTRUCTION = "construction", _("Construction")
+        RETAIL = "retail", _("Retail")
+        WHOLESALE = "wholesale", _("Wholesale")
+        IT = "it", _("IT and software")
+        TELECOM = "telecom", _("Telecommunications")
+        FINANCE = "finance", _("Banking and insurance")
+        HEALTH = "health", _("Health care")
+        ENERGY = "energy", _("Energy")
+        LOGISTICS = "logistics", _("Transport and logistics")
+        HOSPITALITY = "hospitality", _("Hotels and restaurants")
+        CONSULTING = "consulting", _("Consulting")
+        MEDIA = "media", _("Media and marketing")
+        EDUCATION = "education", _("Education")
+        PUBLIC = "public_sector", _("Public sector")
+        CRAFTS = "crafts", _("Crafts")
+        AGRICULTURE = "agriculture", _("Agriculture")
+        OTHER = "other", _("Other")
+
+    class Relationship(models.TextChoices):
+        PROSPECT = "prospect", _("Prospect")
+        CUSTOMER = "customer", _("Customer")
+        FORMER_CUSTOMER = "former_customer", _("Former customer")
+        PARTNER = "partner", _("Partner")
+        SUPPLIER = "supplier", _("Supplier")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=200)
+    name_key = models.CharField(max_length=200, editable=False, blank=True, db_index=True)
+    legal_form = models.CharField(_("legal form"), max_length=20, choices=LegalForm.choices, blank=True)
+    industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    phone = PhoneNumberField(_("phone"), blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    country = CountryField(_("country"), default="DE", blank=True)
+    employees = models.PositiveIntegerField(
+        _("employees"), null=True, blank=True, validators=[MaxValueValidator(10_000_000)]
+    )
+    annual_revenue = models.DecimalField(
+        _("annual revenue (EUR)"),
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    relationship = models.CharField(
+        _("relationship"), max_length=20, choices=Relationship.choices, default=Relationship.PROSPECT
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_organizations",
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="organizations")
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["search_key", "name_key", "updated_at"])
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        ordering = ["name", "pk"]
+        indexes = [
+            models.Index(fields=["name", "id"], name="org_name_idx"),
+            models.Index(fields=["relationship", "name"], name="org_relationship_idx"),
+            models.Index(fields=["country", "name"], name="org_country_idx"),
+            models.Index(fields=["industry", "name"], name="org_industry_idx"),
+            models.Index(fields=["owner", "name"], name="org_owner_idx"),
+            models.Index(fields=["-updated_at"], name="org_updated_idx"),
+            models.Index(fields=["-created_at"], name="org_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("contacts:organization_detail", args=[self.pk])
+
+    derived_fields = ("search_key", "name_key")
+
+    def refresh_search_key(self) -> None:
+        super().refresh_search_key()
+        self.name_key = organization_name_key(self.name)
+
+    def search_text(self) -> list:
+        domain = self.website.split("//")[-1].removeprefix("www.").split("/")[0] if self.website else ""
+        return [self.name, self.email, domain, self.phone.as_e164 if self.phone else ""]
+
+
+class OrganizationAddress(models.Model):
+    class Kind(models.TextChoices):
+        MAIN = "main", _("Main address")
+        BILLING = "billing", _("Billing address")
+        SHIPPING = "shipping", _("Shipping address")
+        BRANCH = "branch", _("Branch")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="addresses")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.MAIN)
+    street = models.CharField(_("street and number"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=12, blank=True, db_index=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = CountryField(_("country"), default="DE", blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["organization", "kind", "pk"]
+
+    def __str__(self) -> str:
+        return ", ".join(p for p in [self.street, f"{self.postal_code} {self.city}".strip()] if p)
+
+
+class Person(EditableByMixin, SearchIndexedModel):
+    class Salutation(models.TextChoices):
+        MR = "mr", _("Mr")
+        MS = "ms", _("Ms")
+        NONE = "none", _("(no salutation)")
+
+    class AcademicTitle(models.TextChoices):
+        NONE = "", _("(none)")
+        DR = "dr", "Dr."
+        PROF = "prof", "Prof."
+        PROF_DR = "prof_dr", "Prof. Dr."
+        DIPL_ING = "dipl_ing", "Dipl.-Ing."
+
+    class Lifecycle(models.TextChoices):
+        SUBSCRIBER = "subscriber", _("Subscriber")
+        LEAD = "lead", _("Lead")
+        QUALIFIED = "qualified", _("Qualified")
+        CUSTOMER = "customer", _("Customer")
+        FORMER_CUSTOMER = "former_customer", _("Former customer")
+
+    class Source(models.TextChoices):
+        WEBSITE = "website", _("Website")
+        REFERRAL = "referral", _("Referral")
+        TRADE_FAIR = "trade_fair", _("Trade fair")
+        COLD_CALL = "cold_call", _("Cold call")
+        CAMPAIGN = "campaign", _("Campaign")
+        PARTNER = "partner", _("Partner")
+        IMPORT = "import", _("Import")
+        OTHER = "other", _("Other")
+
+    class Language(models.TextChoices):
+        GERMAN = "de", _("German")
+        ENGLISH = "en", _("English")
+
+    salutation = models.CharField(_("salutation"), max_length=5, choices=Salutation.choices, default=Salutation.NONE)
+    academic_title = models.CharField(
+        _("academic title"), max_length=10, choices=AcademicTitle.choices, blank=True, default=""
+    )
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100)
+    name_key = models.CharField(max_length=200, editable=False, blank=True, db_index=True)
+    email = models.EmailField(_("email"), blank=True)
+    email_secondary = models.EmailField(_("second email"), blank=True)
+    phone = PhoneNumberField(_("phone"), blank=True)
+    mobile = PhoneNumberField(_("mobile"), blank=True)
+    street = models.CharField(_("street and number"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=12, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = CountryField(_("country"), default="DE", blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=2, choices=Language.choices, default=Language.GERMAN
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_people",
+    )
+    lifecycle_stage = models.CharField(
+        _("lifecycle stage"), max_length=20, choices=Lifecycle.choices, default=Lifecycle.LEAD
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="people")
+    organizations = models.ManyToManyField(
+        Organization, through="Employment", verbose_name=_("organizations"), related_name="people", blank=True
+    )
+    description = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["search_key", "name_key", "updated_at"])
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["last_name", "first_name", "pk"]
+        indexes = [
+            models.Index(fields=["last_name", "first_name", "id"], name="person_name_idx"),
+            models.Index(fields=["email"], name="person_email_idx"),
+            models.Index(fields=["email_secondary"], name="person_email2_idx"),
+            models.Index(fields=["lifecycle_stage", "last_name"], name="person_lifecycle_idx"),
+            models.Index(fields=["owner", "last_name"], name="person_owner_idx"),
+            models.Index(fields=["country", "last_name"], name="person_country_idx"),
+            models.Index(fields=["source", "last_name"], name="person_source_idx"),
+            models.Index(fields=["-updated_at"], name="person_updated_idx"),
+            models.Index(fields=["-created_at"], name="person_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("contacts:person_detail", args=[self.pk])
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in [self.get_academic_title_display() if self.academic_title else "", self.first_name, self.last_name] if p)
+
+    @property
+    def letter_salutation(self) -> str:
+        """How a letter to this person opens, in their preferred language."""
+        title = f"{self.get_academic_title_display()} " if self.academic_title else ""
+        if self.preferred_language == self.Language.ENGLISH:
+            greetings = {self.Salutation.MR: "Dear Mr", self.Salutation.MS: "Dear Ms"}
+            return f"{greetings.get(self.salutation, 'Dear')} {title}{self.last_name if self.salutation != self.Salutation.NONE else self.first_name + ' ' + self.last_name}".strip()
+        if self.salutation == self.Salutation.MR:
+            return f"Sehr geehrter Herr {title}{self.last_name}"
+        if self.salutation == self.Salutation.MS:
+            return f"Sehr geehrte Frau {title}{self.last_name}"
+        return f"Guten Tag {self.first_name} {self.last_name}".replace("  ", " ")
+
+    derived_fields = ("search_key", "name_key")
+
+    def refresh_search_key(self) -> None:
+        super().refresh_search_key()
+        self.name_key = person_name_key(self.first_name, self.last_name)
+
+    def search_text(self) -> list:
+        return [
+            self.first_name,
+            self.last_name,
+            self.email,
+            self.email_secondary,
+            self.city,
+            self.phone.as_e164 if self.phone else "",
+            self.mobile.as_e164 if self.mobile else "",
+        ]
+
+    def clean(self):
+        super().clean()
+        if self.email and self.email_secondary and self.email.lower() == self.email_secondary.lower():
+            raise ValidationError({"email_secondary": _("The second email is the same as the first.")})
+        if self.birthday and self.birthday > timezone.localdate():
+            raise ValidationError({"birthday": _("The birthday cannot be in the future.")})
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        self.email_secondary = self.email_secondary.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class Employment(models.Model):
+    """A person's role at an organization. A person may work for several."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="employments")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="employments")
+    position = models.CharField(_("position"), max_length=100, blank=True)
+    department = models.CharField(_("department"), max_length=100, blank=True)
+    is_primary = models.BooleanField(_("main organization"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("position at an organization")
+        verbose_name_plural = _("positions at organizations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "organization"],
+                name="employment_unique_person_org",
+                violation_error_message=_("This person is already linked to this organization."),
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "person"], name="employment_org_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person} – {self.organization}" + (f" ({self.position})" if self.position else "")
+
+
+class ActivityQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.all() if is_crm_user(user) else self.none()
+
+    def editable_by(self, user):
+        if not is_crm_user(user):
+            return self.none()
+        if has_role(user, Role.ADMIN):
+            return self.all()
+        ids = managed_user_ids(user)
+        return self.filter(Q(created_by_id__in=ids) | Q(assignee_id__in=ids))
+
+    def tasks(self):
+        return self.filter(kind=Activity.Kind.TASK)
+
+    def open_tasks(self):
+        return self.tasks().filter(done=False)
+
+    def due_by(self, moment):
+        return self.open_tasks().filter(due_at__lte=moment)
+
+    def about(self, *, person=None, organization=None):
+        condition = Q()
+        if person is not None:
+            condition |= Q(person=person)
+        if organization is not None:
+            condition |= Q(organization=organization)
+        return self.filter(condition) if condition else self.none()
+
+
+class Activity(models.Model):
+    class Kind(models.TextChoices):
+        NOTE = "note", _("Note")
+        CALL = "call", _("Call")
+        EMAIL = "email", _("Email")
+        MEETING = "meeting", _("Meeting")
+        TASK = "task", _("Task")
+
+    ICONS = {"note": "sticky", "call": "telephone", "email": "envelope", "meeting": "people", "task": "check2-square"}
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.NOTE)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("details"), blank=True)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="activities_created",
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_activities",
+    )
+    done = models.BooleanField(_("done"), default=False)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+
+    history = HistoricalRecords()
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        ordering = ["-occurred_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(person__isnull=False) | Q(organization__isnull=False),
+                name="activity_about_someone",
+                violation_error_message=_("An activity is about a person or an organization."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["person", "-occurred_at"], name="activity_person_time_idx"),
+            models.Index(fields=["organization", "-occurred_at"], name="activity_org_time_idx"),
+            models.Index(fields=["assignee", "done", "due_at"], name="activity_task_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    def get_absolute_url(self) -> str:
+        target = self.person or self.organization
+        return f"{target.get_absolute_url()}#activity-{self.pk}"
+
+    @property
+    def icon(self) -> str:
+        return self.ICONS.get(self.kind, "dot")
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.kind == self.Kind.TASK and not self.done and self.due_at is not None and self.due_at < timezone.now()
+
+    def clean(self):
+        super().clean()
+        if self.person_id is None and self.organization_id is None:
+            raise ValidationError(_("An activity is about a person or an organization."))
+        if self.kind == self.Kind.TASK and not self.due_at:
+            raise ValidationError({"due_at": _("A task needs a due date.")})
+
+    def mark_done(self, *, done: bool = True) -> None:
+        self.done = done
+        self.done_at = timezone.now() if done else None
+        self.save(update_fields=["done", "done_at"])
+
+
+def attachment_path(instance, filename: str) -> str:
+    stem, ext = os.path.splitext(os.path.basename(filename))
+    return f"attachments/{timezone.now():%Y/%m}/{stem[:80]}{ext[:10].lower()}"
+
+
+class AttachmentQuerySet(ContactQuerySet):
+    def visible_to(self, user):
+        return self.all() if is_crm_user(user) else self.none()
+
+    def editable_by(self, user):
+        if not is_crm_user(user):
+            return self.none()
+        if has_role(user, Role.ADMIN):
+            return self.all()
+        return self.filter(uploaded_by_id__in=managed_user_ids(user))
+
+
+class Attachment(models.Model):
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
+    name = models.CharField(_("name"), max_length=200)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.SET_NULL, null=True
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["-uploaded_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(person__isnull=False) | Q(organization__isnull=False),
+                name="attachment_about_someone",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("contacts:attachment_download", args=[self.pk])
+
+
+class MergeRecord(models.Model):
+    """What a merge did: which record survived, what the merged one held, where its relations went."""
+
+    class Kind(models.TextChoices):
+        PERSON = "person", _("Person")
+        ORGANIZATION = "organization", _("Organization")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    survivor_id = models.BigIntegerField(_("survivor"))
+    merged_id = models.BigIntegerField(_("merged record"))
+    merged_label = models.CharField(_("merged record name"), max_length=250)
+    merged_data = models.JSONField(_("merged data"), default=dict)
+    moved = models.JSONField(_("moved relations"), default=dict)
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, verbose_name=_("by"))
+    merged_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        ordering = ["-merged_at"]
+        indexes = [models.Index(fields=["kind", "survivor_id"], name="merge_survivor_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.merged_label} → #{self.survivor_id}"
+
+
+class ImportJobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if has_role(user, Role.ADMIN):
+            return self.all()
+        return self.filter(created_by=user) if is_crm_user(user) else self.none()
+
+    editable_by = visible_to
+
+
+class ImportJob(models.Model):
+    """One CSV import: the uploaded file, the column mapping, progress and the report."""
+
+    class Target(models.TextChoices):
+        PEOPLE = "person", _("People")
+        ORGANIZATIONS = "organization", _("Organizations")
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        MAPPED = "mapped", _("Mapped")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    target = models.CharField(_("import into"), max_length=20, choices=Target.choices)
+    file = models.FileField(_("CSV file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    encoding = models.CharField(_("encoding"), max_length=20, default="utf-8")
+    delimiter = models.CharField(_("delimiter"), max_length=1, default=";")
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(_("column mapping"), default=dict)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    skipped_count = models.PositiveIntegerField(_("already present"), default=0)
+    rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
+    errors = models.JSONField(_("rejected lines"), default=list)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, verbose_name=_("by"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("contacts:import_detail", args=[self.pk])
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}

@@ -1,0 +1,30 @@
+"""Plugs contacts into the shared machinery of crm/ (navigation, search, timeline, start page)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from crm import navigation, startpage, timeline
+from crm import search as crm_search
+from crm.navigation import NavItem
+from crm.roles import MANAGER_ROLES
+from crm.startpage import Widget
+
+
+def register_all() -> None:
+    from contacts import benchmarks, seed  # noqa: F401  (they register themselves on import)
+    from contacts import search
+    from contacts import startpage as widgets
+    from contacts.timeline import activity_entries
+
+    navigation.register(NavItem(_("Organizations"), "contacts:organization_list", order=10, icon="building", section="contacts:organization_"))
+    navigation.register(NavItem(_("People"), "contacts:person_list", order=20, icon="person", section="contacts:person_"))
+    navigation.register(NavItem(_("Tasks"), "contacts:task_list", order=30, icon="check2-square", section="contacts:task_"))
+    for provider in search.PROVIDERS:
+        crm_search.register(provider)
+    timeline.register(activity_entries)
+    startpage.register(Widget("contacts.my_tasks", "contacts/widgets/my_tasks.html", widgets.my_tasks, order=10))
+    startpage.register(
+        Widget("contacts.team_tasks", "contacts/widgets/team_tasks.html", widgets.team_tasks, order=15, roles=MANAGER_ROLES)
+    )
+    startpage.register(
+        Widget("contacts.my_organizations", "contacts/widgets/my_organizations.html", widgets.my_organizations, order=20)
+    )

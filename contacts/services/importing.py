@@ -1,0 +1,940 @@
+"""CSV import of people and organizations.
+
+The steps, one page each: upload (`inspect_csv`, `import_create`), map the columns
+(`guess_mapping`), preview the first rows (`import_preview`), then `import_start` queues the
+Celery task that calls `import_run`.
+
+`import_run` reads the file twice as cheap streams, never the whole file into memory:
+
+1. Validation pass, outside any transaction: every line is converted and checked, lines that
+   repeat an earlier line of the same file are skipped, the accepted values are spooled to a
+   temporary file, and `processed_rows` is saved every 500 lines so that the page can show
+   progress.
+2. Write pass, in ONE transaction: per chunk of 1,000 accepted lines, one query finds the
+   records that already exist, then `bulk_create` stores the new ones (people with their
+   organizations and employments). Any error rolls back everything: an import is all or nothing.
+
+`bulk_create` skips `save()` and signals, so the imported rows get no django-simple-history
+entry; the import job itself (who, when, which file) is their history. The values are normalised
+here the way `save()` would (lower-case emails, search keys).
+"""
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+import phonenumbers
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.files import File
+from django.core.validators import URLValidator, validate_email
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django_countries import countries
+from phonenumber_field.phonenumber import PhoneNumber
+
+from contacts.dedupe import organization_name_key, person_name_key
+from contacts.models import Employment, ImportJob, Organization, OrganizationAddress, Person
+from crm.text import unaccent
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_COLUMNS = 200
+CHUNK_SIZE = 1000
+PROGRESS_EVERY = 500
+PREVIEW_ROWS = 20
+DELIMITERS = (";", ",", "\t")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Serialises imports of the same kind on Postgres, so that two imports running at once cannot
+# both create the same person (email is not unique in the database).
+ADVISORY_LOCK_BASE = 0x696D706F7274
+
+
+class CellError(Exception):
+    """A value that cannot be stored; the message says why, without the column name."""
+
+
+class CsvLineError(Exception):
+    """The file stops being valid CSV at a line (an unclosed quote, for example)."""
+
+    def __init__(self, line: int, error: csv.Error):
+        super().__init__(
+            _("From line %(line)d on, the file cannot be read as CSV (%(error)s). Is a quote not closed?")
+            % {"line": line, "error": error}
+        )
+
+
+# --- Normalisation -------------------------------------------------------------------------
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def normalize(text: str) -> str:
+    """Compare header names and choice labels ignoring case, accents, spaces and punctuation."""
+    return _NON_ALNUM.sub("", unaccent(str(text)).replace("ß", "ss"))
+
+
+def _unquote_formula(value: str) -> str:
+    """Undo the formula guard of our export ("'+49 30 …" -> "+49 30 …") so an export re-imports."""
+    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@":
+        return value[1:]
+    return value
+
+
+# --- Converters: raw cell text -> JSON-serialisable value for the model field ----------------
+
+
+def text(max_length: int) -> Callable[[str], str]:
+    def convert(value: str) -> str:
+        if len(value) > max_length:
+            raise CellError(
+                ngettext(
+                    "longer than %(max)d character.", "longer than %(max)d characters.", max_length
+                )
+                % {"max": max_length}
+            )
+        return value
+
+    return convert
+
+
+def email(value: str) -> str:
+    value = value.lower()
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise CellError(_("“%(value)s” is not a valid email address.") % {"value": value}) from None
+    if len(value) > 254:
+        raise CellError(_("the email address is too long."))
+    return value
+
+
+def phone(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, "DE")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise CellError(_("“%(value)s” is not a valid phone number.") % {"value": value})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class _CheckedPhoneNumber(PhoneNumber):
+    """A number the validation pass has already checked. phonenumber_field re-validates a number on every
+    str(), len() and save (four times per number and row), which otherwise is the import's slowest step."""
+
+    def is_valid(self) -> bool:
+        return True
+
+
+def _checked_phone(e164: str) -> PhoneNumber:
+    return _CheckedPhoneNumber.from_string(e164, region="DE")
+
+
+_COUNTRY_ALIASES = {
+    "usa": "US", "us": "US", "vereinigtestaaten": "US", "unitedstates": "US", "amerika": "US",
+    "uk": "GB", "england": "GB", "grossbritannien": "GB", "greatbritain": "GB", "unitedkingdom": "GB",
+    "holland": "NL", "niederlande": "NL", "tschechien": "CZ", "czechia": "CZ", "russland": "RU",
+}
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    names = dict(_COUNTRY_ALIASES)
+    for language in ("en", "de"):
+        with translation.override(language):
+            for code, name in countries:
+                names.setdefault(normalize(name), code)
+    return names
+
+
+@lru_cache(maxsize=1024)  # a file repeats the same few countries
+def country(value: str) -> str:
+    if len(value) in (2, 3) and value.isalpha():
+        code = countries.alpha2(value)
+        if code:
+            return code
+    code = _country_names().get(normalize(value))
+    if not code:
+        raise CellError(
+            _("“%(value)s” is not a country (use a two-letter code like DE or a name like Deutschland).")
+            % {"value": value}
+        )
+    return code
+
+
+_GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+
+def past_date(value: str) -> str:
+    match = _GERMAN_DATE.match(value)
+    parts = (match.group(3), match.group(2), match.group(1)) if match else None
+    if parts is None and (match := _ISO_DATE.match(value)):
+        parts = match.groups()
+    try:
+        if parts is None:
+            raise ValueError
+        parsed = date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        raise CellError(
+            _("“%(value)s” is not a date (use DD.MM.YYYY or YYYY-MM-DD).") % {"value": value}
+        ) from None
+    if parsed > timezone.localdate():
+        raise CellError(_("the date %(value)s lies in the future.") % {"value": value})
+    return parsed.isoformat()
+
+
+def choice(choices_class, aliases: dict[str, str] | None = None) -> Callable[[str], str]:
+    """Accept the stored value or the English or German label (and a few common German words)."""
+
+    @lru_cache(maxsize=1)
+    def lookup() -> dict[str, str]:
+        found = {normalize(alias): value for alias, value in (aliases or {}).items()}
+        for language in ("en", "de"):
+            with translation.override(language):
+                for value, label in choices_class.choices:
+                    found.setdefault(normalize(label), value)
+        for value in choices_class.values:
+            found[normalize(value)] = value
+        found.pop("", None)
+        return found
+
+    @lru_cache(maxsize=256)
+    def convert(value: str) -> str:
+        key = normalize(value)
+        if key in lookup():
+            return lookup()[key]
+        allowed = ", ".join(str(label) for value_, label in choices_class.choices if value_)
+        raise CellError(_("“%(value)s” is not one of: %(allowed)s.") % {"value": value, "allowed": allowed})
+
+    return convert
+
+
+def integer(maximum: int) -> Callable[[str], int]:
+    def convert(value: str) -> int:
+        digits = value.replace(" ", "").replace(".", "").replace("’", "").replace("'", "")
+        if not digits.isdigit() or int(digits) > maximum:
+            raise CellError(
+                _("“%(value)s” is not a whole number between 0 and %(max)s.") % {"value": value, "max": maximum}
+            )
+        return int(digits)
+
+    return convert
+
+
+def amount(value: str) -> str:
+    """"1.234,56", "1234,56", "1,234.56" and "1234.56" all mean the same amount (in EUR)."""
+    cleaned = value.replace("€", "").replace("EUR", "").replace(" ", "").replace("\u00a0", "")
+    if "," in cleaned and (cleaned.rfind(",") > cleaned.rfind(".")):
+        cleaned = cleaned.replace(".", "").replace(",", ".")
+    else:
+        cleaned = cleaned.replace(",", "")
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or number < 0 or number >= Decimal(10) ** 14:
+        raise CellError(_("“%(value)s” is not an amount.") % {"value": value})
+    return str(number.quantize(Decimal("0.01")))
+
+
+_url_validator = URLValidator(schemes=["http", "https"])
+
+
+def website(value: str) -> str:
+    url = value if "://" in value else f"https://{value}"
+    try:
+        _url_validator(url)
+    except ValidationError:
+        raise CellError(_("“%(value)s” is not a web address.") % {"value": value}) from None
+    if len(url) > 200:
+        raise CellError(_("the web address is too long."))
+    return url
+
+
+# --- What can be imported ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # the key in ImportJob.mapping
+    label: object  # lazy, shown in the mapping form and used to recognise header names
+    convert: Callable[[str], object]
+    required: bool = False
+    synonyms: tuple[str, ...] = ()  # header names that mean this column, German and English
+
+
+SALUTATION_ALIASES = {"Herr": "mr", "Hr": "mr", "Mr": "mr", "Frau": "ms", "Fr": "ms", "Mrs": "ms", "Ms": "ms", "Miss": "ms", "keine": "none", "divers": "none", "-": "none"}
+LANGUAGE_ALIASES = {"deutsch": "de", "german": "de", "englisch": "en", "english": "en"}
+LIFECYCLE_ALIASES = {"Abonnent": "subscriber", "Interessent": "lead", "qualifiziert": "qualified", "Kunde": "customer", "ehemaliger Kunde": "former_customer", "Altkunde": "former_customer"}
+SOURCE_ALIASES = {"Webseite": "website", "Homepage": "website", "Empfehlung": "referral", "Messe": "trade_fair", "Kaltakquise": "cold_call", "Kampagne": "campaign", "Sonstiges": "other", "Sonstige": "other", "Andere": "other"}
+RELATIONSHIP_ALIASES = {"Interessent": "prospect", "Kunde": "customer", "ehemaliger Kunde": "former_customer", "Altkunde": "former_customer", "Lieferant": "supplier", "Sonstige": "other", "Sonstiges": "other", "Andere": "other"}
+INDUSTRY_ALIASES = {
+    "Produktion": "manufacturing", "Industrie": "manufacturing", "Maschinenbau": "mechanical_engineering",
+    "Automobil": "automotive", "Automobilindustrie": "automotive", "Chemie": "chemicals", "Pharma": "chemicals",
+    "Bau": "construction", "Baugewerbe": "construction", "Einzelhandel": "retail", "Handel": "retail",
+    "Großhandel": "wholesale", "IT": "it", "Software": "it", "Telekommunikation": "telecom",
+    "Banken": "finance", "Versicherungen": "finance", "Finanzen": "finance", "Gesundheit": "health",
+    "Gesundheitswesen": "health", "Energie": "energy", "Logistik": "logistics", "Transport": "logistics",
+    "Gastronomie": "hospitality", "Hotellerie": "hospitality", "Beratung": "consulting",
+    "Medien": "media", "Marketing": "media", "Bildung": "education", "öffentlicher Sektor": "public_sector",
+    "Verwaltung": "public_sector", "Handwerk": "crafts", "Landwirtschaft": "agriculture",
+    "Sonstige": "other", "Sonstiges": "other", "Andere": "other",
+}
+LEGAL_FORM_ALIASES = {"UG": "ug", "eK": "ek", "eV": "ev", "Einzelunternehmen": "sole", "Einzelunternehmer": "sole", "Behörde": "public", "Sonstige": "other"}
+
+_TITLE = choice(Person.AcademicTitle, {"Doktor": "dr", "Professor": "prof", "Prof Dr": "prof_dr"})
+_ADDRESS = (
+    Column("street", gettext_lazy("Street and number"), text(200), synonyms=("Straße", "Strasse", "Str", "Straße und Hausnummer", "Adresse", "Anschrift", "Street", "Address", "Address line 1")),
+    Column("postal_code", gettext_lazy("Postal code"), text(12), synonyms=("PLZ", "Postleitzahl", "ZIP", "ZIP code", "Postcode", "Postal code")),
+    Column("city", gettext_lazy("City"), text(100), synonyms=("Ort", "Stadt", "Wohnort", "City", "Town")),
+    Column("country", gettext_lazy("Country"), country, synonyms=("Land", "Staat", "Länderkennzeichen", "Country", "Country code")),
+)
+
+PERSON_COLUMNS = (
+    Column("salutation", gettext_lazy("Salutation"), choice(Person.Salutation, SALUTATION_ALIASES), synonyms=("Anrede", "Salutation", "Geschlecht")),
+    Column("academic_title", gettext_lazy("Academic title"), _TITLE, synonyms=("Titel", "Akad. Titel", "Title")),
+    Column("first_name", gettext_lazy("First name"), text(100), synonyms=("Vorname", "Vornamen", "First name", "Firstname", "Given name", "Forename")),
+    Column("last_name", gettext_lazy("Last name"), text(100), required=True, synonyms=("Nachname", "Name", "Familienname", "Zuname", "Last name", "Lastname", "Surname", "Family name")),
+    Column("email", gettext_lazy("Email"), email, synonyms=("E-Mail", "Email", "Mail", "E-Mail-Adresse", "Emailadresse", "Email address", "E-Mail 1")),
+    Column("email_secondary", gettext_lazy("Second email"), email, synonyms=("E-Mail 2", "Zweite E-Mail", "Weitere E-Mail", "Email 2", "Second email", "Other email")),
+    Column("phone", gettext_lazy("Phone"), phone, synonyms=("Telefon", "Tel", "Telefonnummer", "Tel. geschäftlich", "Phone", "Telephone", "Phone number", "Business phone")),
+    Column("mobile", gettext_lazy("Mobile"), phone, synonyms=("Mobil", "Mobiltelefon", "Handy", "Mobilnummer", "Mobile", "Mobile phone", "Cell", "Cell phone")),
+    *_ADDRESS,
+    Column("birthday", gettext_lazy("Birthday"), past_date, synonyms=("Geburtstag", "Geburtsdatum", "Birthday", "Date of birth", "Birth date")),
+    Column("preferred_language", gettext_lazy("Preferred language"), choice(Person.Language, LANGUAGE_ALIASES), synonyms=("Sprache", "Korrespondenzsprache", "Language", "Preferred language")),
+    Column("lifecycle_stage", gettext_lazy("Lifecycle stage"), choice(Person.Lifecycle, LIFECYCLE_ALIASES), synonyms=("Phase", "Lebenszyklus", "Status", "Lifecycle stage", "Stage")),
+    Column("source", gettext_lazy("Source"), choice(Person.Source, SOURCE_ALIASES), synonyms=("Quelle", "Herkunft", "Source", "Lead source")),
+    Column("description", gettext_lazy("Notes"), text(10_000), synonyms=("Notizen", "Notiz", "Bemerkung", "Bemerkungen", "Kommentar", "Notes", "Comment", "Description")),
+    Column("organization", gettext_lazy("Organization"), text(200), synonyms=("Firma", "Unternehmen", "Organisation", "Firmenname", "Arbeitgeber", "Organization", "Organisation", "Company", "Company name", "Employer")),
+    Column("position", gettext_lazy("Position"), text(100), synonyms=("Position", "Funktion", "Stelle", "Berufsbezeichnung", "Job title", "Role", "Title at company")),
+    Column("department", gettext_lazy("Department"), text(100), synonyms=("Abteilung", "Bereich", "Department")),
+)
+
+ORGANIZATION_COLUMNS = (
+    Column("name", gettext_lazy("Name"), text(200), required=True, synonyms=("Name", "Firma", "Firmenname", "Unternehmen", "Organisation", "Company", "Company name", "Organization", "Organisation")),
+    Column("legal_form", gettext_lazy("Legal form"), choice(Organization.LegalForm, LEGAL_FORM_ALIASES), synonyms=("Rechtsform", "Legal form")),
+    Column("industry", gettext_lazy("Industry"), choice(Organization.Industry, INDUSTRY_ALIASES), synonyms=("Branche", "Industrie", "Industry", "Sector")),
+    Column("relationship", gettext_lazy("Relationship"), choice(Organization.Relationship, RELATIONSHIP_ALIASES), synonyms=("Beziehung", "Kundenstatus", "Typ", "Relationship", "Type", "Account type")),
+    Column("website", gettext_lazy("Website"), website, synonyms=("Webseite", "Website", "Homepage", "Internet", "URL", "Web")),
+    Column("phone", gettext_lazy("Phone"), phone, synonyms=("Telefon", "Tel", "Telefonnummer", "Zentrale", "Phone", "Telephone", "Phone number")),
+    Column("email", gettext_lazy("Email"), email, synonyms=("E-Mail", "Email", "Mail", "E-Mail-Adresse", "Email address")),
+    *_ADDRESS,
+    Column("employees", gettext_lazy("Employees"), integer(10_000_000), synonyms=("Mitarbeiter", "Mitarbeiterzahl", "Anzahl Mitarbeiter", "Beschäftigte", "Employees", "Number of employees", "Headcount")),
+    Column("annual_revenue", gettext_lazy("Annual revenue (EUR)"), amount, synonyms=("Umsatz", "Jahresumsatz", "Umsatz (EUR)", "Revenue", "Annual revenue", "Annual revenue (EUR)")),
+    Column("description", gettext_lazy("Description"), text(10_000), synonyms=("Beschreibung", "Notizen", "Bemerkung", "Bemerkungen", "Description", "Notes")),
+)
+
+COLUMNS = {ImportJob.Target.PEOPLE: PERSON_COLUMNS, ImportJob.Target.ORGANIZATIONS: ORGANIZATION_COLUMNS}
+
+
+def columns_for(target: str) -> tuple[Column, ...]:
+    return COLUMNS[target]
+
+
+@lru_cache(maxsize=4)
+def _header_index(target: str) -> dict[str, str]:
+    """Normalised header name -> column name, from the synonyms and the labels in both languages."""
+    index: dict[str, str] = {}
+    for column in columns_for(target):
+        index.setdefault(normalize(column.name), column.name)
+        for synonym in column.synonyms:
+            index.setdefault(normalize(synonym), column.name)
+    models = (Person,) if target == ImportJob.Target.PEOPLE else (Organization, OrganizationAddress)
+    for language in ("en", "de"):
+        with translation.override(language):
+            for column in columns_for(target):
+                index.setdefault(normalize(column.label), column.name)
+                # The export's headers are the model fields' verbose names.
+                for model in models:
+                    try:
+                        verbose_name = model._meta.get_field(column.name).verbose_name
+                    except FieldDoesNotExist:
+                        continue
+                    index.setdefault(normalize(verbose_name), column.name)
+                    break
+    index.pop("", None)
+    return index
+
+
+def guess_mapping(target: str, headers: list[str]) -> dict[str, int]:
+    """Column name -> index of the CSV column, for the headers that name a known column."""
+    index = _header_index(target)
+    mapping: dict[str, int] = {}
+    for position, header in enumerate(headers):
+        name = index.get(normalize(header))
+        if name and name not in mapping:
+            mapping[name] = position
+    return mapping
+
+
+# --- Reading the file ----------------------------------------------------------------------
+
+
+@dataclass
+class CsvInfo:
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    sha256: str
+    total_rows: int
+
+
+def _raw(fileobj):
+    """The binary file object under Django's File wrappers, for io.TextIOWrapper."""
+    while isinstance(fileobj, File):
+        fileobj = fileobj.file
+    return fileobj
+
+
+def _blocks(fileobj, size: int = 1 << 20) -> Iterator[bytes]:
+    fileobj.seek(0)
+    while block := fileobj.read(size):
+        yield block
+
+
+def _detect_encoding(fileobj) -> str:
+    fileobj.seek(0)
+    bom = fileobj.read(3) == codecs.BOM_UTF8
+    for encoding in ("utf-8-sig",) if bom else ("utf-8", "cp1252"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            for block in _blocks(fileobj):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise ValidationError(
+        _("The file is not readable text. Save it as CSV in UTF-8 (or Windows-1252) and upload it again."),
+        code="encoding",
+    )
+
+
+def _detect_delimiter(sample: str) -> str:
+    """The delimiter that splits the header line into the most columns; csv.Sniffer when unclear."""
+    first_line = next(iter(sample.splitlines()), "")
+    counts = {d: len(next(csv.reader([first_line], delimiter=d), [])) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    if counts[best] > 1:
+        return best
+    try:
+        return csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        return ";"  # one column only: any delimiter reads it the same
+
+
+@contextmanager
+def _text_stream(fileobj, encoding: str):
+    fileobj.seek(0)
+    stream = io.TextIOWrapper(_raw(fileobj), encoding=encoding, newline="")
+    try:
+        yield stream
+    finally:
+        stream.detach()  # leave the underlying file open for its owner
+
+
+def _records(stream, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number of the record's first line, cells) for each non-blank record after the header."""
+    reader = csv.reader(stream, delimiter=delimiter, strict=True)
+    header_found = False
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise CsvLineError(start, error) from None
+        line, start = start, reader.line_num + 1
+        if not any(cell.strip() for cell in cells):
+            continue
+        if not header_found:
+            header_found = True
+            continue
+        yield line, cells
+
+
+def _read_header(stream, delimiter: str) -> list[str]:
+    for cells in csv.reader(stream, delimiter=delimiter):
+        if any(cell.strip() for cell in cells):
+            return [cell.strip().lstrip("\ufeff") for cell in cells]
+    return []
+
+
+def _looks_like_data(value: str) -> bool:
+    value = value.strip()
+    return "@" in value or bool(_GERMAN_DATE.match(value) or _ISO_DATE.match(value)) or value.replace(" ", "").lstrip("+").isdigit()
+
+
+def inspect_csv(fileobj, *, name: str, size: int) -> CsvInfo:
+    """Check an uploaded file and find its encoding, delimiter and header. Raises ValidationError."""
+    if not name.lower().endswith(".csv"):
+        raise ValidationError(_("Please upload a .csv file."), code="extension")
+    if size > MAX_UPLOAD_BYTES:
+        raise ValidationError(_("The file is larger than 50 MB. Please split it into smaller files."), code="size")
+    if size == 0:
+        raise ValidationError(_("The file is empty."), code="empty")
+    digest = hashlib.sha256()
+    for block in _blocks(fileobj):
+        if b"\x00" in block:
+            raise ValidationError(_("This is not a CSV file (it contains binary data)."), code="binary")
+        digest.update(block)
+    encoding = _detect_encoding(fileobj)
+    with _text_stream(fileobj, encoding) as stream:
+        sample = stream.read(64 * 1024)
+    if not sample.strip():
+        raise ValidationError(_("The file is empty."), code="empty")
+    delimiter = _detect_delimiter(sample.lstrip("\ufeff\r\n"))
+    with _text_stream(fileobj, encoding) as stream:
+        headers = _read_header(stream, delimiter)
+    total = 0
+    try:
+        with _text_stream(fileobj, encoding) as stream:
+            for _line, _cells in _records(stream, delimiter):
+                total += 1
+    except CsvLineError as error:
+        raise ValidationError(str(error), code="csv") from None
+    if len(headers) > MAX_COLUMNS:
+        raise ValidationError(
+            _("The file has %(count)d columns; at most %(max)d are supported.") % {"count": len(headers), "max": MAX_COLUMNS},
+            code="columns",
+        )
+    known = any(guess_mapping(target, headers) for target in COLUMNS)
+    if not known and any(_looks_like_data(h) for h in headers):
+        raise ValidationError(
+            _("The first line looks like data, not like column names. Please add a header line (e.g. “Vorname;Nachname;E-Mail”)."),
+            code="no_header",
+        )
+    if total == 0:
+        raise ValidationError(_("The file has a header line but no data lines."), code="empty")
+    return CsvInfo(encoding=encoding, delimiter=delimiter, headers=headers, sha256=digest.hexdigest(), total_rows=total)
+
+
+def import_create(*, target: str, upload, info: CsvInfo, user) -> ImportJob:
+    """Store an uploaded file (checked by `inspect_csv`) as a new import with a guessed mapping."""
+    job = ImportJob(
+        target=target,
+        original_name=upload.name[:255],
+        file_sha256=info.sha256,
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        headers=info.headers,
+        mapping=guess_mapping(target, info.headers),
+        total_rows=info.total_rows,
+        created_by=user,
+    )
+    upload.seek(0)
+    job.file.save(upload.name, upload, save=False)
+    job.save()
+    return job
+
+
+@contextmanager
+def _job_records(job: ImportJob):
+    with job.file.open("rb") as fileobj, _text_stream(fileobj, job.encoding) as stream:
+        yield _records(stream, job.delimiter)
+
+
+def read_samples(job: ImportJob, count: int = 3) -> list[list[str]]:
+    """The first data lines' cells, to show next to each column on the mapping page."""
+    samples = []
+    with _job_records(job) as records:
+        for _line, cells in records:
+            samples.append(cells)
+            if len(samples) >= count:
+                break
+    return samples
+
+
+# --- Validating a line ---------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+class RowCleaner:
+    """Converts the cells of one line into model values, collecting one reason per bad column."""
+
+    def __init__(self, job: ImportJob):
+        by_name = {column.name: column for column in columns_for(job.target)}
+        self.columns = [
+            (by_name[name], int(index), job.headers[int(index)] if int(index) < len(job.headers) else str(index))
+            for name, index in job.mapping.items()
+            if name in by_name
+        ]
+        self.width = len(job.headers)
+
+    def clean(self, line: int, cells: list[str]) -> Row:
+        row = Row(line)
+        if len(cells) > self.width and any(cell.strip() for cell in cells[self.width:]):
+            row.errors.append(
+                _("The line has %(found)d values but the header has %(expected)d columns (is a delimiter missing its quotes?).")
+                % {"found": len(cells), "expected": self.width}
+            )
+            return row
+        for column, index, header in self.columns:
+            raw = _unquote_formula(cells[index].strip()) if index < len(cells) else ""
+            if not raw:
+                if column.required:
+                    row.errors.append(_("Column “%(column)s”: a value is required.") % {"column": header})
+                continue
+            try:
+                row.values[column.name] = column.convert(raw)
+            except CellError as error:
+                row.errors.append(_("Column “%(column)s”: %(problem)s") % {"column": header, "problem": error})
+        return row
+
+
+# --- Duplicates ----------------------------------------------------------------------------
+
+
+class PersonRules:
+    """People are the same when they share an email; without any email, name and address."""
+
+    @staticmethod
+    def keys(values: dict) -> set:
+        emails = {values.get("email"), values.get("email_secondary")} - {None, ""}
+        if emails:
+            return {("email", e) for e in emails}
+        return {
+            (
+                "name",
+                person_name_key(values.get("first_name", ""), values["last_name"]),
+                values.get("postal_code", "").lower(),
+                values.get("city", "").lower(),
+            )
+        }
+
+    @staticmethod
+    def existing(keys: set) -> set:
+        """The keys that belong to people in the database (emails are stored lower-case by Person.save)."""
+        found = set()
+        emails = [k[1] for k in keys if k[0] == "email"]
+        if emails:
+            for pair in Person.objects.filter(Q(email__in=emails) | Q(email_secondary__in=emails)).values_list(
+                "email", "email_secondary"
+            ):
+                found.update(("email", e.lower()) for e in pair if e)
+        names = {k[1] for k in keys if k[0] == "name"}
+        if names:
+            for name_key, postal_code, city in Person.objects.filter(name_key__in=names).values_list(
+                "name_key", "postal_code", "city"
+            ):
+                found.add(("name", name_key, postal_code.lower(), city.lower()))
+        return found & keys
+
+
+class OrganizationRules:
+    """Organizations are the same when their names match apart from legal form and spelling, in one country."""
+
+    @staticmethod
+    def keys(values: dict) -> set:
+        return {("org", organization_name_key(values["name"]) or normalize(values["name"]), values.get("country", "DE"))}
+
+    @staticmethod
+    def existing(keys: set) -> set:
+        names = {k[1] for k in keys}
+        rows = Organization.objects.filter(name_key__in=names).values_list("name_key", "country")
+        return {("org", name_key, country_code or "") for name_key, country_code in rows} & keys
+
+
+RULES = {ImportJob.Target.PEOPLE: PersonRules, ImportJob.Target.ORGANIZATIONS: OrganizationRules}
+
+
+def _organization_ids(names: dict[str, str], cache: dict[str, int], *, owner, created: list) -> None:
+    """Fill `cache` (name key -> organization id) for `names` (name key -> name as written), creating what is missing."""
+    missing = {key: name for key, name in names.items() if key not in cache}
+    if not missing:
+        return
+    for key, pk in Organization.objects.filter(name_key__in=missing).order_by("pk").values_list("name_key", "pk"):
+        cache.setdefault(key, pk)
+    new = []
+    for key, name in missing.items():
+        if key not in cache:
+            org = Organization(name=name, owner=owner)
+            org.refresh_search_key()
+            new.append(org)
+    Organization.objects.bulk_create(new, batch_size=CHUNK_SIZE)
+    for org in new:
+        cache[org.name_key] = org.pk
+    created.extend(new)
+
+
+def _org_key(name: str) -> str:
+    return organization_name_key(name) or normalize(name)
+
+
+# --- Preview -------------------------------------------------------------------------------
+
+
+@dataclass
+class PreviewRow:
+    line: int
+    summary: str
+    outcome: str  # "create", "present" or "rejected"
+    reason: str = ""
+
+
+def _summary(target: str, values: dict, cells: list[str]) -> str:
+    if target == ImportJob.Target.PEOPLE:
+        parts = [" ".join(p for p in [values.get("first_name", ""), values.get("last_name", "")] if p), values.get("email", ""), values.get("organization", "")]
+    else:
+        parts = [values.get("name", ""), values.get("city", "")]
+    return " · ".join(p for p in parts if p) or " · ".join(c for c in cells[:3] if c.strip())
+
+
+def import_preview(*, job: ImportJob, limit: int = PREVIEW_ROWS) -> list[PreviewRow]:
+    """What the import would do with the first `limit` lines, without storing anything."""
+    cleaner = RowCleaner(job)
+    rules = RULES[job.target]
+    rows: list[tuple[Row, list[str]]] = []
+    with _job_records(job) as records:
+        for line, cells in records:
+            rows.append((cleaner.clean(line, cells), cells))
+            if len(rows) >= limit:
+                break
+    valid = [row for row, _cells in rows if not row.errors]
+    all_keys = set().union(*(rules.keys(row.values) for row in valid)) if valid else set()
+    existing = rules.existing(all_keys)
+    org_names = {_org_key(r.values["organization"]) for r in valid if r.values.get("organization")}
+    known_orgs = set(Organization.objects.filter(name_key__in=org_names).values_list("name_key", flat=True)) if org_names else set()
+    seen: set = set()
+    preview = []
+    for row, cells in rows:
+        summary = _summary(job.target, row.values, cells)
+        if row.errors:
+            preview.append(PreviewRow(row.line, summary, "rejected", " ".join(row.errors)))
+            continue
+        keys = rules.keys(row.values)
+        if keys & existing:
+            preview.append(PreviewRow(row.line, summary, "present", _("Already in the CRM.")))
+        elif keys & seen:
+            preview.append(PreviewRow(row.line, summary, "present", _("Repeats an earlier line of this file.")))
+        else:
+            note = ""
+            organization = row.values.get("organization")
+            if organization:
+                if _org_key(organization) in known_orgs:
+                    note = _("Linked to the existing organization “%(name)s”.") % {"name": organization}
+                else:
+                    note = _("The organization “%(name)s” will be created.") % {"name": organization}
+            preview.append(PreviewRow(row.line, summary, "create", note))
+        seen |= keys
+    return preview
+
+
+# --- Running -------------------------------------------------------------------------------
+
+
+def import_start(*, job: ImportJob) -> bool:
+    """Queue a mapped import. False when it was already started."""
+    from contacts.tasks import import_run as import_run_task
+
+    queued = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.MAPPED).update(
+        status=ImportJob.Status.QUEUED, message=""
+    )
+    if queued:
+        job.status = ImportJob.Status.QUEUED
+        transaction.on_commit(lambda: import_run_task.delay(job.pk))
+    return bool(queued)
+
+
+@dataclass
+class _Outcome:
+    created: int = 0
+    skipped: int = 0
+    organizations_created: int = 0
+
+
+def _validate(job: ImportJob, spool) -> tuple[int, int, list[dict]]:
+    """Pass 1: check every line, spool the accepted values. Returns (accepted, repeated, errors)."""
+    cleaner = RowCleaner(job)
+    rules = RULES[job.target]
+    seen: set = set()
+    errors: list[dict] = []
+    accepted = repeated = processed = 0
+    with _job_records(job) as records:
+        for line, cells in records:
+            row = cleaner.clean(line, cells)
+            processed += 1
+            if row.errors:
+                errors.append({"line": line, "reason": " ".join(row.errors)})
+            else:
+                keys = rules.keys(row.values)
+                if keys & seen:
+                    repeated += 1
+                else:
+                    seen |= keys
+                    accepted += 1
+                    spool.write(json.dumps([line, row.values], ensure_ascii=False))
+                    spool.write("\n")
+            if processed % PROGRESS_EVERY == 0:
+                ImportJob.objects.filter(pk=job.pk).update(processed_rows=processed)
+    ImportJob.objects.filter(pk=job.pk).update(processed_rows=processed, total_rows=processed)
+    return accepted, repeated, errors
+
+
+def _chunks(spool) -> Iterator[list[dict]]:
+    spool.seek(0)
+    chunk: list[dict] = []
+    for text_line in spool:
+        chunk.append(json.loads(text_line)[1])
+        if len(chunk) >= CHUNK_SIZE:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_EMPLOYMENT_FIELDS = ("organization", "position", "department")
+_PHONE_FIELDS = {"phone", "mobile"}
+
+
+def _write_people(chunk: list[dict], *, owner, org_cache: dict, outcome: _Outcome) -> None:
+    existing = PersonRules.existing(set().union(*(PersonRules.keys(v) for v in chunk)))
+    new = [v for v in chunk if not (PersonRules.keys(v) & existing)]
+    outcome.skipped += len(chunk) - len(new)
+    org_names: dict[str, str] = {}
+    for values in new:
+        if values.get("organization"):
+            org_names.setdefault(_org_key(values["organization"]), values["organization"])  # first spelling wins
+    created_orgs: list = []
+    _organization_ids(org_names, org_cache, owner=owner, created=created_orgs)
+    outcome.organizations_created += len(created_orgs)
+    people = []
+    for values in new:
+        fields = {"source": Person.Source.IMPORT, **{k: v for k, v in values.items() if k not in _EMPLOYMENT_FIELDS}}
+        for name in _PHONE_FIELDS.intersection(fields):
+            fields[name] = _checked_phone(fields[name])
+        person = Person(owner=owner, **fields)
+        person.refresh_search_key()
+        people.append(person)
+    Person.objects.bulk_create(people, batch_size=CHUNK_SIZE)
+    employments = [
+        Employment(
+            person_id=person.pk,
+            organization_id=org_cache[_org_key(values["organization"])],
+            position=values.get("position", ""),
+            department=values.get("department", ""),
+            is_primary=True,
+        )
+        for person, values in zip(people, new, strict=True)
+        if values.get("organization")
+    ]
+    Employment.objects.bulk_create(employments, batch_size=CHUNK_SIZE)
+    outcome.created += len(people)
+
+
+_ADDRESS_FIELDS = ("street", "postal_code", "city")
+
+
+def _write_organizations(chunk: list[dict], *, owner, outcome: _Outcome) -> None:
+    existing = OrganizationRules.existing(set().union(*(OrganizationRules.keys(v) for v in chunk)))
+    new = [v for v in chunk if not (OrganizationRules.keys(v) & existing)]
+    outcome.skipped += len(chunk) - len(new)
+    organizations = []
+    for values in new:
+        fields = {k: v for k, v in values.items() if k not in _ADDRESS_FIELDS}
+        if "phone" in fields:
+            fields["phone"] = _checked_phone(fields["phone"])
+        org = Organization(owner=owner, **fields)
+        org.refresh_search_key()
+        organizations.append(org)
+    Organization.objects.bulk_create(organizations, batch_size=CHUNK_SIZE)
+    addresses = [
+        OrganizationAddress(
+            organization_id=org.pk,
+            kind=OrganizationAddress.Kind.MAIN,
+            country=org.country or "DE",
+            **{k: values[k] for k in _ADDRESS_FIELDS if values.get(k)},
+        )
+        for org, values in zip(organizations, new, strict=True)
+        if any(values.get(k) for k in _ADDRESS_FIELDS)
+    ]
+    OrganizationAddress.objects.bulk_create(addresses, batch_size=CHUNK_SIZE)
+    outcome.created += len(organizations)
+
+
+def _write(job: ImportJob, spool) -> _Outcome:
+    """Pass 2: store the accepted lines, all or nothing."""
+    outcome = _Outcome()
+    org_cache: dict[str, int] = {}
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_BASE])
+        for chunk in _chunks(spool):
+            if job.target == ImportJob.Target.PEOPLE:
+                _write_people(chunk, owner=job.created_by, org_cache=org_cache, outcome=outcome)
+            else:
+                _write_organizations(chunk, owner=job.created_by, outcome=outcome)
+    return outcome
+
+
+def import_run(*, job: ImportJob) -> bool:
+    """Run a queued import. Idempotent: False (and nothing done) unless this call claimed the job."""
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING, processed_rows=0, message=""
+    )
+    if not claimed:
+        return False
+    job.refresh_from_db()
+    try:
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+            accepted, repeated, errors = _validate(job, spool)
+            outcome = _write(job, spool)
+    except Exception as error:  # a background job must record any failure for its page
+        logger.exception("Import %s failed", job.pk)
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED,
+            message=_failure_message(error),
+            finished_at=timezone.now(),
+        )
+        return True
+    message = ""
+    if outcome.organizations_created:
+        message = ngettext(
+            "%(count)d organization was created for the people's employers.",
+            "%(count)d organizations were created for the people's employers.",
+            outcome.organizations_created,
+        ) % {"count": outcome.organizations_created}
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.DONE,
+        created_count=outcome.created,
+        skipped_count=repeated + outcome.skipped,
+        rejected_count=len(errors),
+        errors=errors,
+        message=message,
+        finished_at=timezone.now(),
+    )
+    return True
+
+
+def _failure_message(error: Exception) -> str:
+    if isinstance(error, (CsvLineError, UnicodeDecodeError)):
+        detail = str(error)
+    elif isinstance(error, (FileNotFoundError, OSError)):
+        detail = _("the uploaded file can no longer be read")
+    else:
+        detail = _("an unexpected error occurred (%(kind)s)") % {"kind": type(error).__name__}
+    return _("The import failed: %(detail)s. Nothing was saved.") % {"detail": detail}

@@ -1,0 +1,135 @@
+"""The import as production runs it: a real Celery worker process, Redis as broker, Postgres.
+
+The worker is a separate process with the production settings, pointed at this test database;
+the data must be committed for it to see anything, hence a transactional test.
+"""
+
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+from contacts.models import Employment, ImportJob, Organization, Person
+from contacts.services import importing
+from contacts.tasks import import_run
+from crm.celery import app
+
+pytestmark = pytest.mark.services
+
+BROKER_URL = "redis://127.0.0.1:6379/15"
+WAIT_SECONDS = 60
+ROWS = 300
+
+
+def _require_services() -> None:
+    problems = []
+    if connection.vendor != "postgresql":
+        problems.append("the test database is not Postgres (a worker process cannot share an SQLite test database)")
+    try:
+        redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.RedisError as error:
+        problems.append(f"Redis is not reachable at {BROKER_URL} ({error})")
+    if problems:
+        message = "; ".join(problems)
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or "127.0.0.1"
+    port = db["PORT"] or "5432"
+    return f"postgres://{credentials}@{host}:{port}/{quote(db['NAME'], safe='')}"
+
+
+@pytest.fixture
+def worker(tmp_path):
+    """A Celery worker on its own queue, stopped after the test."""
+    _require_services()
+    queue = f"test-import-{uuid.uuid4().hex}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "crm.settings",
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "DB_CONN_MAX_AGE": "0",
+    }
+    log_path = tmp_path / "worker.log"
+    base_dir = Path(settings.BASE_DIR)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(  # noqa: S603 (fixed arguments)
+            [
+                str(base_dir / ".venv" / "bin" / "celery"), "-A", "crm", "worker", "--pool=solo", "-Q", queue,
+                "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            ],
+            cwd=base_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    eager, broker = app.conf.task_always_eager, app.conf.broker_url
+    app.conf.task_always_eager = False
+    app.conf.broker_url = BROKER_URL
+    try:
+        yield process, queue, log_path
+    finally:
+        app.conf.task_always_eager, app.conf.broker_url = eager, broker
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        redis.Redis.from_url(BROKER_URL).delete(queue)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_real_worker_runs_the_queued_import(worker):
+    process, queue, log_path = worker
+    user = get_user_model().objects.create_user("worker-importer", password="x-for-tests-123")
+    lines = ["Vorname;Nachname;E-Mail;Firma;Position"] + [
+        f"Vor{i};Nach{i};person{i}@example.de;Firma {i % 10} GmbH;Einkauf" for i in range(ROWS)
+    ]
+    lines.append(";;kaputt@;;")  # rejected: no last name, bad email
+    upload = SimpleUploadedFile("worker.csv", "\n".join(lines).encode())
+    info = importing.inspect_csv(upload, name=upload.name, size=upload.size)
+    job = importing.import_create(target="person", upload=upload, info=info, user=user)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+
+    with app.connection_for_write(BROKER_URL) as broker:
+        import_run.apply_async(args=[job.pk], queue=queue, connection=broker)
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.is_finished:
+            break
+        if process.poll() is not None:
+            pytest.fail(f"the worker stopped (exit {process.returncode}):\n{log_path.read_text()[-4000:]}")
+        time.sleep(0.25)
+    else:
+        pytest.fail(f"the import did not finish within {WAIT_SECONDS} s (status {job.status}):\n{log_path.read_text()[-4000:]}")
+
+    assert job.status == ImportJob.Status.DONE, job.message
+    assert (job.created_count, job.skipped_count, job.rejected_count) == (ROWS, 0, 1)
+    assert job.errors[0]["line"] == ROWS + 2
+    assert Person.objects.count() == ROWS
+    assert Organization.objects.count() == 10
+    assert Employment.objects.count() == ROWS
+    assert Person.objects.get(email="person7@example.de").employments.get().organization.name == "Firma 7 GmbH"
+    assert "import_run" in log_path.read_text()

@@ -1,0 +1,62 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from crm import views
+from crm.breadcrumbs import Crumb
+
+
+def _auth(view, template, title, **kwargs):
+    return view.as_view(template_name=template, extra_context={"breadcrumbs": [Crumb(title)]}, **kwargs)
+
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("search/", views.search_results, name="search"),
+    path("search/suggest/", views.search_suggest, name="search_suggest"),
+    path("help/", views.help_index, name="help_index"),
+    path("help/panel/<str:page_id>/", views.help_panel, name="help_panel"),
+    path("help/page/<str:page_id>/", views.help_detail, name="help_detail"),
+    path("login/", _auth(auth_views.LoginView, "registration/login.html", _("Log in"), redirect_authenticated_user=False), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/change/",
+        _auth(auth_views.PasswordChangeView, "registration/password_change_form.html", _("Change password")),
+        name="password_change",
+    ),
+    path(
+        "password/change/done/",
+        _auth(auth_views.PasswordChangeDoneView, "registration/password_change_done.html", _("Password changed")),
+        name="password_change_done",
+    ),
+    path(
+        "password/reset/",
+        _auth(
+            auth_views.PasswordResetView,
+            "registration/password_reset_form.html",
+            _("Reset password"),
+            email_template_name="registration/password_reset_email.txt",
+            subject_template_name="registration/password_reset_subject.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        _auth(auth_views.PasswordResetDoneView, "registration/password_reset_done.html", _("Email sent")),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        _auth(auth_views.PasswordResetConfirmView, "registration/password_reset_confirm.html", _("New password")),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        _auth(auth_views.PasswordResetCompleteView, "registration/password_reset_complete.html", _("Password reset")),
+        name="password_reset_complete",
+    ),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("contacts/", include("contacts.urls")),
+    path("admin/", admin.site.urls),
+]
