@@ -306,6 +306,7 @@ class Person(EditableByMixin, SearchIndexedModel):
             models.Index(fields=["owner", "last_name"], name="person_owner_idx"),
             models.Index(fields=["country", "last_name"], name="person_country_idx"),
             models.Index(fields=["source", "last_name"], name="person_source_idx"),
+            models.Index(fields=["city", "last_name"], name="person_city_idx"),
             models.Index(fields=["-updated_at"], name="person_updated_idx"),
             models.Index(fields=["-created_at"], name="person_created_idx"),
         ]

@@ -1,15 +1,18 @@
 """Demo and benchmark data for contacts: German companies, their people, and 18 months of history.
 
 One code path for every size. Names, streets and other pools are drawn from Faker once; rows are
-combined from the pools and written with bulk_create in batches inside transactions, so
-100,000 people take about a minute rather than an hour. Data sets up to HISTORY_LIMIT people
-also get their history records (bulk_create skips the signals that would write them).
+combined from the pools and written in bulk (see Writer), 5,000 people with their organizations'
+links, tags and activities per transaction, so 100,000 people take a minute or two rather than
+an hour. Data sets up to HISTORY_LIMIT people also get their history records (writing in bulk
+skips the signals that would write them).
 
 Besides the random rows, a few showcase records make the demo tell its story: "Jürgen Müller"
 (found as mueller, Muller and Müller), "Anna Schmidt" (found as Schmitt on Postgres), duplicates
 for the duplicates page, and tasks due today and overdue for every sales rep.
 """
 
+import csv
+import io
 import math
 import re
 import time
@@ -20,8 +23,9 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
 from itertools import accumulate
+from operator import attrgetter
 
-from django.db import connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
@@ -128,13 +132,15 @@ STREETS = [
 ]
 TOP_LEVEL_DOMAINS = {"DE": ["de"] * 17 + ["com", "com", "eu"], "AT": ["at"] * 4 + ["com"], "CH": ["ch"] * 4 + ["com"]}
 
-# The most frequent German surnames, drawn more often than Faker's long tail. "Schmitt" is left
-# out on purpose: the demo shows that searching for it still finds "Schmidt".
+# The most frequent German surnames, drawn more often than Faker's long tail. Left out on purpose:
+# "Schmitt" (the demo shows that searching for it finds Anna Schmidt), and "Schmidt" and "Schmitz",
+# which would crowd her out of the search dropdown.
 COMMON_LAST_NAMES = [
-    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann",
+    "Müller", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann",
     "Schäfer", "Koch", "Bauer", "Richter", "Klein", "Wolf", "Schröder", "Neumann", "Schwarz", "Zimmermann",
-    "Braun", "Krüger", "Hofmann", "Hartmann", "Lange", "Schmitz", "Werner", "Krause", "Meier", "Lehmann",
+    "Braun", "Krüger", "Hofmann", "Hartmann", "Lange", "Werner", "Krause", "Meier", "Lehmann",
 ]
+EXCLUDED_LAST_NAMES = {"Schmitt", "Schmitz"}
 REGIONS = [
     "Nord", "Süd", "Rhein", "Elbe", "Hanse", "Alpen", "Spree", "Isar", "Weser", "Main", "Taunus", "Harz",
     "Ostsee", "Nordsee", "Bodensee", "Schwarzwald", "Eifel", "Allgäu", "Franken", "Westfalen", "Sachsen",
@@ -335,7 +341,9 @@ class Pools:
             Person.Salutation.MR: _unique(faker.first_name_male() for _ in range(POOL_SIZE)),
             Person.Salutation.MS: _unique(faker.first_name_female() for _ in range(POOL_SIZE)),
         }
-        self.rare_last_names = [n for n in _unique(faker.last_name() for _ in range(POOL_SIZE)) if n != "Schmitt"]
+        self.rare_last_names = [
+            n for n in _unique(faker.last_name() for _ in range(POOL_SIZE)) if n not in EXCLUDED_LAST_NAMES
+        ]
         self.city = Weighted({city: city.weight for city in CITIES})
         self.industry = Weighted({industry: weight for industry, (weight, _) in INDUSTRIES.items()})
         self.legal_form = Weighted({form: weight for form, (weight, _) in LEGAL_FORMS.items()})
@@ -441,7 +449,30 @@ class OrganizationRow:
 
 
 class Writer:
-    """Writes rows in bulk and, for small data sets, the history records that save() would write."""
+    """Writes rows in bulk, and for small data sets the history records that save() would write.
+
+    Like bulk_create it skips save() and signals. Unlike bulk_create it reserves the ids first,
+    converts only the values that need it (dates, countries, phone numbers, decimals) instead
+    of sending every value of every row through its field, and loads a batch with one COPY on
+    Postgres and one prepared statement on SQLite (bulk_create: one per 999 parameters). That
+    made a large data set three times as fast.
+    """
+
+    # Fields whose Python values the database drivers take as they are.
+    PLAIN_FIELDS = {
+        models.AutoField,
+        models.BigAutoField,
+        models.BigIntegerField,
+        models.BooleanField,
+        models.CharField,
+        models.EmailField,
+        models.ForeignKey,
+        models.IntegerField,
+        models.PositiveBigIntegerField,
+        models.PositiveIntegerField,
+        models.TextField,
+        models.URLField,
+    }
 
     def __init__(self, *, history: bool, staff: Staff):
         self.history = history
@@ -450,13 +481,75 @@ class Writer:
     def create(self, model, objs: list, *, user_ids=None, dates=None) -> list:
         if not objs:
             return objs
-        model.objects.bulk_create(objs)
+        if connection.vendor in ("postgresql", "sqlite"):
+            self.insert(model, objs)
+        else:
+            model.objects.bulk_create(objs)
         if self.history and hasattr(model, "history"):
             for index, obj in enumerate(objs):
                 obj._history_user = self.staff.by_id.get(user_ids[index]) if user_ids else None
                 obj._history_date = dates[index] if dates else timezone.now()
             model.history.bulk_history_create(objs)
         return objs
+
+    def insert(self, model, objs: list) -> None:
+        assert connection.in_atomic_block, "ids are reserved for the transaction"
+        fields = model._meta.concrete_fields
+        for field in fields:
+            if field.is_relation:  # rows that point at rows of this batch, made without ids
+                for obj in objs:
+                    if getattr(obj, field.attname) is None:
+                        related = field.get_cached_value(obj, None)
+                        if related is not None:
+                            setattr(obj, field.attname, related.pk)
+        for obj, pk in zip(objs, self.reserve_ids(model, len(objs)), strict=True):
+            obj.pk = pk
+            obj._state.adding, obj._state.db = False, connection.alias
+        db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once, not per value
+        values = [self.value_getter(field, db) for field in fields]
+        rows = [tuple(value(obj) for value in values) for obj in objs]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in fields)
+        table = quote(model._meta.db_table)
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # COPY, the bulk load of Postgres. Unquoted empty CSV values are NULL, except in the
+                # NOT NULL columns, where they are the empty strings of blank text fields.
+                buffer = io.StringIO()
+                csv.writer(buffer).writerows(rows)
+                buffer.seek(0)
+                not_null = ", ".join(quote(field.column) for field in fields if not field.null)
+                cursor.cursor.copy_expert(
+                    f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({not_null}))", buffer
+                )
+            else:
+                placeholders = ", ".join(["%s"] * len(fields))
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+
+    def value_getter(self, field, db):
+        if type(field) in self.PLAIN_FIELDS:
+            return attrgetter(field.attname)
+        return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), db)
+
+    @staticmethod
+    def reserve_ids(model, count: int):
+        table, pk = model._meta.db_table, model._meta.pk.column
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, count]
+                )
+                return [row[0] for row in cursor.fetchall()]
+            # SQLite: the write transaction keeps others out; sqlite_sequence keeps ids of deleted
+            # rows from coming back (AUTOINCREMENT).
+            quote = connection.ops.quote_name
+            cursor.execute(
+                f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
+                f"COALESCE((SELECT MAX({quote(pk)}) FROM {quote(table)}), 0))",
+                [table],
+            )
+            first = cursor.fetchone()[0] + 1
+            return range(first, first + count)
 
 
 class Pipeline:
@@ -582,11 +675,7 @@ class Seeding:
         industry, legal_form, city = pools.industry(rng), pools.legal_form(rng), pools.city(rng)
         name, domain = self.organization_name(industry, legal_form, city)
         employees = min(int(rng.lognormvariate(LEGAL_FORMS[legal_form][1], 1.2)) + 1, 250_000)
-        revenue = (
-            Decimal(employees * rng.randrange(80_000, 260_000)).quantize(Decimal("1000"))
-            if rng.random() < 0.6
-            else None
-        )
+        revenue = Decimal(employees * rng.randrange(80, 260) * 1000) if rng.random() < 0.6 else None
         relationship = pools.relationship(rng)
         organization = Organization(
             name=name,
@@ -603,7 +692,7 @@ class Seeding:
             description=rng.choice(ORGANIZATION_NOTES) if rng.random() < 0.25 else "",
             created_at=self.calendar.moment(),
         )
-        organization.refresh_search_key()  # bulk_create does not call save()
+        organization.refresh_search_key()  # written in bulk, without save()
         size = 1 + math.log10(employees)
         return organization, OrganizationRow(0, domain, city, organization.owner_id, relationship, size)
 
@@ -704,7 +793,7 @@ class Seeding:
             source=pools.source(rng) if rng.random() < 0.9 else "",
             created_at=calendar.days[created_index] + timedelta(hours=rng.randint(8, 17)),
         )
-        person.refresh_search_key()  # bulk_create does not call save()
+        person.refresh_search_key()  # written in bulk, without save()
         return person, {"employer": employer, "first_active": max(created_index, calendar.active_start)}
 
     def people(self, count: int, organizations: list[OrganizationRow]) -> None:

@@ -20,8 +20,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self):
-        counted = self.object_list[: self.cap + 1].count()
-        return counted
+        # Without the ORDER BY the database can count from any index that fits the filter.
+        return self.object_list.order_by()[: self.cap + 1].count()
 
     @property
     def is_capped(self) -> bool:

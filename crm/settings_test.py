@@ -21,3 +21,5 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "test-media"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# Tests assert on the English source strings; test_login.py checks that German is the default.
+LANGUAGE_CODE = "en"

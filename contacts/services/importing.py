@@ -4,7 +4,7 @@ The steps, one page each: upload (`inspect_csv`, `import_create`), map the colum
 (`guess_mapping`), preview the first rows (`import_preview`), then `import_start` queues the
 Celery task that calls `import_run`.
 
-`import_run` reads the file twice as cheap streams, never the whole file into memory:
+`import_run` streams the file, never holding it whole in memory, in two passes:
 
 1. Validation pass, outside any transaction: every line is converted and checked, lines that
    repeat an earlier line of the same file are skipped, the accepted values are spooled to a
@@ -27,6 +27,7 @@ import json
 import logging
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,8 +59,7 @@ CHUNK_SIZE = 1000
 PROGRESS_EVERY = 500
 PREVIEW_ROWS = 20
 DELIMITERS = (";", ",", "\t")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# Serialises imports of the same kind on Postgres, so that two imports running at once cannot
+# Serialises the write pass of imports on Postgres, so that two imports running at once cannot
 # both create the same person (email is not unique in the database).
 ADVISORY_LOCK_BASE = 0x696D706F7274
 
@@ -85,7 +85,7 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 def normalize(text: str) -> str:
     """Compare header names and choice labels ignoring case, accents, spaces and punctuation."""
-    return _NON_ALNUM.sub("", unaccent(str(text)).replace("ß", "ss"))
+    return _NON_ALNUM.sub("", unaccent(str(text)))
 
 
 def _unquote_formula(value: str) -> str:
@@ -140,9 +140,27 @@ class _CheckedPhoneNumber(PhoneNumber):
     def is_valid(self) -> bool:
         return True
 
+    def __bool__(self) -> bool:  # else truth-testing formats the number (the field does it on every save)
+        return True
+
 
 def _checked_phone(e164: str) -> PhoneNumber:
-    return _CheckedPhoneNumber.from_string(e164, region="DE")
+    """The number for an E.164 string from `phone()`, without parsing it a second time.
+
+    Country calling codes are prefix-free, so the first known prefix of one to three digits is it."""
+    digits = e164[1:]
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[size:]
+            number = _CheckedPhoneNumber(country_code=code, national_number=int(national))
+            zeros = len(national) - len(national.lstrip("0"))
+            if zeros:  # Italian numbers keep their leading zero
+                number.italian_leading_zero = True
+                if zeros > 1:
+                    number.number_of_leading_zeros = zeros
+            return number
+    raise ValueError(f"not an E.164 number: {e164}")
 
 
 _COUNTRY_ALIASES = {
@@ -181,6 +199,16 @@ _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
+def _today() -> date:
+    return _local_date_in_minute(int(time.time() // 60))
+
+
+@lru_cache(maxsize=2)
+def _local_date_in_minute(minute: int) -> date:
+    # timezone.localdate() costs more than the rest of a date check; once a minute is enough.
+    return timezone.localdate()
+
+
 def past_date(value: str) -> str:
     match = _GERMAN_DATE.match(value)
     parts = (match.group(3), match.group(2), match.group(1)) if match else None
@@ -194,7 +222,7 @@ def past_date(value: str) -> str:
         raise CellError(
             _("“%(value)s” is not a date (use DD.MM.YYYY or YYYY-MM-DD).") % {"value": value}
         ) from None
-    if parsed > timezone.localdate():
+    if parsed > _today():
         raise CellError(_("the date %(value)s lies in the future.") % {"value": value})
     return parsed.isoformat()
 
@@ -237,10 +265,15 @@ def integer(maximum: int) -> Callable[[str], int]:
     return convert
 
 
+_THOUSANDS = re.compile(r"^\d{1,3}([.,])\d{3}(\1\d{3})*$")
+
+
 def amount(value: str) -> str:
-    """"1.234,56", "1234,56", "1,234.56" and "1234.56" all mean the same amount (in EUR)."""
+    """"1.234,56", "1234,56", "1,234.56", "1234.56" and "1.234" all mean what a German reads in them (EUR)."""
     cleaned = value.replace("€", "").replace("EUR", "").replace(" ", "").replace("\u00a0", "")
-    if "," in cleaned and (cleaned.rfind(",") > cleaned.rfind(".")):
+    if _THOUSANDS.match(cleaned):  # "1.250" or "1,250": groups of three digits are thousands
+        cleaned = cleaned.replace(".", "").replace(",", "")
+    elif "," in cleaned and (cleaned.rfind(",") > cleaned.rfind(".")):
         cleaned = cleaned.replace(".", "").replace(",", ".")
     else:
         cleaned = cleaned.replace(",", "")
@@ -578,11 +611,18 @@ class RowCleaner:
     def __init__(self, job: ImportJob):
         by_name = {column.name: column for column in columns_for(job.target)}
         self.columns = [
-            (by_name[name], int(index), job.headers[int(index)] if int(index) < len(job.headers) else str(index))
+            (by_name[name], int(index), self._header(job.headers, int(index)))
             for name, index in job.mapping.items()
             if name in by_name
         ]
         self.width = len(job.headers)
+        self.second_email = next((header for column, _i, header in self.columns if column.name == "email_secondary"), "")
+
+    @staticmethod
+    def _header(headers: list[str], index: int) -> str:
+        if index < len(headers) and headers[index]:
+            return headers[index]
+        return _("column %(number)d") % {"number": index + 1}
 
     def clean(self, line: int, cells: list[str]) -> Row:
         row = Row(line)
@@ -602,6 +642,10 @@ class RowCleaner:
                 row.values[column.name] = column.convert(raw)
             except CellError as error:
                 row.errors.append(_("Column “%(column)s”: %(problem)s") % {"column": header, "problem": error})
+        if row.values.get("email_secondary") and row.values.get("email_secondary") == row.values.get("email"):
+            row.errors.append(
+                _("Column “%(column)s”: the second email is the same as the first.") % {"column": self.second_email}
+            )
         return row
 
 
@@ -661,7 +705,7 @@ class OrganizationRules:
 RULES = {ImportJob.Target.PEOPLE: PersonRules, ImportJob.Target.ORGANIZATIONS: OrganizationRules}
 
 
-def _organization_ids(names: dict[str, str], cache: dict[str, int], *, owner, created: list) -> None:
+def _organization_ids(names: dict[str, str], cache: dict[str, int], *, owner_id: int | None, created: list) -> None:
     """Fill `cache` (name key -> organization id) for `names` (name key -> name as written), creating what is missing."""
     missing = {key: name for key, name in names.items() if key not in cache}
     if not missing:
@@ -671,7 +715,7 @@ def _organization_ids(names: dict[str, str], cache: dict[str, int], *, owner, cr
     new = []
     for key, name in missing.items():
         if key not in cache:
-            org = Organization(name=name, owner=owner)
+            org = Organization(name=name, owner_id=owner_id)
             org.refresh_search_key()
             new.append(org)
     Organization.objects.bulk_create(new, batch_size=CHUNK_SIZE)
@@ -766,13 +810,13 @@ class _Outcome:
     organizations_created: int = 0
 
 
-def _validate(job: ImportJob, spool) -> tuple[int, int, list[dict]]:
-    """Pass 1: check every line, spool the accepted values. Returns (accepted, repeated, errors)."""
+def _validate(job: ImportJob, spool) -> tuple[int, list[dict]]:
+    """Pass 1: check every line, spool the values of the accepted ones. Returns (repeated lines, errors)."""
     cleaner = RowCleaner(job)
     rules = RULES[job.target]
     seen: set = set()
     errors: list[dict] = []
-    accepted = repeated = processed = 0
+    repeated = processed = 0
     with _job_records(job) as records:
         for line, cells in records:
             row = cleaner.clean(line, cells)
@@ -785,20 +829,19 @@ def _validate(job: ImportJob, spool) -> tuple[int, int, list[dict]]:
                     repeated += 1
                 else:
                     seen |= keys
-                    accepted += 1
-                    spool.write(json.dumps([line, row.values], ensure_ascii=False))
+                    spool.write(json.dumps(row.values, ensure_ascii=False))
                     spool.write("\n")
             if processed % PROGRESS_EVERY == 0:
                 ImportJob.objects.filter(pk=job.pk).update(processed_rows=processed)
     ImportJob.objects.filter(pk=job.pk).update(processed_rows=processed, total_rows=processed)
-    return accepted, repeated, errors
+    return repeated, errors
 
 
 def _chunks(spool) -> Iterator[list[dict]]:
     spool.seek(0)
     chunk: list[dict] = []
     for text_line in spool:
-        chunk.append(json.loads(text_line)[1])
+        chunk.append(json.loads(text_line))
         if len(chunk) >= CHUNK_SIZE:
             yield chunk
             chunk = []
@@ -806,27 +849,33 @@ def _chunks(spool) -> Iterator[list[dict]]:
         yield chunk
 
 
+def _not_present(rules, chunk: list[dict]) -> list[dict]:
+    """The lines of `chunk` whose records are not in the database yet: one lookup for the whole chunk."""
+    keyed = [(rules.keys(values), values) for values in chunk]
+    existing = rules.existing(set().union(*(keys for keys, _values in keyed)))
+    return [values for keys, values in keyed if not keys & existing]
+
+
 _EMPLOYMENT_FIELDS = ("organization", "position", "department")
 _PHONE_FIELDS = {"phone", "mobile"}
 
 
-def _write_people(chunk: list[dict], *, owner, org_cache: dict, outcome: _Outcome) -> None:
-    existing = PersonRules.existing(set().union(*(PersonRules.keys(v) for v in chunk)))
-    new = [v for v in chunk if not (PersonRules.keys(v) & existing)]
+def _write_people(chunk: list[dict], *, owner_id: int | None, org_cache: dict, outcome: _Outcome) -> None:
+    new = _not_present(PersonRules, chunk)
     outcome.skipped += len(chunk) - len(new)
     org_names: dict[str, str] = {}
     for values in new:
         if values.get("organization"):
             org_names.setdefault(_org_key(values["organization"]), values["organization"])  # first spelling wins
     created_orgs: list = []
-    _organization_ids(org_names, org_cache, owner=owner, created=created_orgs)
+    _organization_ids(org_names, org_cache, owner_id=owner_id, created=created_orgs)
     outcome.organizations_created += len(created_orgs)
     people = []
     for values in new:
         fields = {"source": Person.Source.IMPORT, **{k: v for k, v in values.items() if k not in _EMPLOYMENT_FIELDS}}
         for name in _PHONE_FIELDS.intersection(fields):
             fields[name] = _checked_phone(fields[name])
-        person = Person(owner=owner, **fields)
+        person = Person(owner_id=owner_id, **fields)
         person.refresh_search_key()
         people.append(person)
     Person.objects.bulk_create(people, batch_size=CHUNK_SIZE)
@@ -848,16 +897,15 @@ def _write_people(chunk: list[dict], *, owner, org_cache: dict, outcome: _Outcom
 _ADDRESS_FIELDS = ("street", "postal_code", "city")
 
 
-def _write_organizations(chunk: list[dict], *, owner, outcome: _Outcome) -> None:
-    existing = OrganizationRules.existing(set().union(*(OrganizationRules.keys(v) for v in chunk)))
-    new = [v for v in chunk if not (OrganizationRules.keys(v) & existing)]
+def _write_organizations(chunk: list[dict], *, owner_id: int | None, outcome: _Outcome) -> None:
+    new = _not_present(OrganizationRules, chunk)
     outcome.skipped += len(chunk) - len(new)
     organizations = []
     for values in new:
         fields = {k: v for k, v in values.items() if k not in _ADDRESS_FIELDS}
         if "phone" in fields:
             fields["phone"] = _checked_phone(fields["phone"])
-        org = Organization(owner=owner, **fields)
+        org = Organization(owner_id=owner_id, **fields)
         org.refresh_search_key()
         organizations.append(org)
     Organization.objects.bulk_create(organizations, batch_size=CHUNK_SIZE)
@@ -885,9 +933,9 @@ def _write(job: ImportJob, spool) -> _Outcome:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_BASE])
         for chunk in _chunks(spool):
             if job.target == ImportJob.Target.PEOPLE:
-                _write_people(chunk, owner=job.created_by, org_cache=org_cache, outcome=outcome)
+                _write_people(chunk, owner_id=job.created_by_id, org_cache=org_cache, outcome=outcome)
             else:
-                _write_organizations(chunk, owner=job.created_by, outcome=outcome)
+                _write_organizations(chunk, owner_id=job.created_by_id, outcome=outcome)
     return outcome
 
 
@@ -901,7 +949,7 @@ def import_run(*, job: ImportJob) -> bool:
     job.refresh_from_db()
     try:
         with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-            accepted, repeated, errors = _validate(job, spool)
+            repeated, errors = _validate(job, spool)
             outcome = _write(job, spool)
     except Exception as error:  # a background job must record any failure for its page
         logger.exception("Import %s failed", job.pk)

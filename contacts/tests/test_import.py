@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -25,6 +26,11 @@ def english(client):
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
 
 
 @pytest.fixture
@@ -506,6 +512,10 @@ def test_another_users_import_is_404_but_admins_see_it(client_for, role_users, i
         (importing.amount, "1.250.000,50 €", "1250000.50"),
         (importing.amount, "1,250,000.50", "1250000.50"),
         (importing.amount, "99", "99.00"),
+        (importing.amount, "1.250", "1250.00"),
+        (importing.amount, "1,250", "1250.00"),
+        (importing.amount, "1,25", "1.25"),
+        (importing.amount, "12.5", "12.50"),
         (importing.email, " Max@Example.DE ".strip(), "max@example.de"),
         (importing.website, "acme.de", "https://acme.de"),
     ],
@@ -562,7 +572,44 @@ def test_a_line_with_extra_values_is_rejected_but_trailing_empty_cells_are_fine(
     assert "header has 2 columns" in cleaner.clean(3, ["Max", "Muster", "Berlin"]).errors[0]
 
 
+def test_the_same_address_twice_is_rejected(importer):
+    job = _uploaded_job(importer, content=b"Nachname;Mail;Mail 2\nMuster;a@example.de;A@example.de\n")
+    job.mapping = {"last_name": 0, "email": 1, "email_secondary": 2}
+    assert importing.RowCleaner(job).clean(2, ["Muster", "a@example.de", "A@example.de"]).errors == [
+        "Column “Mail 2”: the second email is the same as the first."
+    ]
+
+
 def test_the_formula_guard_of_the_export_is_undone(importer):
     job = _uploaded_job(importer, content=b"Nachname;Telefon\nMuster;'+49 30 1234567\n")
     job.mapping = {"last_name": 0, "phone": 1}
     assert importing.RowCleaner(job).clean(2, ["Muster", "'+49 30 1234567"]).values["phone"] == "+49301234567"
+
+
+@pytest.mark.parametrize("raw", ["030 1234567", "+39 06 1234 5678", "+1 212 555 0100", "+353 1 234 5678", "+225 07 12 34 56 78"])
+def test_validated_numbers_are_rebuilt_exactly_without_a_second_parse(raw):
+    e164 = importing.phone(raw)
+    rebuilt = importing._checked_phone(e164)
+    reference = phonenumbers.parse(e164)
+    for style in (phonenumbers.PhoneNumberFormat.E164, phonenumbers.PhoneNumberFormat.INTERNATIONAL):
+        assert phonenumbers.format_number(rebuilt, style) == phonenumbers.format_number(reference, style)
+    assert phonenumbers.is_valid_number(rebuilt)
+
+
+@pytest.mark.parametrize("count", [3, 25])
+def test_the_list_query_count_does_not_grow_with_imports(client_for, importer, django_assert_max_num_queries, count):
+    for _ in range(count):
+        _uploaded_job(importer)
+    client = client_for(importer)
+    with django_assert_max_num_queries(6):
+        response = client.get(reverse("contacts:import_list"))
+    assert len(response.context["jobs"]) == count
+
+
+def test_the_detail_page_and_its_progress_use_few_queries(client_for, importer, run_import, django_assert_max_num_queries):
+    job = run_import("people_mixed.csv")
+    client = client_for(importer)
+    with django_assert_max_num_queries(5):
+        assert client.get(job.get_absolute_url()).status_code == 200
+    with django_assert_max_num_queries(5):
+        assert client.get(reverse("contacts:import_progress", args=[job.pk])).status_code == 200

@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 import pytest
 import redis
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -56,9 +55,10 @@ def _database_url() -> str:
 
 
 @pytest.fixture
-def worker(tmp_path):
+def worker(tmp_path, settings):
     """A Celery worker on its own queue, stopped after the test."""
     _require_services()
+    settings.MEDIA_ROOT = tmp_path / "media"
     queue = f"test-import-{uuid.uuid4().hex}"
     env = {
         **os.environ,

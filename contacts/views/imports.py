@@ -29,7 +29,12 @@ def _job_trail(job: ImportJob, *steps) -> list:
 @require_GET
 @role_required(*IMPORT_ROLES)
 def import_list(request):
-    jobs = ImportJob.objects.visible_to(request.user).select_related("created_by").order_by("-created_at", "-pk")
+    jobs = (
+        ImportJob.objects.visible_to(request.user)
+        .select_related("created_by")
+        .defer("errors", "headers", "mapping")  # the report can hold thousands of lines
+        .order_by("-created_at", "-pk")
+    )
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page_obj": page,
@@ -112,7 +117,6 @@ def import_preview(request, pk: int):
     context = {
         "job": job,
         "rows": rows,
-        "preview_size": importing.PREVIEW_ROWS,
         "counts": {outcome: sum(1 for r in rows if r.outcome == outcome) for outcome in ("create", "present", "rejected")},
         "breadcrumbs": _job_trail(job, crumb(_("Preview"))),
     }

@@ -59,3 +59,9 @@ def test_switching_language(client):
     response = client.post(reverse("set_language"), {"language": "en", "next": reverse("login")})
     assert response.status_code == 302
     assert 'lang="en"' in client.get(reverse("login")).content.decode()
+
+
+@override_settings(LANGUAGE_CODE="de")
+def test_german_is_the_default_language(client):
+    body = client.get(reverse("login")).content.decode()
+    assert 'lang="de"' in body and "Anmelden" in body
