@@ -633,6 +633,8 @@ class ImportJob(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, verbose_name=_("by"))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Set when queued and on every progress step; a stale one means the worker is gone.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ImportJobQuerySet.as_manager()
 

@@ -10,8 +10,7 @@ from crm.startpage import Widget
 
 
 def register_all() -> None:
-    from contacts import benchmarks, seed  # noqa: F401  (they register themselves on import)
-    from contacts import search
+    from contacts import benchmarks, search, seed  # noqa: F401  (they register themselves on import)
     from contacts import startpage as widgets
     from contacts.timeline import activity_entries
 

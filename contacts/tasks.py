@@ -12,3 +12,18 @@ def import_run(job_id: int) -> None:
     job = ImportJob.objects.filter(pk=job_id).first()
     if job is not None:
         importing.import_run(job=job)
+
+
+@shared_task
+def imports_resume_stalled() -> int:
+    """Periodic: put imports whose worker died back on the queue."""
+    ids = importing.imports_resume_stalled()
+    for job_id in ids:
+        import_run.delay(job_id)
+    return len(ids)
+
+
+@shared_task
+def import_files_purge() -> int:
+    """Periodic: delete uploaded CSV files 30 days after their import finished."""
+    return importing.import_files_purge()

@@ -230,7 +230,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "contacts-imports-resume-stalled": {"task": "contacts.tasks.imports_resume_stalled", "schedule": 300.0},
+    "contacts-import-files-purge": {"task": "contacts.tasks.import_files_purge", "schedule": 6 * 3600.0},
+}
 
 # Production hardening; DEBUG=1 relaxes what a laptop cannot provide (HTTPS).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -795,7 +795,7 @@ def import_start(*, job: ImportJob) -> bool:
     from contacts.tasks import import_run as import_run_task
 
     queued = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.MAPPED).update(
-        status=ImportJob.Status.QUEUED, message=""
+        status=ImportJob.Status.QUEUED, message="", heartbeat_at=timezone.now()
     )
     if queued:
         job.status = ImportJob.Status.QUEUED
@@ -832,8 +832,8 @@ def _validate(job: ImportJob, spool) -> tuple[int, list[dict]]:
                     spool.write(json.dumps(row.values, ensure_ascii=False))
                     spool.write("\n")
             if processed % PROGRESS_EVERY == 0:
-                ImportJob.objects.filter(pk=job.pk).update(processed_rows=processed)
-    ImportJob.objects.filter(pk=job.pk).update(processed_rows=processed, total_rows=processed)
+                ImportJob.objects.filter(pk=job.pk).update(processed_rows=processed, heartbeat_at=timezone.now())
+    ImportJob.objects.filter(pk=job.pk).update(processed_rows=processed, total_rows=processed, heartbeat_at=timezone.now())
     return repeated, errors
 
 
@@ -942,7 +942,7 @@ def _write(job: ImportJob, spool) -> _Outcome:
 def import_run(*, job: ImportJob) -> bool:
     """Run a queued import. Idempotent: False (and nothing done) unless this call claimed the job."""
     claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, processed_rows=0, message=""
+        status=ImportJob.Status.RUNNING, processed_rows=0, message="", heartbeat_at=timezone.now()
     )
     if not claimed:
         return False
@@ -986,3 +986,36 @@ def _failure_message(error: Exception) -> str:
     else:
         detail = _("an unexpected error occurred (%(kind)s)") % {"kind": type(error).__name__}
     return _("The import failed: %(detail)s. Nothing was saved.") % {"detail": detail}
+
+
+STALLED_AFTER = timedelta(minutes=15)
+IMPORT_FILE_RETENTION = timedelta(days=30)
+
+
+def imports_resume_stalled(*, now=None) -> list[int]:
+    """Jobs whose worker died (running without a heartbeat) or whose message was lost (queued for
+    long) go back to the queue. Safe because the write pass is all-or-nothing and a run claims
+    its job first. Returns the ids to enqueue again."""
+    now = now or timezone.now()
+    limit = now - STALLED_AFTER
+    stalled = ImportJob.objects.filter(
+        Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=limit)
+        | Q(status=ImportJob.Status.QUEUED, heartbeat_at__lt=limit)
+    )
+    ids = list(stalled.values_list("pk", flat=True))
+    ImportJob.objects.filter(pk__in=ids).update(status=ImportJob.Status.QUEUED, heartbeat_at=now)
+    return ids
+
+
+def import_files_purge(*, now=None) -> int:
+    """Uploaded files hold personal data: finished imports keep their report, not their file."""
+    now = now or timezone.now()
+    finished = ImportJob.objects.filter(
+        status__in=[ImportJob.Status.DONE, ImportJob.Status.FAILED], finished_at__lt=now - IMPORT_FILE_RETENTION
+    ).exclude(file="")
+    purged = 0
+    for job in finished.iterator():
+        job.file.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk).update(file="")
+        purged += 1
+    return purged

@@ -613,3 +613,69 @@ def test_the_detail_page_and_its_progress_use_few_queries(client_for, importer, 
         assert client.get(job.get_absolute_url()).status_code == 200
     with django_assert_max_num_queries(5):
         assert client.get(reverse("contacts:import_progress", args=[job.pk])).status_code == 200
+
+
+def test_a_big_upload_streamed_to_a_temporary_file_is_read_too(client_for, importer, settings):
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # force Django's on-disk upload handler
+    content = ("Vorname;Nachname;E-Mail\n" + "".join(f"Vor{i};Nach{i};p{i}@example.de\n" for i in range(2000))).encode("cp1252")
+    response = client_for(importer).post(
+        reverse("contacts:import_upload"), {"target": "person", "file": SimpleUploadedFile("gross.csv", content)}
+    )
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert (job.total_rows, job.encoding, job.file.size) == (2000, "utf-8", len(content))
+
+
+def test_stalled_import_goes_back_to_the_queue_and_runs_once(db, alice, tmp_path, settings):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from contacts.models import ImportJob, Person
+    from contacts.services.importing import imports_resume_stalled
+    from contacts.tasks import import_run as import_run_task
+
+    settings.MEDIA_ROOT = tmp_path
+    job = ImportJob.objects.create(
+        target=ImportJob.Target.PEOPLE, original_name="p.csv", created_by=alice, delimiter=";",
+        headers=["Nachname", "E-Mail"], mapping={"last_name": 0, "email": 1},
+        status=ImportJob.Status.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+    job.file.save("p.csv", ContentFile("Nachname;E-Mail\nStall;stall@example.de\n".encode()))
+    fresh = ImportJob.objects.create(
+        target=ImportJob.Target.PEOPLE, original_name="q.csv", created_by=alice,
+        status=ImportJob.Status.RUNNING, heartbeat_at=timezone.now(),
+    )
+    assert imports_resume_stalled() == [job.pk]
+    import_run_task(job.pk)
+    import_run_task(job.pk)
+    job.refresh_from_db()
+    fresh.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE and fresh.status == ImportJob.Status.RUNNING
+    assert Person.objects.filter(last_name="Stall").count() == 1
+
+
+def test_files_of_old_imports_are_purged(db, alice, tmp_path, settings):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from contacts.models import ImportJob
+    from contacts.services.importing import import_files_purge
+
+    settings.MEDIA_ROOT = tmp_path
+    old = ImportJob.objects.create(target="person", original_name="a.csv", created_by=alice,
+                                   status=ImportJob.Status.DONE, finished_at=timezone.now() - timedelta(days=31))
+    old.file.save("a.csv", ContentFile(b"Nachname\nA\n"))
+    recent = ImportJob.objects.create(target="person", original_name="b.csv", created_by=alice,
+                                      status=ImportJob.Status.DONE, finished_at=timezone.now())
+    recent.file.save("b.csv", ContentFile(b"Nachname\nB\n"))
+    path = old.file.path
+    assert import_files_purge() == 1
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert not old.file and recent.file
+    import os
+    assert not os.path.exists(path)
