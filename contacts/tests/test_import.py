@@ -642,7 +642,7 @@ def test_stalled_import_goes_back_to_the_queue_and_runs_once(db, alice, tmp_path
         headers=["Nachname", "E-Mail"], mapping={"last_name": 0, "email": 1},
         status=ImportJob.Status.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1),
     )
-    job.file.save("p.csv", ContentFile("Nachname;E-Mail\nStall;stall@example.de\n".encode()))
+    job.file.save("p.csv", ContentFile(b"Nachname;E-Mail\nStall;stall@example.de\n"))
     fresh = ImportJob.objects.create(
         target=ImportJob.Target.PEOPLE, original_name="q.csv", created_by=alice,
         status=ImportJob.Status.RUNNING, heartbeat_at=timezone.now(),
