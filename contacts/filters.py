@@ -5,29 +5,15 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from contacts.models import Organization, Person, Tag
-from crm.search import substring_condition
-from crm.text import query_terms
+from crm.filters import SafeModelChoiceFilter, SearchKeyFilter
 
 
 def _active_users(request=None):
     return get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name", "username")
 
 
-class SearchKeyFilter(django_filters.CharFilter):
-    """The `q` box of a list: the same normalised matching as the global search, unlimited."""
-
-    def filter(self, qs, value):
-        value = " ".join((value or "").split())[:200]
-        if not value:
-            return qs
-        terms = query_terms(value)
-        if not terms:
-            return qs.none()
-        return qs.filter(substring_condition(terms))
-
-
 class OwnerFilterMixin(django_filters.FilterSet):
-    owner = django_filters.ModelChoiceFilter(
+    owner = SafeModelChoiceFilter(
         label=_("Owner"), queryset=_active_users, null_label=_("(nobody)"), empty_label=_("All")
     )
     mine = django_filters.BooleanFilter(label=_("Only mine"), method="filter_mine", widget=forms.CheckboxInput)
@@ -41,7 +27,7 @@ class OrganizationFilter(OwnerFilterMixin):
     relationship = django_filters.ChoiceFilter(label=_("Relationship"), choices=Organization.Relationship.choices, empty_label=_("All"))
     industry = django_filters.ChoiceFilter(label=_("Industry"), choices=Organization.Industry.choices, empty_label=_("All"))
     country = django_filters.ChoiceFilter(label=_("Country"), choices=lambda: list(countries), empty_label=_("All"))
-    tags = django_filters.ModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.all(), empty_label=_("All"))
+    tags = SafeModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.all(), empty_label=_("All"))
 
     class Meta:
         model = Organization
@@ -54,7 +40,7 @@ class PersonFilter(OwnerFilterMixin):
     source = django_filters.ChoiceFilter(label=_("Source"), choices=Person.Source.choices, empty_label=_("All"))
     country = django_filters.ChoiceFilter(label=_("Country"), choices=lambda: list(countries), empty_label=_("All"))
     organization = django_filters.NumberFilter(label=_("Organization"), field_name="employments__organization", widget=forms.HiddenInput)
-    tags = django_filters.ModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.all(), empty_label=_("All"))
+    tags = SafeModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.all(), empty_label=_("All"))
 
     class Meta:
         model = Person

@@ -4,6 +4,8 @@ and a hidden input that holds the chosen id. Choices are never rendered in full.
 from django import forms
 from django.urls import reverse
 
+from crm.forms import SafeModelChoiceField
+
 
 class AutocompleteWidget(forms.Widget):
     template_name = "includes/autocomplete_widget.html"
@@ -15,7 +17,8 @@ class AutocompleteWidget(forms.Widget):
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
         label = ""
-        if value not in (None, ""):
+        # A re-shown form may carry anything the user (or a bot) sent; only real ids are looked up.
+        if str(value).isdigit() and len(str(value)) < 19:
             field_queryset = getattr(self, "queryset", None)
             if field_queryset is not None:
                 obj = field_queryset.filter(pk=value).first()
@@ -24,7 +27,7 @@ class AutocompleteWidget(forms.Widget):
         return context
 
 
-class AutocompleteModelChoiceField(forms.ModelChoiceField):
+class AutocompleteModelChoiceField(SafeModelChoiceField):
     def __init__(self, queryset, *, url_name: str, **kwargs):
         kwargs.setdefault("widget", AutocompleteWidget(url_name))
         super().__init__(queryset, **kwargs)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Activity, Attachment, Employment, Organization, OrganizationAddress, Person
 from contacts.services.duplicates import find_similar_organizations, find_similar_people
+from crm.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 from crm.roles import ALL_ROLES
 from crm.widgets import AutocompleteModelChoiceField
 
@@ -24,7 +25,7 @@ def crm_users():
     )
 
 
-class UserChoiceField(forms.ModelChoiceField):
+class UserChoiceField(SafeModelChoiceField):
     def label_from_instance(self, obj):
         return obj.get_full_name() or obj.username
 
@@ -75,6 +76,7 @@ class OrganizationForm(DuplicateCheckMixin, forms.ModelForm):
             "employees", "annual_revenue", "owner", "tags", "description",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 4}), "tags": forms.CheckboxSelectMultiple}
+        field_classes = {"tags": SafeModelMultipleChoiceField}
         help_texts = {"phone": _("International format, e.g. +49 30 1234567.")}
 
     def __init__(self, *args, user=None, **kwargs):
@@ -99,6 +101,7 @@ AddressFormSet = inlineformset_factory(
     fields=["kind", "street", "postal_code", "city", "country"],
     extra=1,
     max_num=10,
+    absolute_max=10,  # a forged TOTAL_FORMS must not make the server build thousands of forms
     can_delete=True,
 )
 
@@ -118,6 +121,7 @@ class PersonForm(DuplicateCheckMixin, forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 4}),
             "tags": forms.CheckboxSelectMultiple,
         }
+        field_classes = {"tags": SafeModelMultipleChoiceField}
         help_texts = {
             "phone": _("International format, e.g. +49 30 1234567."),
             "mobile": _("International format, e.g. +49 171 1234567."),
@@ -133,7 +137,9 @@ class PersonForm(DuplicateCheckMixin, forms.ModelForm):
     def similar_records(self) -> list:
         # The organizations come from the employment rows of the same POST (prefix "rows").
         organization_ids = [
-            value for key, value in self.data.items() if re.fullmatch(r"rows-\d+-organization", key) and value
+            int(value)
+            for key, value in self.data.items()
+            if re.fullmatch(r"rows-\d+-organization", key) and str(value).isdigit() and len(str(value)) < 19
         ]
         return find_similar_people(
             first_name=self.cleaned_data.get("first_name", ""),
@@ -197,6 +203,7 @@ EmploymentFormSet = inlineformset_factory(
     formset=BaseEmploymentFormSet,
     extra=1,
     max_num=20,
+    absolute_max=20,
     can_delete=True,
 )
 

@@ -114,7 +114,7 @@ def test_everyone_with_a_role_reads_and_nobody_else(org, role_users, nobody, cli
 
 def test_edit_is_recorded_in_history(org, alice, client_for):
     data = {"name": "Müller Maschinenbau AG", "relationship": "customer", "country": "DE", "owner": alice.pk,
-            "rows-TOTAL_FORMS": "0", "rows-INITIAL_FORMS": "0"}
+            "rows-TOTAL_FORMS": "0", "rows-INITIAL_FORMS": "0", "version": org.updated_at.isoformat()}
     assert client_for(alice).post(reverse("contacts:organization_update", args=[org.pk]), data).status_code == 302
     body = client_for(alice).get(reverse("contacts:organization_history", args=[org.pk])).content.decode()
     assert "Müller Maschinenbau GmbH" in body and "Müller Maschinenbau AG" in body
@@ -143,3 +143,19 @@ def test_similar_name_on_entry_asks_for_confirmation(org, alice, client_for):
     response = client.post(reverse("contacts:organization_create"), {**data, "confirm_new": "on"})
     assert response.status_code == 302
     assert Organization.objects.count() == 2
+
+
+def test_concurrent_edit_is_not_silently_overwritten(org, alice, manager, client_for):
+    opened = org.updated_at.isoformat()
+    org.description = "Vom Manager ergänzt"
+    org.save()
+    data = {"name": "Müller Maschinenbau AG", "relationship": "customer", "country": "DE", "owner": alice.pk,
+            "rows-TOTAL_FORMS": "0", "rows-INITIAL_FORMS": "0", "version": opened}
+    client = client_for(alice)
+    response = client.post(reverse("contacts:organization_update", args=[org.pk]), data)
+    assert response.status_code == 200 and response.context["form"].non_field_errors()
+    org.refresh_from_db()
+    assert org.name == "Müller Maschinenbau GmbH" and org.description == "Vom Manager ergänzt"
+    # Saving again from the re-shown form is a deliberate decision and goes through.
+    data["version"] = response.context["version"]
+    assert client.post(reverse("contacts:organization_update", args=[org.pk]), data).status_code == 302

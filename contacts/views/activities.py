@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_filters import BooleanFilter, ChoiceFilter, FilterSet
 
@@ -114,10 +115,10 @@ def activity_delete(request, pk: int):
 
 
 class TaskFilter(FilterSet):
-    SCOPES = [("mine", _("Assigned to me")), ("team", _("My team")), ("all", _("Everyone"))]
-    scope = ChoiceFilter(label=_("Whose"), choices=SCOPES, method="filter_scope", empty_label=None)
-    done = BooleanFilter(label=_("Done"))
-    overdue = BooleanFilter(label=_("Overdue only"), method="filter_overdue")
+    SCOPES = [("mine", gettext_lazy("Assigned to me")), ("team", gettext_lazy("My team")), ("all", gettext_lazy("Everyone"))]
+    scope = ChoiceFilter(label=gettext_lazy("Whose"), choices=SCOPES, method="filter_scope", empty_label=None)
+    done = BooleanFilter(label=gettext_lazy("Done"))
+    overdue = BooleanFilter(label=gettext_lazy("Overdue only"), method="filter_overdue")
 
     class Meta:
         model = Activity

@@ -88,8 +88,30 @@ class RecordCreateView(RoleRequiredMixin, BreadcrumbMixin, FormsetMixin, CreateV
 
 
 class RecordUpdateView(RoleRequiredMixin, BreadcrumbMixin, FormsetMixin, UpdateView):
+    """Edits refuse to overwrite a change saved by someone else after the form was opened."""
+
     def get_object(self, queryset=None):
         return get_editable_or_403(self.model, self.request.user, pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["version"] = self.request.POST.get("version") or self.object.updated_at.isoformat()
+        return context
+
+    def form_valid(self, form):
+        if self.request.POST.get("version") != self.object.updated_at.isoformat():
+            form.add_error(
+                None,
+                _(
+                    "Someone else saved this record after you opened it. Your changes are still in the form: "
+                    "open the record in a new tab to see what changed, then save again."
+                ),
+            )
+            # The next save of this form is a deliberate overwrite of the version the user has now seen.
+            self.request.POST = self.request.POST.copy()
+            self.request.POST["version"] = self.object.updated_at.isoformat()
+            return self.form_invalid(form)
+        return super().form_valid(form)
 
 
 class RecordDeleteView(RoleRequiredMixin, BreadcrumbMixin, DeleteView):
