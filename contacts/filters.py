@@ -2,17 +2,16 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries
 
 from contacts.models import Organization, Person, Tag
-from crm.filters import SafeModelChoiceFilter, SearchKeyFilter
+from crm.filters import CrmFilterSet, SafeModelChoiceFilter, SearchKeyFilter, country_choices
 
 
 def _active_users(request=None):
     return get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name", "username")
 
 
-class OwnerFilterMixin(django_filters.FilterSet):
+class OwnerFilterMixin(CrmFilterSet):
     owner = SafeModelChoiceFilter(
         label=_("Owner"), queryset=_active_users, null_label=_("(nobody)"), empty_label=_("All")
     )
@@ -26,7 +25,7 @@ class OrganizationFilter(OwnerFilterMixin):
     q = SearchKeyFilter(label=_("Search"))
     relationship = django_filters.ChoiceFilter(label=_("Relationship"), choices=Organization.Relationship.choices, empty_label=_("All"))
     industry = django_filters.ChoiceFilter(label=_("Industry"), choices=Organization.Industry.choices, empty_label=_("All"))
-    country = django_filters.ChoiceFilter(label=_("Country"), choices=lambda: list(countries), empty_label=_("All"))
+    country = django_filters.ChoiceFilter(label=_("Country"), choices=country_choices, empty_label=_("All"))
     tags = SafeModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.all(), empty_label=_("All"))
 
     class Meta:
@@ -38,7 +37,7 @@ class PersonFilter(OwnerFilterMixin):
     q = SearchKeyFilter(label=_("Search"))
     lifecycle_stage = django_filters.ChoiceFilter(label=_("Lifecycle stage"), choices=Person.Lifecycle.choices, empty_label=_("All"))
     source = django_filters.ChoiceFilter(label=_("Source"), choices=Person.Source.choices, empty_label=_("All"))
-    country = django_filters.ChoiceFilter(label=_("Country"), choices=lambda: list(countries), empty_label=_("All"))
+    country = django_filters.ChoiceFilter(label=_("Country"), choices=country_choices, empty_label=_("All"))
     organization = django_filters.NumberFilter(label=_("Organization"), field_name="employments__organization", widget=forms.HiddenInput)
     tags = SafeModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.all(), empty_label=_("All"))
 

@@ -2,7 +2,10 @@
 and a hidden input that holds the chosen id. Choices are never rendered in full."""
 
 from django import forms
+from django.forms.utils import flatatt
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from crm.forms import SafeModelChoiceField
 
@@ -32,3 +35,37 @@ class AutocompleteModelChoiceField(SafeModelChoiceField):
         kwargs.setdefault("widget", AutocompleteWidget(url_name))
         super().__init__(queryset, **kwargs)
         self.widget.queryset = queryset
+
+
+class FastSelect(forms.Select):
+    """A <select> rendered in Python. Django renders every <option> through a template, which
+    costs about 30 ms for a country list; list pages render several selects per request."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [format_html("<select name=\"{}\"{}>", widget["name"], flatatt(widget["attrs"]))]
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(format_html('<optgroup label="{}">', group_name))
+            for option in options:
+                parts.append(
+                    format_html(
+                        '<option value="{}"{}>{}</option>',
+                        option["value"],
+                        mark_safe(" selected") if option["selected"] else "",
+                        option["label"],
+                    )
+                )
+            if group_name:
+                parts.append(mark_safe("</optgroup>"))
+        parts.append(mark_safe("</select>"))
+        return mark_safe("".join(parts))  # noqa: S308 - every part is format_html output or a literal
+
+
+def use_fast_selects(form) -> None:
+    """Swap the plain single selects of a form for FastSelect (same attributes and choices)."""
+    for field in form.fields.values():
+        if type(field.widget) is forms.Select:
+            fast = FastSelect(attrs=field.widget.attrs, choices=field.widget.choices)
+            fast.is_required = field.widget.is_required
+            field.widget = fast

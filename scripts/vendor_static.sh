@@ -15,4 +15,6 @@ cp node_modules/htmx.org/dist/htmx.min.js "$dest/htmx/"
 cp node_modules/chart.js/dist/chart.umd.min.js "$dest/chartjs/" 2>/dev/null || cp node_modules/chart.js/dist/chart.umd.js "$dest/chartjs/chart.umd.min.js"
 cp node_modules/sortablejs/Sortable.min.js "$dest/sortablejs/"
 cp node_modules/axe-core/axe.min.js "$dest/axe-core/"
+# Source maps are not shipped; their references would break collectstatic's manifest.
+find "$dest" \( -name '*.js' -o -name '*.css' \) -exec sed -i -E 's@/[/*]# sourceMappingURL=[^ *]*( \*/)?$@@' {} +
 echo "vendored into $dest"

@@ -11,13 +11,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
-from django_filters import BooleanFilter, ChoiceFilter, FilterSet
+from django_filters import BooleanFilter, ChoiceFilter
 
 from contacts.forms.records import NoteForm, TaskForm
 from contacts.models import Activity
 from contacts.views.common import TIMELINE_PAGE, subject_from
 from crm.access import role_required
 from crm.breadcrumbs import crumb
+from crm.filters import CrmFilterSet
 from crm.lists import FilteredListView
 from crm.models import managed_user_ids
 from crm.timeline import timeline_for
@@ -114,7 +115,7 @@ def activity_delete(request, pk: int):
     return _redirect_back(person, organization)
 
 
-class TaskFilter(FilterSet):
+class TaskFilter(CrmFilterSet):
     SCOPES = [("mine", gettext_lazy("Assigned to me")), ("team", gettext_lazy("My team")), ("all", gettext_lazy("Everyone"))]
     scope = ChoiceFilter(label=gettext_lazy("Whose"), choices=SCOPES, method="filter_scope", empty_label=None)
     done = BooleanFilter(label=gettext_lazy("Done"))
