@@ -351,6 +351,11 @@ class Person(EditableByMixin, SearchIndexedModel):
             self.mobile.as_e164 if self.mobile else "",
         ]
 
+    def primary_organization(self):
+        """The organization marked as main, else the first one linked; None without any."""
+        employment = self.employments.select_related("organization").order_by("-is_primary", "pk").first()
+        return employment.organization if employment else None
+
     def clean(self):
         super().clean()
         if self.email and self.email_secondary and self.email.lower() == self.email_secondary.lower():

@@ -88,3 +88,18 @@ def test_older_timeline_entries_load_on_demand(person, alice, client_for):
     before = Activity.objects.order_by("-occurred_at")[29].occurred_at.isoformat()
     more = client.get(reverse("contacts:timeline"), {"person": person.pk, "before": before}).content.decode()
     assert "Eintrag 34" in more and "Eintrag 00" not in more
+
+
+def test_activity_on_a_person_also_shows_on_their_organization(person, alice, client_for):
+    from contacts.tests.factories import EmploymentFactory
+
+    employment = EmploymentFactory(person=person)
+    client = client_for(alice)
+    client.post(
+        reverse("contacts:activity_create"),
+        {"form": "note", "person": person.pk, "note-kind": "call", "note-subject": "Anruf zum Rahmenvertrag",
+         "note-occurred_at": "2026-11-20T10:00"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert Activity.objects.get().organization == employment.organization
+    assert "Anruf zum Rahmenvertrag" in client.get(employment.organization.get_absolute_url()).content.decode()

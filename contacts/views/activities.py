@@ -48,7 +48,11 @@ def timeline(request):
 def activity_create(request):
     """Adds a note (or call, email, meeting) or a task to the timeline; htmx swaps in the result."""
     person, organization = subject_from(request, request.POST)
+    about = {"person": person.pk} if person else {"organization": organization.pk}
     is_task = request.POST.get("form") == "task"
+    if person is not None and organization is None:
+        # What happens with a person also belongs on their organization's timeline.
+        organization = person.primary_organization()
     instance = Activity(person=person, organization=organization, created_by=request.user)
     if is_task:
         instance.kind = Activity.Kind.TASK
@@ -56,7 +60,6 @@ def activity_create(request):
         form = TaskForm(request.POST, prefix="task", user=request.user, instance=instance)
     else:
         form = NoteForm(request.POST, prefix="note", instance=instance)
-    about = {"person": person.pk} if person else {"organization": organization.pk}
     if not form.is_valid():
         template = "contacts/partials/task_form.html" if is_task else "contacts/partials/note_form.html"
         response = render(request, template, {"note_form": form, "task_form": form, "about": about})
