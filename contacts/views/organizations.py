@@ -11,12 +11,12 @@ from contacts.views.common import (
     RecordDeleteView,
     RecordDetailView,
     RecordUpdateView,
+    render_history,
     timeline_context,
 )
 from crm.access import get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
-from crm.history import history_rows
-from crm.lists import FilteredListView, int_param
+from crm.lists import FilteredListView
 from crm.roles import EXPORT_ROLES, IMPORT_ROLES, has_role
 from crm.search import clean_query, is_searchable, search_queryset
 
@@ -124,17 +124,7 @@ class OrganizationDeleteView(RecordDeleteView):
 
 @role_required()
 def organization_history(request, pk: int):
-    org = get_visible_or_404(Organization, request.user, pk=pk)
-    offset = int_param(request, "offset")
-    rows, has_more = history_rows(org, offset=offset)
-    context = {
-        "object": org,
-        "rows": rows,
-        "has_more": has_more,
-        "next_offset": offset + len(rows),
-        "breadcrumbs": [*_trail(), crumb(org.name, url=org.get_absolute_url()), crumb(_("History"))],
-    }
-    return render(request, "contacts/history.html", context)
+    return render_history(request, get_visible_or_404(Organization, request.user, pk=pk), _trail())
 
 
 @role_required()

@@ -1,5 +1,4 @@
 from django.db.models import Prefetch
-from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -12,12 +11,12 @@ from contacts.views.common import (
     RecordDeleteView,
     RecordDetailView,
     RecordUpdateView,
+    render_history,
     timeline_context,
 )
 from crm.access import get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
-from crm.history import history_rows
-from crm.lists import FilteredListView, int_param
+from crm.lists import FilteredListView
 from crm.roles import EXPORT_ROLES, IMPORT_ROLES, has_role
 
 
@@ -142,14 +141,4 @@ class PersonDeleteView(RecordDeleteView):
 
 @role_required()
 def person_history(request, pk: int):
-    person = get_visible_or_404(Person, request.user, pk=pk)
-    offset = int_param(request, "offset")
-    rows, has_more = history_rows(person, offset=offset)
-    context = {
-        "object": person,
-        "rows": rows,
-        "has_more": has_more,
-        "next_offset": offset + len(rows),
-        "breadcrumbs": [*_trail(), crumb(person.full_name, url=person.get_absolute_url()), crumb(_("History"))],
-    }
-    return render(request, "contacts/history.html", context)
+    return render_history(request, get_visible_or_404(Person, request.user, pk=pk), _trail())
