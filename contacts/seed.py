@@ -524,7 +524,8 @@ class Writer:
                 )
             else:
                 placeholders = ", ".join(["%s"] * len(fields))
-                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+                # Table and column names come from model metadata, quoted; the values are parameters.
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)  # nosec B608
 
     def value_getter(self, field, db):
         if type(field) in self.PLAIN_FIELDS:
@@ -544,7 +545,7 @@ class Writer:
             # rows from coming back (AUTOINCREMENT).
             quote = connection.ops.quote_name
             cursor.execute(
-                f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
+                f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "  # nosec B608
                 f"COALESCE((SELECT MAX({quote(pk)}) FROM {quote(table)}), 0))",
                 [table],
             )

@@ -4,8 +4,7 @@ and a hidden input that holds the chosen id. Choices are never rendered in full.
 from django import forms
 from django.forms.utils import flatatt
 from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html, format_html_join
 
 from crm.forms import SafeModelChoiceField
 
@@ -43,23 +42,17 @@ class FastSelect(forms.Select):
 
     def render(self, name, value, attrs=None, renderer=None):
         widget = self.get_context(name, value, attrs)["widget"]
-        parts = [format_html("<select name=\"{}\"{}>", widget["name"], flatatt(widget["attrs"]))]
+        groups = []
         for group_name, options, _index in widget["optgroups"]:
-            if group_name:
-                parts.append(format_html('<optgroup label="{}">', group_name))
-            for option in options:
-                parts.append(
-                    format_html(
-                        '<option value="{}"{}>{}</option>',
-                        option["value"],
-                        mark_safe(" selected") if option["selected"] else "",
-                        option["label"],
-                    )
-                )
-            if group_name:
-                parts.append(mark_safe("</optgroup>"))
-        parts.append(mark_safe("</select>"))
-        return mark_safe("".join(parts))  # noqa: S308 - every part is format_html output or a literal
+            rendered = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                ((o["value"], " selected" if o["selected"] else "", o["label"]) for o in options),
+            )
+            groups.append(format_html('<optgroup label="{}">{}</optgroup>', group_name, rendered) if group_name else rendered)
+        return format_html(
+            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), format_html_join("", "{}", ((g,) for g in groups))
+        )
 
 
 def use_fast_selects(form) -> None:
