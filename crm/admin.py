@@ -3,6 +3,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 
 from crm.models import Team
+from crm.search import substring_condition
+from crm.text import query_terms
 
 
 class AccessControlledAdmin(admin.ModelAdmin):
@@ -14,6 +16,14 @@ class AccessControlledAdmin(admin.ModelAdmin):
         if hasattr(manager, "visible_to"):
             qs = qs & manager.visible_to(request.user)
         return qs
+
+    def get_search_results(self, request, queryset, search_term):
+        """Models in the global search are searched the same way here: through the indexed,
+        accent-folded search key (a trigram GIN index on Postgres), not LIKE scans per column."""
+        if search_term.strip() and any(f.name == "search_key" for f in self.model._meta.get_fields()):
+            terms = query_terms(search_term)
+            return (queryset.filter(substring_condition(terms)) if terms else queryset.none()), False
+        return super().get_search_results(request, queryset, search_term)
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)

@@ -36,3 +36,12 @@ def test_changelist_does_not_count_the_whole_table(data, admin_user, client_for)
 def test_non_staff_users_are_kept_out(role_users, client_for):
     response = client_for(role_users["sales_rep"]).get(reverse("admin:contacts_person_changelist"))
     assert response.status_code == 302 and reverse("admin:login") in response["Location"]
+
+
+def test_admin_search_is_accent_insensitive_like_the_global_search(db, admin_user, client_for):
+    from contacts.tests.factories import PersonFactory
+
+    PersonFactory(first_name="Jürgen", last_name="Müller")
+    PersonFactory(first_name="Karl", last_name="Weber")
+    body = client_for(admin_user).get(reverse("admin:contacts_person_changelist"), {"q": "mueller"}).content.decode()
+    assert "Müller" in body and "Weber" not in body
