@@ -179,6 +179,13 @@ class EmploymentForm(forms.ModelForm):
 
 
 class BaseEmploymentFormSet(forms.BaseInlineFormSet):
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        if index is not None and index >= self.initial_form_count() and self.initial_form_count():
+            # A person who already has a main organization gets further ones as secondary.
+            kwargs["initial"] = {"is_primary": False}
+        return kwargs
+
     def clean(self):
         super().clean()
         seen = set()
