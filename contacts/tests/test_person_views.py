@@ -141,3 +141,10 @@ def test_same_name_in_same_organization_asks_for_confirmation(person, alice, cli
     response = client.post(reverse("contacts:person_create"), data)
     assert response.status_code == 200 and person.get_absolute_url() in response.content.decode()
     assert client.post(reverse("contacts:person_create"), {**data, "confirm_new": "on"}).status_code == 302
+
+
+def test_extra_position_row_is_not_pre_ticked_as_main(person, alice, client_for):
+    EmploymentFactory(person=person, is_primary=True)
+    formset = client_for(alice).get(reverse("contacts:person_update", args=[person.pk])).context["formset"]
+    assert formset.forms[0].initial.get("is_primary", True) is True
+    assert formset.forms[-1].initial["is_primary"] is False
