@@ -2,6 +2,7 @@
 ticking tasks off, loading older entries; and the task list."""
 
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
@@ -121,8 +122,13 @@ def activity_delete(request, pk: int):
 class TaskFilter(CrmFilterSet):
     SCOPES = [("mine", gettext_lazy("Assigned to me")), ("team", gettext_lazy("My team")), ("all", gettext_lazy("Everyone"))]
     scope = ChoiceFilter(label=gettext_lazy("Whose"), choices=SCOPES, method="filter_scope", empty_label=None)
-    done = BooleanFilter(label=gettext_lazy("Done"))
-    overdue = BooleanFilter(label=gettext_lazy("Overdue only"), method="filter_overdue")
+    done = BooleanFilter(
+        label=gettext_lazy("Status"),
+        widget=forms.Select(
+            choices=[("", gettext_lazy("All")), ("false", gettext_lazy("Open")), ("true", gettext_lazy("Done"))]
+        ),
+    )
+    overdue = BooleanFilter(label=gettext_lazy("Overdue only"), method="filter_overdue", widget=forms.CheckboxInput)
 
     class Meta:
         model = Activity
