@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 BENCHMARK_ARGS ?=
 I18N_IGNORE := --ignore=.venv --ignore=node_modules --ignore=static --ignore=staticfiles --ignore=var
 
-.PHONY: help install run test lint messages benchmark seed-large
+.PHONY: help install run test lint messages benchmark loadtest seed-large
 
 help:
 	@echo "make install     virtualenv in $(VENV) with the pinned packages (again only when requirements change)"
@@ -24,6 +24,7 @@ help:
 	@echo "make messages    update and compile the German and English message catalogs"
 	@echo "make seed-large  add a large data set (SCALE=$(SCALE) people) for the benchmark"
 	@echo "make benchmark   server-side time and queries per page (REQUESTS=$(REQUESTS)), report in var/benchmarks/"
+	@echo "make loadtest    mixed read workload against gunicorn on 127.0.0.1: requests/s, p50/p95"
 
 install: $(INSTALLED)
 
@@ -58,3 +59,6 @@ seed-large: install
 
 benchmark: install
 	$(MANAGE) benchmark --requests $(REQUESTS) $(BENCHMARK_ARGS)
+
+loadtest: install
+	$(MANAGE) loadtest $(LOADTEST_ARGS)

@@ -1,6 +1,10 @@
+from datetime import timedelta
+
 import django_filters
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Organization, Person, Tag
@@ -16,9 +20,19 @@ class OwnerFilterMixin(CrmFilterSet):
         label=_("Owner"), queryset=_active_users, null_label=_("(nobody)"), empty_label=_("All")
     )
     mine = django_filters.BooleanFilter(label=_("Only mine"), method="filter_mine", widget=forms.CheckboxInput)
+    stale = django_filters.BooleanFilter(
+        label=_("Unattended for a year"), method="filter_stale", widget=forms.CheckboxInput
+    )
 
     def filter_mine(self, qs, name, value):
         return qs.filter(owner=self.request.user) if value and self.request else qs
+
+    def filter_stale(self, qs, name, value):
+        return qs.stale(stale_cutoff()) if value else qs
+
+
+def stale_cutoff():
+    return timezone.now() - timedelta(days=settings.CRM_STALE_DAYS)
 
 
 class OrganizationFilter(OwnerFilterMixin):
@@ -30,11 +44,25 @@ class OrganizationFilter(OwnerFilterMixin):
 
     class Meta:
         model = Organization
-        fields = ["q", "relationship", "industry", "country", "owner", "tags", "mine"]
+        fields = ["q", "relationship", "industry", "country", "owner", "tags", "mine", "stale"]
+
+
+# The choice of the "missing" filter and the PersonQuerySet method that finds those people.
+MISSING = {"email": "without_email", "phone": "without_phone", "organization": "without_organization"}
 
 
 class PersonFilter(OwnerFilterMixin):
     q = SearchKeyFilter(label=_("Search"))
+    missing = django_filters.ChoiceFilter(
+        label=_("Missing"),
+        choices=[("email", _("Email")), ("phone", _("Phone or mobile")), ("organization", _("Organization"))],
+        empty_label=_("Nothing"),
+        method="filter_missing",
+    )
+
+    def filter_missing(self, qs, name, value):
+        return getattr(qs, MISSING[value])() if value in MISSING else qs
+
     lifecycle_stage = django_filters.ChoiceFilter(label=_("Lifecycle stage"), choices=Person.Lifecycle.choices, empty_label=_("All"))
     source = django_filters.ChoiceFilter(label=_("Source"), choices=Person.Source.choices, empty_label=_("All"))
     country = django_filters.ChoiceFilter(label=_("Country"), choices=country_choices, empty_label=_("All"))
@@ -43,4 +71,4 @@ class PersonFilter(OwnerFilterMixin):
 
     class Meta:
         model = Person
-        fields = ["q", "lifecycle_stage", "source", "country", "owner", "tags", "mine", "organization"]
+        fields = ["q", "lifecycle_stage", "source", "country", "owner", "tags", "mine", "missing", "stale", "organization"]

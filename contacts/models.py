@@ -7,10 +7,12 @@ the managers of the owner's team and admins change a record (`editable_by`).
 import os
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +21,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 from contacts.dedupe import organization_name_key, person_name_key
-from crm.models import SearchIndexedModel, managed_user_ids
+from crm.models import ManagedRecordQuerySet, SearchIndexedModel, managed_user_ids
 from crm.roles import Role, has_role, is_crm_user
 
 # Roles that may change records nobody owns.
@@ -43,6 +45,26 @@ class ContactQuerySet(models.QuerySet):
 
     def owned_by(self, user):
         return self.filter(owner=user)
+
+    def without_owner(self):
+        return self.filter(owner__isnull=True)
+
+    def stale(self, cutoff):
+        """Unchanged since `cutoff` and with no activity since then: nobody is looking after them."""
+        related = self.model.activities.field
+        recent = related.model.objects.filter(**{related.name: OuterRef("pk"), "occurred_at__gte": cutoff})
+        return self.filter(updated_at__lt=cutoff).exclude(Exists(recent))
+
+
+class PersonQuerySet(ContactQuerySet):
+    def without_email(self):
+        return self.filter(email="", email_secondary="")
+
+    def without_phone(self):
+        return self.filter(Q(phone="") | Q(phone__isnull=True), Q(mobile="") | Q(mobile__isnull=True))
+
+    def without_organization(self):
+        return self.exclude(Exists(Employment.objects.filter(person=OuterRef("pk"))))
 
 
 class EditableByMixin:
@@ -292,7 +314,7 @@ class Person(EditableByMixin, SearchIndexedModel):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     history = HistoricalRecords(excluded_fields=["search_key", "name_key", "updated_at"])
-    objects = ContactQuerySet.as_manager()
+    objects = PersonQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("person")
@@ -469,6 +491,14 @@ class Activity(models.Model):
     )
     done = models.BooleanField(_("done"), default=False)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    # A record of another app the activity is about (a deal, a lead), without contacts importing it.
+    regarding_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+", editable=False
+    )
+    regarding_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    regarding = GenericForeignKey("regarding_type", "regarding_id")
+    # Claimed atomically by the reminder job, so each reminder goes out once.
+    reminder_sent_at = models.DateTimeField(_("reminder sent"), null=True, blank=True, editable=False)
 
     history = HistoricalRecords()
     objects = ActivityQuerySet.as_manager()
@@ -479,7 +509,7 @@ class Activity(models.Model):
         ordering = ["-occurred_at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(person__isnull=False) | Q(organization__isnull=False),
+                condition=Q(person__isnull=False) | Q(organization__isnull=False) | Q(regarding_id__isnull=False),
                 name="activity_about_someone",
                 violation_error_message=_("An activity is about a person or an organization."),
             ),
@@ -488,13 +518,26 @@ class Activity(models.Model):
             models.Index(fields=["person", "-occurred_at"], name="activity_person_time_idx"),
             models.Index(fields=["organization", "-occurred_at"], name="activity_org_time_idx"),
             models.Index(fields=["assignee", "done", "due_at"], name="activity_task_due_idx"),
+            models.Index(fields=["regarding_type", "regarding_id", "-occurred_at"], name="activity_regarding_idx"),
+            models.Index(
+                fields=["due_at"], name="activity_reminder_due_idx",
+                condition=Q(kind="task", done=False, reminder_sent_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.subject
 
+    @classmethod
+    def new_about(cls, *, person=None, organization=None, created_by=None) -> "Activity":
+        """An unsaved activity. One about a person also belongs on the timeline of their main
+        organization, so sales, service and marketing see it there too."""
+        if person is not None and organization is None:
+            organization = person.primary_organization()
+        return cls(person=person, organization=organization, created_by=created_by)
+
     def get_absolute_url(self) -> str:
-        target = self.person or self.organization
+        target = self.person or self.organization or self.regarding
         return f"{target.get_absolute_url()}#activity-{self.pk}"
 
     @property
@@ -507,7 +550,7 @@ class Activity(models.Model):
 
     def clean(self):
         super().clean()
-        if self.person_id is None and self.organization_id is None:
+        if self.person_id is None and self.organization_id is None and self.regarding_id is None:
             raise ValidationError(_("An activity is about a person or an organization."))
         if self.kind == self.Kind.TASK and not self.due_at:
             raise ValidationError({"due_at": _("A task needs a due date.")})
@@ -523,16 +566,8 @@ def attachment_path(instance, filename: str) -> str:
     return f"attachments/{timezone.now():%Y/%m}/{stem[:80]}{ext[:10].lower()}"
 
 
-class AttachmentQuerySet(ContactQuerySet):
-    def visible_to(self, user):
-        return self.all() if is_crm_user(user) else self.none()
-
-    def editable_by(self, user):
-        if not is_crm_user(user):
-            return self.none()
-        if has_role(user, Role.ADMIN):
-            return self.all()
-        return self.filter(uploaded_by_id__in=managed_user_ids(user))
+class AttachmentQuerySet(ManagedRecordQuerySet):
+    managed_by_field = "uploaded_by"
 
 
 class Attachment(models.Model):

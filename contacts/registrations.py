@@ -1,11 +1,12 @@
 """Plugs contacts into the shared machinery of crm/ (navigation, search, timeline, start page)."""
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm import navigation, startpage, timeline
+from crm import navigation, privacy, recordpage, startpage, timeline
 from crm import search as crm_search
 from crm.navigation import NavItem
-from crm.roles import MANAGER_ROLES
+from crm.roles import MANAGER_ROLES, PRIVACY_ROLES, has_role
 from crm.startpage import Widget
 
 
@@ -26,4 +27,31 @@ def register_all() -> None:
     )
     startpage.register(
         Widget("contacts.my_organizations", "contacts/widgets/my_organizations.html", widgets.my_organizations, order=20)
+    )
+    register_privacy()
+
+
+def _privacy_url(name: str):
+    def url(person, user):
+        return reverse(name, args=[person.pk]) if has_role(user, *PRIVACY_ROLES) else None
+
+    return url
+
+
+def register_privacy() -> None:
+    from contacts.services import privacy as contacts_privacy
+
+    privacy.register(
+        privacy.PrivacyProvider(
+            "contacts.person", _("Person, organizations, notes, tasks and files"),
+            export=contacts_privacy.export_person, erase=contacts_privacy.erase_person, order=10,
+        )
+    )
+    recordpage.register_action(
+        recordpage.Action("contacts.data_export", "contacts.person", _("Data export"),
+                          url=_privacy_url("contacts:person_data_export"), icon="download", order=900)
+    )
+    recordpage.register_action(
+        recordpage.Action("contacts.erase", "contacts.person", _("Erase (GDPR)…"),
+                          url=_privacy_url("contacts:person_erase"), icon="eraser", order=910)
     )

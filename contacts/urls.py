@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contacts.views import activities, attachments, duplicates, exports, imports, organizations, people
+from contacts.views import activities, attachments, duplicates, exports, imports, organizations, people, privacy
 
 app_name = "contacts"
 
@@ -20,6 +20,8 @@ urlpatterns = [
     path("people/<int:pk>/delete/", people.PersonDeleteView.as_view(), name="person_delete"),
     path("people/<int:pk>/history/", people.person_history, name="person_history"),
     path("people/export/", exports.person_export, name="person_export"),
+    path("people/<int:pk>/data-export/", privacy.person_data_export, name="person_data_export"),
+    path("people/<int:pk>/erase/", privacy.person_erase, name="person_erase"),
     path("timeline/", activities.timeline, name="timeline"),
     path("activities/new/", activities.activity_create, name="activity_create"),
     path("activities/<int:pk>/done/", activities.activity_toggle_done, name="activity_toggle_done"),

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 
-from crm.models import Team
+from crm.models import PrivacyRequest, Team
 from crm.search import substring_condition
 from crm.text import query_terms
 
@@ -45,6 +45,25 @@ class TeamAdmin(admin.ModelAdmin):
     autocomplete_fields = ["manager"]
     filter_horizontal = ["members"]
     list_select_related = ["manager"]
+
+
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(admin.ModelAdmin):
+    """The data-protection log is evidence: it can be read, not changed."""
+
+    list_display = ["performed_at", "kind", "person_id", "performed_by"]
+    list_filter = ["kind"]
+    search_fields = ["=person_id"]
+    list_select_related = ["performed_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # The user admin gets a search so that other admins can autocomplete users.

@@ -9,9 +9,8 @@ def frame(request):
     match = getattr(request, "resolver_match", None)
     roles = user_roles(request.user) if hasattr(request, "user") else frozenset()
     view_name = match.view_name if match else ""
-    nav_items = [(item, view_name == item.url_name or (item.section and view_name.startswith(item.section))) for item in navigation.items_for(request.user)] if roles else []
     return {
-        "nav_items": nav_items,
+        "nav_groups": navigation.groups_for(request.user, view_name) if roles else [],
         "help_page_id": match.view_name if match else "",
         "user_roles": roles,
         "role_labels": [Role(r).label for r in sorted(roles)],

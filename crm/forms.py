@@ -1,8 +1,19 @@
 """Form fields shared by all apps."""
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField as FilterModelChoiceField
+
+from crm import twofactor
+
+
+def parse_id(value) -> int | None:
+    """A primary key from submitted data, or None for anything that cannot be one (text, or a
+    number too big for the database)."""
+    text = str(value)
+    return int(text) if text.isdigit() and len(text) < 19 else None
 
 
 class OverflowSafeMixin:
@@ -17,11 +28,11 @@ class OverflowSafeMixin:
 
 
 class SafeModelChoiceField(OverflowSafeMixin, forms.ModelChoiceField):
-    pass
+    """Django's ModelChoiceField, with oversized ids reported as an invalid choice."""
 
 
 class SafeFilterModelChoiceField(OverflowSafeMixin, FilterModelChoiceField):
-    pass
+    """django-filter's ModelChoiceField (which knows `null_label`), likewise."""
 
 
 class SafeModelMultipleChoiceField(forms.ModelMultipleChoiceField):
@@ -30,3 +41,40 @@ class SafeModelMultipleChoiceField(forms.ModelMultipleChoiceField):
             return super()._check_values(value)
         except OverflowError:
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": "…"})
+
+
+class LoginForm(AuthenticationForm):
+    """Username and password, plus the code from the authenticator app for users who turned on
+    two-factor login. The code is checked only after the password (django-axes counts failures)."""
+
+    otp_token = forms.CharField(
+        label=_("Code from your authenticator app"),
+        required=False,
+        max_length=16,
+        help_text=_("Only if you turned on two-factor login. A backup code works too."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        user = self.get_user()
+        if user is not None and twofactor.is_enabled(user):
+            token = cleaned.get("otp_token", "")
+            if not token:
+                raise ValidationError(
+                    {"otp_token": _("Enter the code from your authenticator app.")}, code="otp_required"
+                )
+            device = twofactor.verify(user, token)
+            if device is None:
+                raise ValidationError({"otp_token": _("This code is wrong or expired.")}, code="otp_invalid")
+            # django_otp logs the device into the session when auth.login sees this attribute.
+            user.otp_device = device
+        return cleaned
+
+
+class TwoFactorConfirmForm(forms.Form):
+    token = forms.CharField(
+        label=_("Code shown in the app"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

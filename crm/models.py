@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -59,6 +60,27 @@ def teammate_ids(user) -> set[int]:
     return cached
 
 
+class ManagedRecordQuerySet(models.QuerySet):
+    """Records every CRM user reads and that belong to one user (`managed_by_field`, a foreign
+    key to the user): that user, the managers of their teams and admins may change them."""
+
+    managed_by_field = ""
+
+    def visible_to(self, user):
+        from crm.roles import is_crm_user
+
+        return self.all() if is_crm_user(user) else self.none()
+
+    def editable_by(self, user):
+        from crm.roles import Role, has_role, is_crm_user
+
+        if not is_crm_user(user):
+            return self.none()
+        if has_role(user, Role.ADMIN):
+            return self.all()
+        return self.filter(**{f"{self.managed_by_field}_id__in": managed_user_ids(user)})
+
+
 class SearchIndexedModel(models.Model):
     """A model found by the global search. Subclasses say what text describes them."""
 
@@ -84,3 +106,28 @@ class SearchIndexedModel(models.Model):
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, *self.derived_fields}
         super().save(*args, **kwargs)
+
+
+class PrivacyRequest(models.Model):
+    """The log of data-protection exports and erasures: who, when, which record id, how much.
+    It names no person, so it survives the erasure it records."""
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", _("Data export")
+        ERASURE = "erasure", _("Erasure")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    person_id = models.PositiveBigIntegerField(_("person id"), db_index=True)
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("performed by"), on_delete=models.SET_NULL, null=True
+    )
+    performed_at = models.DateTimeField(_("performed at"), default=timezone.now)
+    summary = models.JSONField(_("records per area"), default=dict)
+
+    class Meta:
+        verbose_name = _("data protection request")
+        verbose_name_plural = _("data protection requests")
+        ordering = ["-performed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.person_id} {self.performed_at:%Y-%m-%d %H:%M}"

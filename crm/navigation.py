@@ -26,3 +26,41 @@ def register(item: NavItem) -> None:
 
 def items_for(user) -> list[NavItem]:
     return [item for item in sorted(_items, key=lambda i: i.order) if has_role(user, *item.roles)]
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    """The entries of one app: a plain link when it has one entry, a dropdown when it has more."""
+
+    key: str
+    label: str
+    entries: tuple[tuple[NavItem, bool], ...]  # (item, active)
+
+    @property
+    def active(self) -> bool:
+        return any(active for _item, active in self.entries)
+
+    @property
+    def icon(self) -> str:
+        return self.entries[0][0].icon
+
+
+def _is_active(item: NavItem, view_name: str) -> bool:
+    return view_name == item.url_name or bool(item.section and view_name.startswith(item.section))
+
+
+def groups_for(user, view_name: str) -> list[NavGroup]:
+    """The user's entries grouped by app (the URL namespace), in the order of each app's first entry."""
+    from django.apps import apps
+
+    grouped: dict[str, list[NavItem]] = {}
+    for item in items_for(user):
+        grouped.setdefault(item.url_name.split(":")[0] if ":" in item.url_name else item.url_name, []).append(item)
+    groups = []
+    for key, items in grouped.items():
+        try:
+            label = apps.get_app_config(key).verbose_name
+        except LookupError:
+            label = items[0].label
+        groups.append(NavGroup(key, label, tuple((item, _is_active(item, view_name)) for item in items)))
+    return groups

@@ -82,11 +82,15 @@ def substring_condition(terms: list[list[str]]) -> Q:
     return condition
 
 
-def _postgres_fuzzy_filter(query: str) -> Q:
+def _postgres_fuzzy_filter(query: str, table: str) -> Q:
     normalised = unaccent(query)
-    fulltext = RawSQL(
-        "(to_tsvector('german'::regconfig, search_key) @@ plainto_tsquery('german'::regconfig, %s)"
-        " OR to_tsvector('simple'::regconfig, search_key) @@ plainto_tsquery('simple'::regconfig, %s))",
+    # Qualified by table: a provider that joins another searchable model (a deal with its
+    # organization) would otherwise make `search_key` ambiguous.
+    column = f"{connection.ops.quote_name(table)}.search_key"
+    # The table name comes from model metadata, quoted; the query text is a parameter.
+    fulltext = RawSQL(  # noqa: S611  # nosec B611
+        f"(to_tsvector('german'::regconfig, {column}) @@ plainto_tsquery('german'::regconfig, %s)"
+        f" OR to_tsvector('simple'::regconfig, {column}) @@ plainto_tsquery('simple'::regconfig, %s))",
         (normalised, normalised),
         output_field=BooleanField(),
     )
@@ -108,7 +112,7 @@ def search_queryset(qs, query: str, limit: int):
 
         seen = [h.pk for h in hits]
         more = (
-            qs.filter(_postgres_fuzzy_filter(query))
+            qs.filter(_postgres_fuzzy_filter(query, qs.model._meta.db_table))
             .exclude(pk__in=seen)
             .annotate(_similarity=TrigramWordSimilarity(unaccent(query), "search_key"))
             .order_by("-_similarity")[: limit - len(hits)]

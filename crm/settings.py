@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "django_countries",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "crm",
     "contacts",
     "sales",
@@ -77,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "crm.middleware.AdminTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -206,6 +211,8 @@ if os.environ.get("EMAIL_HOST"):
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 else:
     EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The CRM's public address, for absolute links in emails and calendar files (crm.links).
+CRM_BASE_URL = os.environ.get("CRM_BASE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -233,6 +240,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "contacts-imports-resume-stalled": {"task": "contacts.tasks.imports_resume_stalled", "schedule": 300.0},
     "contacts-import-files-purge": {"task": "contacts.tasks.import_files_purge", "schedule": 6 * 3600.0},
+    "sales-task-reminders": {"task": "sales.tasks.send_task_reminders", "schedule": 60.0},
+    "marketing-sends-resume-stalled": {"task": "marketing.tasks.sends_resume_stalled", "schedule": 60.0},
+    "service-sla-escalate": {"task": "service.tasks.sla_escalate", "schedule": 300.0},
+    "appointments-reminders": {"task": "appointments.tasks.reminders_send_due", "schedule": 60.0},
 }
 
 # Production hardening; DEBUG=1 relaxes what a laptop cannot provide (HTTPS).
@@ -259,5 +270,28 @@ LOGGING = {
 # Product settings
 CRM_LIST_PAGE_SIZE = 25
 CRM_COUNT_CAP = 10_000  # lists show "10.000+" instead of counting a million rows
+# Two-factor login (TOTP, django-otp): anyone may turn it on; with this set, admins must.
+CRM_REQUIRE_2FA_FOR_ADMINS = env_bool("CRM_REQUIRE_2FA_FOR_ADMINS", False)
+OTP_TOTP_ISSUER = "CRM"
+CRM_STALE_DAYS = 365  # a customer record nobody changed or logged an activity on for this long is "stale"
 CRM_SEARCH_DROPDOWN_LIMIT = 5
 CRM_SEARCH_PAGE_LIMIT = 50
+# Marketing: the address links in campaign email point at, the send rate per sending process
+# (messages per second, 0 = unlimited), and when a claimed message counts as abandoned.
+MARKETING_SEND_RATE = env_int("MARKETING_SEND_RATE", 800)
+MARKETING_CLAIM_STALE_SECONDS = env_int("MARKETING_CLAIM_STALE_SECONDS", 120)
+MARKETING_FORM_RATE_LIMIT = env_int("MARKETING_FORM_RATE_LIMIT", 10)  # posts per IP and 10 minutes
+
+# Customer service (service app): sender and Message-ID domain of ticket mail, the mailbox read
+# by `service_fetch_imap`, the revenue from which an organization is a VIP, SLA warning lead time.
+SERVICE_FROM_EMAIL = os.environ.get("SERVICE_FROM_EMAIL", "service@crm.local")
+SERVICE_EMAIL_DOMAIN = os.environ.get("SERVICE_EMAIL_DOMAIN", "crm.local")
+SERVICE_IMAP_HOST = os.environ.get("SERVICE_IMAP_HOST", "")
+SERVICE_IMAP_PORT = env_int("SERVICE_IMAP_PORT", 993)
+SERVICE_IMAP_USER = os.environ.get("SERVICE_IMAP_USER", "")
+SERVICE_IMAP_PASSWORD = os.environ.get("SERVICE_IMAP_PASSWORD", "")
+SERVICE_IMAP_SSL = env_bool("SERVICE_IMAP_SSL", True)
+SERVICE_IMAP_FOLDER = os.environ.get("SERVICE_IMAP_FOLDER", "INBOX")
+SERVICE_VIP_REVENUE = env_int("SERVICE_VIP_REVENUE", 10_000_000)
+SERVICE_SLA_WARN_MINUTES = env_int("SERVICE_SLA_WARN_MINUTES", 60)
+SERVICE_PORTAL_LINK_MAX_AGE = env_int("SERVICE_PORTAL_LINK_MAX_AGE", 30 * 60)

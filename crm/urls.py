@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import views
 from crm.breadcrumbs import Crumb
+from crm.forms import LoginForm
 
 
 def _auth(view, template, title, **kwargs):
@@ -18,7 +19,13 @@ urlpatterns = [
     path("help/", views.help_index, name="help_index"),
     path("help/panel/<str:page_id>/", views.help_panel, name="help_panel"),
     path("help/page/<str:page_id>/", views.help_detail, name="help_detail"),
-    path("login/", _auth(auth_views.LoginView, "registration/login.html", _("Log in"), redirect_authenticated_user=False), name="login"),
+    path(
+        "login/",
+        _auth(auth_views.LoginView, "registration/login.html", _("Log in"), redirect_authenticated_user=False,
+              authentication_form=LoginForm),
+        name="login",
+    ),
+    path("account/two-factor/", views.two_factor, name="two_factor"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
@@ -58,5 +65,10 @@ urlpatterns = [
     ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("contacts/", include("contacts.urls")),
+    path("sales/", include("sales.urls")),
+    path("marketing/", include("marketing.urls")),
+    path("service/", include("service.urls")),
+    path("appointments/", include("appointments.urls")),
+    path("analytics/", include("analytics.urls")),
     path("admin/", admin.site.urls),
 ]

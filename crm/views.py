@@ -1,13 +1,20 @@
+from base64 import b32encode
+
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django_otp import login as otp_login
 
 from crm import help as crm_help
 from crm import search as crm_search
-from crm import startpage
+from crm import startpage, twofactor
 from crm.access import role_required
 from crm.breadcrumbs import crumb
+from crm.forms import TwoFactorConfirmForm
+from crm.roles import Role, has_role
 
 
 @role_required()
@@ -71,3 +78,41 @@ def help_detail(request, page_id: str):
         "breadcrumbs": [crumb(_("Help"), "help_index"), crumb(page.title)],
     }
     return render(request, "crm/help_detail.html", context)
+
+
+@login_required
+def two_factor(request):
+    """Turn two-factor login on (scan, confirm a code, get backup codes once) or off (with a code)."""
+    user = request.user
+    enabled = twofactor.is_enabled(user)
+    form = TwoFactorConfirmForm(request.POST or None)
+    backup_codes = None
+    if request.method == "POST" and form.is_valid():
+        token = form.cleaned_data["token"]
+        if enabled and request.POST.get("action") == "disable":
+            if twofactor.verify(user, token) is None:
+                form.add_error("token", _("This code is wrong or expired."))
+            else:
+                twofactor.disable(user)
+                messages.success(request, _("Two-factor login is off."))
+                return redirect("two_factor")
+        elif not enabled:
+            device = twofactor.pending_app_device(user)
+            backup_codes = twofactor.confirm(user, device, token)
+            if backup_codes is None:
+                form.add_error("token", _("This code is wrong or expired."))
+            else:
+                otp_login(request, device)
+                enabled = True
+                form = TwoFactorConfirmForm()
+    context = {
+        "enabled": enabled,
+        "form": form,
+        "backup_codes": backup_codes,
+        "required": settings.CRM_REQUIRE_2FA_FOR_ADMINS and has_role(user, Role.ADMIN),
+        "breadcrumbs": [crumb(_("Two-factor login"))],
+    }
+    if not enabled:
+        device = twofactor.pending_app_device(user)
+        context.update(qr_svg=twofactor.qr_svg(device), secret=b32encode(device.bin_key).decode())
+    return render(request, "registration/two_factor.html", context)

@@ -6,7 +6,7 @@ from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from crm.forms import SafeModelChoiceField
+from crm.forms import SafeModelChoiceField, parse_id
 
 
 class AutocompleteWidget(forms.Widget):
@@ -20,10 +20,11 @@ class AutocompleteWidget(forms.Widget):
         context = super().get_context(name, value, attrs)
         label = ""
         # A re-shown form may carry anything the user (or a bot) sent; only real ids are looked up.
-        if str(value).isdigit() and len(str(value)) < 19:
+        pk = parse_id(value)
+        if pk is not None:
             field_queryset = getattr(self, "queryset", None)
             if field_queryset is not None:
-                obj = field_queryset.filter(pk=value).first()
+                obj = field_queryset.filter(pk=pk).first()
                 label = str(obj) if obj else ""
         context["widget"].update({"url": reverse(self.url_name), "label": label})
         return context

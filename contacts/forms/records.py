@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Activity, Attachment, Employment, Organization, OrganizationAddress, Person
 from contacts.services.duplicates import find_similar_organizations, find_similar_people
-from crm.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
+from crm.forms import SafeModelChoiceField, SafeModelMultipleChoiceField, parse_id
 from crm.roles import ALL_ROLES
 from crm.widgets import AutocompleteModelChoiceField
 
@@ -137,14 +137,12 @@ class PersonForm(DuplicateCheckMixin, forms.ModelForm):
     def similar_records(self) -> list:
         # The organizations come from the employment rows of the same POST (prefix "rows").
         organization_ids = [
-            int(value)
-            for key, value in self.data.items()
-            if re.fullmatch(r"rows-\d+-organization", key) and str(value).isdigit() and len(str(value)) < 19
+            parse_id(value) for key, value in self.data.items() if re.fullmatch(r"rows-\d+-organization", key)
         ]
         return find_similar_people(
             first_name=self.cleaned_data.get("first_name", ""),
             last_name=self.cleaned_data.get("last_name", ""),
-            organization_ids=organization_ids,
+            organization_ids=[pk for pk in organization_ids if pk is not None],
             user=self.user,
         )
 

@@ -40,9 +40,14 @@ def notes_about(person=None, organization=None):
 # --- the services ---
 
 
+def contacts_relations(model) -> set[str]:
+    """Other apps add their own relations (deals, tickets ...); those are tested in those apps."""
+    return {r.name for r in merge_relations(model) if r.model._meta.app_label == "contacts"}
+
+
 def test_every_relation_to_people_and_organizations_is_found():
-    assert {r.name for r in merge_relations(Person)} == {"employments", "activities", "attachments", "tags"}
-    assert {r.name for r in merge_relations(Organization)} == {
+    assert contacts_relations(Person) == {"employments", "activities", "attachments", "tags"}
+    assert contacts_relations(Organization) == {
         "addresses", "employments", "activities", "attachments", "tags",
     }
 
@@ -227,7 +232,8 @@ def test_the_merge_page_runs_a_fixed_number_of_queries(client_for, alice, django
     ActivityFactory(person=other)
     client = client_for(alice)
     client.get(person_url(survivor, other))
-    with django_assert_max_num_queries(16) as few:
+    # One count per relation: other apps' relations to people add to the fixed number.
+    with django_assert_max_num_queries(12 + len(merge_relations(Person))) as few:
         assert client.get(person_url(survivor, other)).status_code == 200
     ActivityFactory.create_batch(20, person=other)
     EmploymentFactory.create_batch(5, person=other)

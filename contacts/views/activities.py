@@ -51,10 +51,7 @@ def activity_create(request):
     person, organization = subject_from(request, request.POST)
     about = {"person": person.pk} if person else {"organization": organization.pk}
     is_task = request.POST.get("form") == "task"
-    if person is not None and organization is None:
-        # What happens with a person also belongs on their organization's timeline.
-        organization = person.primary_organization()
-    instance = Activity(person=person, organization=organization, created_by=request.user)
+    instance = Activity.new_about(person=person, organization=organization, created_by=request.user)
     if is_task:
         instance.kind = Activity.Kind.TASK
         instance.occurred_at = timezone.now()

@@ -98,11 +98,16 @@ class RecordUpdateView(RoleRequiredMixin, BreadcrumbMixin, FormsetMixin, UpdateV
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["version"] = self.request.POST.get("version") or self.object.updated_at.isoformat()
+        # The version the user has seen: on a conflict, the current one (saving again is then a
+        # deliberate overwrite); on other errors, the one the form was opened with.
+        context["version"] = (
+            getattr(self, "seen_version", None) or self.request.POST.get("version") or self.object.updated_at.isoformat()
+        )
         return context
 
     def form_valid(self, form):
-        if self.request.POST.get("version") != self.object.updated_at.isoformat():
+        current = self.object.updated_at.isoformat()
+        if self.request.POST.get("version") != current:
             form.add_error(
                 None,
                 _(
@@ -110,9 +115,7 @@ class RecordUpdateView(RoleRequiredMixin, BreadcrumbMixin, FormsetMixin, UpdateV
                     "open the record in a new tab to see what changed, then save again."
                 ),
             )
-            # The next save of this form is a deliberate overwrite of the version the user has now seen.
-            self.request.POST = self.request.POST.copy()
-            self.request.POST["version"] = self.object.updated_at.isoformat()
+            self.seen_version = current
             return self.form_invalid(form)
         return super().form_valid(form)
 

@@ -1,6 +1,8 @@
 from django import template
 from django.utils.translation import gettext as _
 
+from crm import recordpage
+
 register = template.Library()
 
 
@@ -35,3 +37,15 @@ def user_label(user) -> str:
     if not user:
         return ""
     return user.get_full_name() or user.username
+
+
+@register.inclusion_tag("includes/record_actions.html", takes_context=True)
+def record_actions(context, obj):
+    """Buttons that other apps register for this kind of record (crm.recordpage)."""
+    return {"actions": recordpage.actions_for(obj, context["request"].user)}
+
+
+@register.inclusion_tag("includes/record_panels.html", takes_context=True)
+def record_panels(context, obj):
+    """Cards that other apps register for this kind of record (crm.recordpage)."""
+    return {"panels": recordpage.render_panels(context["request"], obj)}

@@ -9,19 +9,13 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
-from django.contrib.auth.tokens import default_token_generator
-from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
-from contacts.models import Attachment, ImportJob
-from contacts.services import importing
-from contacts.tests.factories import EmploymentFactory, OrganizationFactory, PersonFactory, TaskFactory
+from contacts.tests.factories import TaskFactory
 from crm import help as crm_help
 from crm.roles import MANAGER_ROLES, Role
+from crm.tests import catalogue
 
 # Django admin has its own layout and its own help; its pages are not CRM pages.
 SKIPPED_NAMESPACES = {"admin"}
@@ -65,87 +59,14 @@ def parse(html: str) -> FrameParser:
 
 @pytest.fixture
 def records(db, admin_user, settings, tmp_path):
-    """One of every kind of record a URL can point at, owned by the admin."""
+    """One of every kind of record a URL can point at, owned by the admin (each app's tests/pages.py)."""
     settings.MEDIA_ROOT = tmp_path
-    organization = OrganizationFactory(name="Müller Maschinenbau GmbH", owner=admin_user)
-    twin_organization = OrganizationFactory(name="Müller Maschinenbau", owner=admin_user)
-    person = PersonFactory(first_name="Jürgen", last_name="Müller", email="j.mueller@example.de", owner=admin_user)
-    twin_person = PersonFactory(first_name="Jürgen", last_name="Mueller", email="juergen@example.de", owner=admin_user)
-    EmploymentFactory(person=person, organization=organization)
-    task = TaskFactory(person=person, created_by=admin_user, subject="Angebot nachfassen")
-    attachment = Attachment.objects.create(
-        file=ContentFile(b"Angebot 2027", name="angebot.txt"),
-        name="angebot.txt",
-        size=12,
-        content_type="text/plain",
-        person=person,
-        uploaded_by=admin_user,
-    )
-    csv = b"Vorname;Nachname;E-Mail\nErika;Mustermann;erika@example.de\n"
-    upload = SimpleUploadedFile("kontakte.csv", csv, content_type="text/csv")
-    info = importing.inspect_csv(upload, name=upload.name, size=upload.size)
-    uploaded_job = importing.import_create(target=ImportJob.Target.PEOPLE, upload=upload, info=info, user=admin_user)
-    mapped_job = importing.import_create(target=ImportJob.Target.PEOPLE, upload=upload, info=info, user=admin_user)
-    mapped_job.status = ImportJob.Status.MAPPED
-    mapped_job.save(update_fields=["status"])
-    return {
-        "user": admin_user,
-        "organization": organization,
-        "twin_organization": twin_organization,
-        "person": person,
-        "twin_person": twin_person,
-        "task": task,
-        "attachment": attachment,
-        "uploaded_job": uploaded_job,
-        "mapped_job": mapped_job,
-    }
-
-
-def url_kwargs(records) -> dict[str, dict]:
-    """URL kwargs by view name, for every page that takes parameters."""
-    org, person, job = records["organization"], records["person"], records["uploaded_job"]
-    return {
-        "help_panel": {"page_id": "contacts:person_detail"},
-        "help_detail": {"page_id": "contacts:person_detail"},
-        # A well-formed but unused token: the page explains that the link is invalid.
-        "password_reset_confirm": {
-            "uidb64": urlsafe_base64_encode(force_bytes(records["user"].pk)),
-            "token": default_token_generator.make_token(records["user"]) + "x",
-        },
-        "contacts:organization_detail": {"pk": org.pk},
-        "contacts:organization_update": {"pk": org.pk},
-        "contacts:organization_delete": {"pk": org.pk},
-        "contacts:organization_history": {"pk": org.pk},
-        "contacts:person_detail": {"pk": person.pk},
-        "contacts:person_update": {"pk": person.pk},
-        "contacts:person_delete": {"pk": person.pk},
-        "contacts:person_history": {"pk": person.pk},
-        "contacts:activity_toggle_done": {"pk": records["task"].pk},
-        "contacts:activity_delete": {"pk": records["task"].pk},
-        "contacts:attachment_download": {"pk": records["attachment"].pk},
-        "contacts:attachment_delete": {"pk": records["attachment"].pk},
-        "contacts:person_merge": {"pk": person.pk, "other_pk": records["twin_person"].pk},
-        "contacts:organization_merge": {"pk": org.pk, "other_pk": records["twin_organization"].pk},
-        "contacts:import_detail": {"pk": job.pk},
-        "contacts:import_mapping": {"pk": job.pk},
-        "contacts:import_preview": {"pk": records["mapped_job"].pk},
-        "contacts:import_progress": {"pk": job.pk},
-    }
-
-
-def url_queries(records) -> dict[str, str]:
-    """Query strings for the views that need one to show something."""
-    return {
-        "contacts:timeline": f"person={records['person'].pk}",
-        "search": "q=mueller",
-        "search_suggest": "q=mueller",
-        "contacts:organization_autocomplete": "q=maschinenbau",
-    }
+    return catalogue.make_records(admin_user)
 
 
 def all_urls(records) -> dict[str, str]:
     """Every view name with a URL to GET; fails listing the names whose parameters are unknown."""
-    known, queries = url_kwargs(records), url_queries(records)
+    known, queries = catalogue.url_kwargs(records), catalogue.url_queries(records)
     urls, unknown = {}, []
     for name, params in url_names():
         kwargs = known.get(name, {})
@@ -153,7 +74,7 @@ def all_urls(records) -> dict[str, str]:
             unknown.append(f"{name} (parameters {sorted(params)}, known {sorted(kwargs)})")
             continue
         urls[name] = reverse(name, kwargs=kwargs) + (f"?{queries[name]}" if name in queries else "")
-    assert not unknown, "Add these pages to url_kwargs() in crm/tests/test_page_frame.py: " + ", ".join(unknown)
+    assert not unknown, "Add these pages to url_kwargs() in their app's tests/pages.py: " + ", ".join(unknown)
     stale = set(known) - set(urls)
     assert not stale, f"url_kwargs() names pages that no longer exist: {sorted(stale)}"
     return urls
@@ -215,9 +136,13 @@ def help_sharing_problems(view_names: list[str]) -> list[str]:
 def test_every_page_has_breadcrumbs_search_and_its_own_help(client, records):
     client.force_login(records["user"])
     problems, full_pages = [], []
+    customer_pages = catalogue.customer_pages()
     for name, url in sorted(all_urls(records).items()):
         response = client.get(url)
-        if is_full_page(response):
+        if name in customer_pages:
+            if response.status_code >= 500:
+                problems.append(f"{name}: GET {url} answered {response.status_code}")
+        elif is_full_page(response):
             full_pages.append(name)
             problems += [f"{name}: {p}" for p in frame_problems(name, response.content.decode())]
         elif response.status_code not in (200, 301, 302, 303, 405):
@@ -269,14 +194,20 @@ def test_every_role_gets_a_start_page_with_its_own_widgets(client, role_users):
                 assert (task.subject in html) == (other in visible_others), f"{role} and the task of {other}"
 
 
-def contacts_urls(records) -> dict[str, str]:
-    return {name: url for name, url in all_urls(records).items() if name.startswith("contacts:")}
+def staff_urls(records) -> dict[str, str]:
+    """Every page that needs a CRM role: not public, not a customer's page, not an account page."""
+    open_to_all = catalogue.public_pages() | catalogue.customer_pages() | catalogue.account_pages()
+    return {
+        name: url
+        for name, url in all_urls(records).items()
+        if name not in open_to_all and name != "home" and not name.startswith("admin:")
+    }
 
 
 def test_user_without_a_role_is_refused(client, records, nobody):
     client.force_login(nobody)
     assert client.get(reverse("home")).status_code == 403
-    for name, url in contacts_urls(records).items():
+    for name, url in staff_urls(records).items():
         status = client.get(url).status_code
         # 405: POST-only views refuse the method before they look at the user.
         assert status in (403, 405), f"{name} answered {status} to a user without a role"
@@ -287,7 +218,7 @@ def test_anonymous_visitors_are_sent_to_login(client, records):
     login = reverse("login")
     response = client.get(reverse("home"))
     assert response.status_code == 302 and response["Location"].startswith(f"{login}?next=")
-    for name, url in contacts_urls(records).items():
+    for name, url in staff_urls(records).items():
         response = client.get(url)
         if response.status_code == 405:
             continue

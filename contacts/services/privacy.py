@@ -1,0 +1,95 @@
+"""What contacts stores about a person, for the data-protection export and erasure (crm.privacy).
+
+Erasure keeps the person's row, so that deals, tickets and statistics that point at it stay
+consistent, but empties every personal field, removes notes and files about the person, and
+deletes the change history that still holds the old values. The global search key is rebuilt
+from the emptied fields on save.
+"""
+
+from django.utils.translation import gettext as _
+
+from contacts.models import Activity, Attachment, Person
+
+PERSONAL_FIELDS = {
+    "salutation": Person.Salutation.NONE,
+    "academic_title": "",
+    "first_name": "",
+    "email": "",
+    "email_secondary": "",
+    "phone": "",
+    "mobile": "",
+    "street": "",
+    "postal_code": "",
+    "city": "",
+    "birthday": None,
+    "description": "",
+}
+EXPORTED_FIELDS = [
+    "salutation", "academic_title", "first_name", "last_name", "email", "email_secondary", "phone", "mobile",
+    "street", "postal_code", "city", "country", "birthday", "preferred_language", "lifecycle_stage", "source",
+    "description", "created_at", "updated_at",
+]
+
+
+def _plain(value):
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def export_person(person) -> list[dict]:
+    record = {field: _plain(getattr(person, field)) for field in EXPORTED_FIELDS}
+    record["owner"] = person.owner.get_full_name() if person.owner else ""
+    record["tags"] = [tag.name for tag in person.tags.all()]
+    record["organizations"] = [
+        {"organization": e.organization.name, "position": e.position, "department": e.department, "main": e.is_primary}
+        for e in person.employments.select_related("organization")
+    ]
+    record["activities"] = [
+        {"kind": a.kind, "subject": a.subject, "details": a.body, "when": _plain(a.occurred_at),
+         "due": _plain(a.due_at), "done": a.done}
+        for a in Activity.objects.filter(person=person).order_by("occurred_at", "pk")
+    ]
+    record["files"] = [
+        {"name": f.name, "size": f.size, "uploaded": _plain(f.uploaded_at)}
+        for f in Attachment.objects.filter(person=person).order_by("uploaded_at", "pk")
+    ]
+    record["changes"] = [
+        {"when": _plain(h.history_date), "by": h.history_user.get_full_name() if h.history_user else "",
+         "type": h.history_type}
+        for h in person.history.select_related("history_user").order_by("history_date", "history_id")
+    ]
+    return [record]
+
+
+def erase_person(person) -> int:
+    """Empties the person's personal data everywhere in contacts; returns the records touched."""
+    touched = 0
+    for attachment in Attachment.objects.filter(person=person, organization__isnull=True):
+        attachment.file.delete(save=False)
+        attachment.delete()
+        touched += 1
+    # Files that belong to an organization as well stay with it, without the link to the person.
+    touched += Attachment.objects.filter(person=person).update(person=None)
+    activities = Activity.objects.filter(person=person)
+    activity_ids = list(activities.values_list("pk", flat=True))
+    # Notes only about the person go; notes also about an organization stay for the organization.
+    touched += activities.filter(organization__isnull=True).delete()[0]
+    touched += Activity.objects.filter(pk__in=activity_ids).update(
+        person=None, subject=_("Entry about an erased person"), body=""
+    )
+    # Last, because deleting records writes history rows with their old values.
+    Activity.history.filter(id__in=activity_ids).delete()
+    for field, value in PERSONAL_FIELDS.items():
+        setattr(person, field, value)
+    person.last_name = _("Erased person %(id)s") % {"id": person.pk}
+    person.skip_history_when_saving = True
+    try:
+        person.save()
+    finally:
+        del person.skip_history_when_saving
+    person.tags.clear()
+    person.history.all().delete()
+    return touched + 1

@@ -1,0 +1,30 @@
+"""The crm project's own pages (see crm/tests/catalogue.py)."""
+
+from django.contrib.auth.tokens import default_token_generator
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+POST_ONLY_PAGES = {"logout"}
+# Any logged-in account may look after its own password, with or without a CRM role.
+ACCOUNT_PAGES = {"password_change", "password_change_done", "two_factor"}
+PUBLIC_PAGES = {
+    "login", "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
+    "help_index", "help_panel", "help_detail", "set_language",
+}
+
+
+def url_kwargs(records) -> dict[str, dict]:
+    return {
+        "help_panel": {"page_id": "contacts:person_detail"},
+        "help_detail": {"page_id": "contacts:person_detail"},
+        # A well-formed but unused token: the page explains that the link is invalid.
+        "password_reset_confirm": {
+            "uidb64": urlsafe_base64_encode(force_bytes(records["user"].pk)),
+            "token": default_token_generator.make_token(records["user"]) + "x",
+        },
+    }
+
+
+def url_queries(records) -> dict[str, str]:
+    return {"search": "q=mueller", "search_suggest": "q=mueller"}
+
