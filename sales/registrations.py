@@ -1,0 +1,47 @@
+"""Plugs sales into the shared machinery of crm/ (navigation, search, timeline, start page, record pages)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from crm import navigation, recordpage, startpage, timeline
+from crm import search as crm_search
+from crm.navigation import NavItem
+from crm.roles import Role
+from crm.startpage import Widget
+
+SALES_ROLES = (Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP)
+
+
+def register_all() -> None:
+    from sales import benchmarks, search, seed, signals  # noqa: F401  (they register themselves on import)
+    from sales import recordpage as pages
+    from sales import startpage as widgets
+    from sales.timeline import stage_change_entries
+    register_privacy()
+
+    navigation.register(NavItem(_("Leads"), "sales:lead_list", order=40, icon="person-plus", section="sales:lead_", roles=SALES_ROLES))
+    navigation.register(NavItem(_("Deals"), "sales:deal_list", order=45, icon="briefcase", section="sales:deal_", roles=SALES_ROLES))
+    navigation.register(NavItem(_("Board"), "sales:board", order=46, icon="kanban", section="sales:board", roles=SALES_ROLES))
+    navigation.register(NavItem(_("Forecast"), "sales:forecast", order=47, icon="graph-up", section="sales:forecast", roles=SALES_ROLES))
+    for provider in search.PROVIDERS:
+        crm_search.register(provider)
+    timeline.register(stage_change_entries)
+    startpage.register(Widget("sales.stale_deals", "sales/widgets/stale_deals.html", widgets.my_stale_deals, order=12, roles=SALES_ROLES))
+    startpage.register(Widget("sales.new_leads", "sales/widgets/new_leads.html", widgets.my_new_leads, order=13, roles=SALES_ROLES))
+    for model in ("contacts.person", "contacts.organization"):
+        recordpage.register_action(
+            recordpage.Action(f"sales.new_deal.{model}", model, _("New deal"), url=pages.new_deal_url, icon="briefcase", order=20)
+        )
+        recordpage.register_panel(
+            recordpage.Panel(f"sales.deals.{model}", model, "sales/partials/record_deals.html", context=pages.deals_panel, order=20)
+        )
+
+
+def register_privacy() -> None:
+    from crm import privacy
+    from sales import privacy as sales_privacy
+
+    privacy.register(
+        privacy.PrivacyProvider(
+            "sales", _("Leads and deal roles"), export=sales_privacy.export_person, erase=sales_privacy.erase_person, order=20,
+        )
+    )

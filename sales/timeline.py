@@ -1,0 +1,49 @@
+"""Sales on the customer timeline: deals created, stage changes and closings, for the deals of a
+person (as contact) or an organization. A fixed number of queries per page."""
+
+from django.utils.translation import gettext as _
+
+from crm.timeline import TimelineEntry
+from sales.models import Deal, StageChange
+
+
+def stage_change_entries(*, user, person=None, organization=None, before=None, limit: int):
+    deals = Deal.objects.visible_to(user)
+    if organization is not None:
+        deals = deals.filter(organization=organization)
+    elif person is not None:
+        deals = deals.filter(deal_contacts__person=person)
+    else:
+        return []
+    changes = StageChange.objects.filter(deal__in=deals.values("pk"))
+    if before is not None:
+        changes = changes.filter(changed_at__lt=before)
+    changes = changes.select_related("deal", "to_stage", "changed_by").order_by("-changed_at", "-pk")[:limit]
+    entries = []
+    for change in changes:
+        deal, stage = change.deal, change.to_stage
+        if change.from_stage_id is None:
+            title = _("Deal “%(deal)s” created in %(stage)s") % {"deal": deal.name, "stage": stage.name}
+            icon = "briefcase"
+        elif stage.is_won:
+            title = _("Deal “%(deal)s” won") % {"deal": deal.name}
+            icon = "trophy"
+        elif stage.is_lost:
+            title = _("Deal “%(deal)s” lost") % {"deal": deal.name}
+            icon = "x-circle"
+        else:
+            title = _("Deal “%(deal)s” moved to %(stage)s") % {"deal": deal.name, "stage": stage.name}
+            icon = "arrow-right-circle"
+        entries.append(
+            TimelineEntry(
+                when=change.changed_at,
+                kind="deal",
+                kind_label=_("Deal"),
+                icon=icon,
+                title=title,
+                body=f"{deal.amount:,.2f} {deal.currency}".replace(",", "X").replace(".", ",").replace("X", "."),
+                url=deal.get_absolute_url(),
+                actor=(change.changed_by.get_full_name() or change.changed_by.username) if change.changed_by else "",
+            )
+        )
+    return entries
