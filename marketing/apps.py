@@ -6,3 +6,8 @@ class MarketingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "marketing"
     verbose_name = _("Marketing")
+
+    def ready(self):
+        from marketing import registrations
+
+        registrations.register_all()

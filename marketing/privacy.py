@@ -1,0 +1,116 @@
+"""What marketing stores about a contacts person, for the data-protection export and erasure
+(crm.privacy), and the suppression list that keeps an erased address from being mailed again.
+
+Export: consents with every change (IP address, browser), campaign memberships (call notes),
+deliveries (address, status, opens, clicks), tracking events, web form submissions (the submitted
+data, UTM, IP address) and blocked-address entries of the person's addresses.
+
+Erasure: consents and their changes are deleted; web form submissions and blocked-address entries
+of the person's addresses are deleted; campaign memberships, deliveries and tracking events stay for
+the campaign figures, attached to the anonymised person, without call notes, address or error
+text; messages of a running send that are not out yet are marked failed. Each of the person's email addresses goes on the suppression list as a SHA-256 hash only
+(`SuppressedAddress`): campaign sends skip any person whose address hashes to an entry, so the
+erased person gets no marketing email, even if the address comes back by an import. None of these
+models keeps change history.
+"""
+
+import hashlib
+
+from django.db.models import Q
+
+from crm.privacy import emails, plain, scrub
+from marketing.models import (
+    CampaignMember,
+    Consent,
+    ConsentEvent,
+    Delivery,
+    EmailAddressStatus,
+    SuppressedAddress,
+    TrackingEvent,
+    WebFormSubmission,
+)
+
+
+def email_hash(email: str) -> str:
+    return hashlib.sha256(f"crm-suppression:{email.strip().lower()}".encode()).hexdigest()
+
+
+def is_suppressed(email: str) -> bool:
+    return bool(email) and SuppressedAddress.objects.filter(email_hash=email_hash(email)).exists()
+
+
+def suppressed_hashes() -> set[str]:
+    return set(SuppressedAddress.objects.values_list("email_hash", flat=True))
+
+
+def suppress(email: str) -> bool:
+    """Puts an address on the suppression list; True when it was not there yet."""
+    return SuppressedAddress.objects.get_or_create(email_hash=email_hash(email))[1]
+
+
+def _submissions(person):
+    condition = Q(person=person)
+    for address in emails(person):
+        condition |= Q(data__email=address)
+    return WebFormSubmission.objects.filter(condition)
+
+
+def export_person(person) -> list[dict]:
+    data = []
+    for consent in Consent.objects.filter(person=person).prefetch_related("events").order_by("pk"):
+        data.append({
+            "type": "consent", "purpose": consent.purpose, "channel": consent.channel, "status": consent.status,
+            "source": consent.source, "text_version": consent.text_version, "ip_address": consent.ip_address,
+            "changed_at": plain(consent.changed_at),
+            "events": [
+                {"action": e.action, "source": e.source, "text_version": e.text_version, "ip_address": e.ip_address,
+                 "user_agent": e.user_agent, "occurred_at": plain(e.occurred_at)}
+                for e in sorted(consent.events.all(), key=lambda e: (e.occurred_at, e.pk))
+            ],
+        })
+    for member in CampaignMember.objects.filter(person=person).select_related("campaign").order_by("pk"):
+        data.append({
+            "type": "campaign_member", "campaign": member.campaign.name, "status": member.status,
+            "added_at": plain(member.added_at), "call_outcome": member.call_outcome, "call_note": member.call_note,
+            "called_at": plain(member.called_at),
+        })
+    for delivery in Delivery.objects.filter(person=person).select_related("campaign").order_by("pk"):
+        data.append({
+            "type": "delivery", "campaign": delivery.campaign.name, "email": delivery.email, "status": delivery.status,
+            "sent_at": plain(delivery.sent_at), "opened_at": plain(delivery.opened_at),
+            "clicked_at": plain(delivery.clicked_at), "error": delivery.error,
+        })
+    for event in TrackingEvent.objects.filter(person=person).select_related("campaign").order_by("occurred_at", "pk"):
+        data.append({"type": "tracking", "campaign": event.campaign.name, "kind": event.kind, "url": event.url,
+                     "occurred_at": plain(event.occurred_at)})
+    for submission in _submissions(person).select_related("form").order_by("created_at", "pk"):
+        data.append({"type": "form_submission", "form": submission.form.name, "data": submission.data,
+                     "utm": submission.utm, "wants_newsletter": submission.wants_newsletter,
+                     "ip_address": submission.ip_address, "created_at": plain(submission.created_at)})
+    for status in EmailAddressStatus.objects.filter(email__in=emails(person)):
+        data.append({"type": "blocked_address", "email": status.email, "status": status.status,
+                     "reason": status.reason, "recorded_at": plain(status.recorded_at)})
+    return data
+
+
+def erase_person(person) -> int:
+    addresses = emails(person)
+    touched = ConsentEvent.objects.filter(person=person).delete()[0]
+    touched += Consent.objects.filter(person=person).delete()[0]
+    touched += _submissions(person).delete()[0]
+    touched += EmailAddressStatus.objects.filter(email__in=addresses).delete()[0]
+    touched += CampaignMember.objects.filter(person=person).exclude(call_note="").update(call_note="")
+    # Messages of a running send that have not gone out yet never will: without an address.
+    Delivery.objects.filter(person=person, status__in=[Delivery.Status.PENDING, Delivery.Status.CLAIMED]).update(
+        status=Delivery.Status.FAILED, claim_token=""
+    )
+    touched += Delivery.objects.filter(person=person).update(email="", error="")
+    needles = addresses
+    for event in TrackingEvent.objects.filter(person=person).exclude(url=""):
+        cleaned = scrub(event.url, needles, "")
+        if cleaned != event.url:
+            TrackingEvent.objects.filter(pk=event.pk).update(url=cleaned)
+            touched += 1
+    for address in addresses:
+        touched += suppress(address)
+    return touched

@@ -1,0 +1,46 @@
+"""Plugs marketing into the shared machinery of crm/ (navigation, search, timeline, record pages)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from crm import navigation, recordpage, timeline
+from crm import search as crm_search
+from crm.navigation import NavItem
+from crm.recordpage import Panel
+
+
+def _person_panel(request, person):
+    """Consent and campaign memberships on a person's page (two queries)."""
+    from crm.roles import has_role
+    from marketing.models import READ_ROLES, CampaignMember, Consent
+
+    consents = list(Consent.objects.filter(person=person).order_by("purpose", "channel"))
+    memberships = []
+    if has_role(request.user, *READ_ROLES):
+        memberships = list(
+            CampaignMember.objects.filter(person=person).select_related("campaign").order_by("-added_at")[:10]
+        )
+    return {"consents": consents, "memberships": memberships}
+
+
+def register_all() -> None:
+    from marketing import benchmarks, search, seed  # noqa: F401  (they register themselves on import)
+    from marketing.models import READ_ROLES
+    from marketing.timeline import marketing_entries
+    register_privacy()
+
+    navigation.register(NavItem(_("Campaigns"), "marketing:campaign_list", order=60, icon="megaphone", roles=READ_ROLES, section="marketing:"))
+    for provider in search.PROVIDERS:
+        crm_search.register(provider)
+    timeline.register(marketing_entries)
+    recordpage.register_panel(Panel("marketing.consent", "contacts.person", "marketing/partials/person_panel.html", context=_person_panel, order=50))
+
+
+def register_privacy() -> None:
+    from crm import privacy
+    from marketing import privacy as marketing_privacy
+
+    privacy.register(
+        privacy.PrivacyProvider(
+            "marketing", _("Consents, campaigns and web forms"), export=marketing_privacy.export_person, erase=marketing_privacy.erase_person, order=30,
+        )
+    )

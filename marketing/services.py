@@ -1,0 +1,376 @@
+"""Marketing workflows: consent, double opt-in, unsubscribe, campaign sends, call lists, web forms."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from contacts.models import Activity, Person
+from marketing import render, tokens
+from marketing.models import (
+    Campaign,
+    CampaignMember,
+    Consent,
+    ConsentEvent,
+    Delivery,
+    EmailAddressStatus,
+    TrackingEvent,
+    WebForm,
+    WebFormSubmission,
+)
+from marketing.privacy import email_hash, suppressed_hashes
+from marketing.segments import consent_condition
+from sales.services import campaign_figures, lead_capture
+
+BATCH_SIZE = 1_000
+ACTION_FOR_STATUS = {
+    Consent.Status.PENDING: ConsentEvent.Action.REQUESTED,
+    Consent.Status.GRANTED: ConsentEvent.Action.GRANTED,
+    Consent.Status.WITHDRAWN: ConsentEvent.Action.WITHDRAWN,
+}
+
+
+# --- Consent -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def consent_set(
+    *, person: Person, status: str, source: str, purpose: str = Consent.Purpose.NEWSLETTER,
+    channel: str = Consent.Channel.EMAIL, text_version: str = "", ip_address: str | None = None,
+    user_agent: str = "", campaign: Campaign | None = None, user=None,
+) -> Consent:
+    """Set one consent and record the change; setting the state it already has records nothing."""
+    consent, created = Consent.objects.select_for_update().get_or_create(
+        person=person, purpose=purpose, channel=channel,
+        defaults={"status": status, "source": source, "text_version": text_version, "ip_address": ip_address},
+    )
+    if not created:
+        if consent.status == status:
+            return consent
+        consent.status, consent.source, consent.changed_at = status, source, timezone.now()
+        consent.ip_address = ip_address
+        if text_version:
+            consent.text_version = text_version
+        consent.save()
+    ConsentEvent.objects.create(
+        consent=consent, person=person, action=ACTION_FOR_STATUS[status], purpose=purpose, channel=channel,
+        source=source, text_version=consent.text_version, ip_address=ip_address, user_agent=user_agent[:300],
+        campaign=campaign, recorded_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    return consent
+
+
+def consent_request_double_opt_in(
+    *, person: Person, text_version: str, ip_address: str | None, user_agent: str = "",
+    source: str = Consent.Source.WEB_FORM, campaign: Campaign | None = None,
+) -> Consent:
+    """Newsletter consent by email waits for the person to confirm the link we send them."""
+    current = Consent.objects.filter(person=person, purpose=Consent.Purpose.NEWSLETTER, channel=Consent.Channel.EMAIL).first()
+    if current is not None and current.status == Consent.Status.GRANTED:
+        return current
+    consent = consent_set(
+        person=person, status=Consent.Status.PENDING, source=source, text_version=text_version,
+        ip_address=ip_address, user_agent=user_agent, campaign=campaign,
+    )
+    link = render.base_url() + reverse("marketing:consent_confirm", args=[tokens.confirm_token(consent.pk)])
+    language = person.preferred_language if person.preferred_language in ("de", "en") else "de"
+    with override(language):
+        subject = _("Please confirm your newsletter subscription")
+        body = _(
+            "%(salutation)s,\n\nplease confirm that you want to receive our newsletter by opening this link:\n\n"
+            "%(link)s\n\nIf you did not ask for it, ignore this email: without your confirmation you get nothing.\n"
+        ) % {"salutation": person.letter_salutation, "link": link}
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [person.email]))
+    return consent
+
+
+def consent_confirm(*, token: str, ip_address: str | None, user_agent: str = "") -> Consent | None:
+    """The double opt-in link: grants the pending consent (again opening it changes nothing)."""
+    consent_id = tokens.read_confirm_token(token)
+    consent = Consent.objects.select_related("person").filter(pk=consent_id).first() if consent_id else None
+    if consent is None:
+        return None
+    if consent.status == Consent.Status.PENDING:
+        consent = consent_set(
+            person=consent.person, status=Consent.Status.GRANTED, source=Consent.Source.DOUBLE_OPT_IN,
+            purpose=consent.purpose, channel=consent.channel, ip_address=ip_address, user_agent=user_agent,
+        )
+    return consent
+
+
+@transaction.atomic
+def unsubscribe(*, person: Person, campaign_id: int | None, ip_address: str | None, user_agent: str = "") -> Consent:
+    """One-click unsubscribe: withdraws email newsletter consent; idempotent."""
+    consent = Consent.objects.filter(person=person, purpose=Consent.Purpose.NEWSLETTER, channel=Consent.Channel.EMAIL).first()
+    already = consent is not None and consent.status == Consent.Status.WITHDRAWN
+    campaign = Campaign.objects.filter(pk=campaign_id).first() if campaign_id else None
+    consent = consent_set(
+        person=person, status=Consent.Status.WITHDRAWN, source=Consent.Source.UNSUBSCRIBE,
+        ip_address=ip_address, user_agent=user_agent, campaign=campaign,
+    )
+    if campaign is not None and not already:
+        CampaignMember.objects.filter(campaign=campaign, person=person).update(status=CampaignMember.Status.OPTED_OUT)
+        delivery = Delivery.objects.filter(campaign=campaign, person=person).first()
+        if delivery is not None:
+            TrackingEvent.objects.create(delivery=delivery, campaign=campaign, person=person, kind=TrackingEvent.Kind.UNSUBSCRIBE)
+    return consent
+
+
+# --- Tracking ----------------------------------------------------------------------------------
+
+
+def tracking_record_open(*, delivery_id: int) -> None:
+    delivery = Delivery.objects.filter(pk=delivery_id).first()
+    if delivery is None:
+        return
+    now = timezone.now()
+    if Delivery.objects.filter(pk=delivery_id, opened_at__isnull=True).update(opened_at=now):
+        TrackingEvent.objects.create(delivery=delivery, campaign_id=delivery.campaign_id, person_id=delivery.person_id, kind=TrackingEvent.Kind.OPEN)
+
+
+def tracking_record_click(*, delivery_id: int, link_index: int) -> str | None:
+    """The link's target if it was in the message of that delivery; None otherwise (no open redirect)."""
+    delivery = Delivery.objects.select_related("campaign").filter(pk=delivery_id).first()
+    if delivery is None or not 0 <= link_index < len(delivery.campaign.links):
+        return None
+    url = delivery.campaign.links[link_index]
+    now = timezone.now()
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery_id, clicked_at__isnull=True).update(clicked_at=now)
+        Delivery.objects.filter(pk=delivery_id, opened_at__isnull=True).update(opened_at=now)
+        TrackingEvent.objects.create(delivery=delivery, campaign_id=delivery.campaign_id, person_id=delivery.person_id, kind=TrackingEvent.Kind.CLICK, url=url)
+        CampaignMember.objects.filter(
+            campaign_id=delivery.campaign_id, person_id=delivery.person_id,
+            status__in=[CampaignMember.Status.TARGETED, CampaignMember.Status.SENT],
+        ).update(status=CampaignMember.Status.RESPONDED)
+    return url
+
+
+# --- Campaigns ---------------------------------------------------------------------------------
+
+
+def segment_people(campaign: Campaign):
+    segments = list(campaign.segments.all())
+    if not segments:
+        return Person.objects.none()
+    condition = Q()
+    for segment in segments:
+        condition |= Q(pk__in=segment.people().values("pk"))
+    return Person.objects.filter(condition)
+
+
+@transaction.atomic
+def campaign_members_refresh(*, campaign: Campaign) -> int:
+    """Add the people of the target segments as members (those already in stay as they are)."""
+    before = CampaignMember.objects.filter(campaign=campaign).count()
+    person_ids = segment_people(campaign).values_list("pk", flat=True)
+    now = timezone.now()
+    chunk = []
+    for person_id in person_ids.iterator(chunk_size=5_000):
+        chunk.append(CampaignMember(campaign=campaign, person_id=person_id, added_at=now))
+        if len(chunk) >= 5_000:
+            CampaignMember.objects.bulk_create(chunk, ignore_conflicts=True)
+            chunk = []
+    CampaignMember.objects.bulk_create(chunk, ignore_conflicts=True)
+    return CampaignMember.objects.filter(campaign=campaign).count() - before
+
+
+def email_recipients(campaign: Campaign):
+    """Members who may get campaign email: an address, granted email consent, no hard bounce."""
+    blocked = EmailAddressStatus.objects.values("email")
+    return (
+        Person.objects.filter(campaign_memberships__campaign=campaign)
+        .exclude(email="")
+        .filter(consent_condition("email"))
+        .exclude(email__in=blocked)
+    )
+
+
+class SendRefused(Exception):
+    """The campaign cannot be sent (not an email campaign in draft with a template)."""
+
+
+def campaign_start_send(*, campaign: Campaign, user=None) -> int:
+    """Freeze the content, make one delivery per recipient, and queue the batches.
+
+    Idempotent: a second call for a campaign that is already sending adds nothing.
+    """
+    from marketing.tasks import send_batch
+
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if not campaign.can_start_send:
+            raise SendRefused(_("Only an email campaign in draft with a template can be sent."))
+        campaign_members_refresh(campaign=campaign)
+        content = render.template_content(campaign.template)
+        campaign.sent_subject, campaign.sent_html, campaign.sent_text = content.subject, content.html, content.text
+        campaign.sent_language, campaign.links = content.language, list(content.links)
+        campaign.status, campaign.send_started_at = Campaign.Status.SENDING, timezone.now()
+        campaign.save()
+        rows, count = [], 0
+        suppressed = suppressed_hashes()
+        for person_id, email in email_recipients(campaign).order_by("pk").values_list("pk", "email").iterator(chunk_size=5_000):
+            if suppressed and email_hash(email) in suppressed:
+                continue  # the address of an erased person (marketing.privacy)
+            rows.append(Delivery(campaign=campaign, person_id=person_id, email=email, batch=count // BATCH_SIZE))
+            count += 1
+            if len(rows) >= 5_000:
+                Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+                rows = []
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+        batches = -(-count // BATCH_SIZE)
+        campaign_id = campaign.pk
+        if not count:
+            campaign.status, campaign.send_finished_at = Campaign.Status.SENT, timezone.now()
+            campaign.save(update_fields=["status", "send_finished_at"])
+        transaction.on_commit(lambda: [send_batch.delay(campaign_id, b) for b in range(batches)])
+    return count
+
+
+def campaign_resume_stalled(*, stale_seconds: int) -> int:
+    """Queue again every batch with pending rows (after giving back rows of dead senders)."""
+    from marketing.sending import stalled_batches
+    from marketing.tasks import send_batch
+
+    pairs = stalled_batches(stale_seconds=stale_seconds)
+    for campaign_id, batch in pairs:
+        send_batch.delay(campaign_id, batch)
+    return len(pairs)
+
+
+def progress_summary(campaign: Campaign) -> dict:
+    from marketing.sending import progress
+
+    return progress(campaign.pk)
+
+
+def template_test_send(*, template, user, person: Person) -> None:
+    """The template filled with a real person's data, sent to the user themself."""
+    content = render.template_content(template)
+    organization = person.primary_organization()
+    message = render.build_message(content, person=person, organization=organization.name if organization else "", to=user.email)
+    message.subject = f"[{_('Test')}] {message.subject}"
+    message.send()
+
+
+@transaction.atomic
+def call_log(*, member: CampaignMember, outcome: str, note: str, user) -> CampaignMember:
+    """A rep's call to a member of a call list: outcome on the member, a call on the timeline."""
+    member.call_outcome, member.call_note, member.called_at, member.called_by = outcome, note[:500], timezone.now(), user
+    if outcome in (CampaignMember.CallOutcome.REACHED, CampaignMember.CallOutcome.APPOINTMENT):
+        member.status = CampaignMember.Status.RESPONDED
+    elif outcome == CampaignMember.CallOutcome.NOT_INTERESTED:
+        member.status = CampaignMember.Status.OPTED_OUT
+    member.save()
+    activity = Activity.new_about(person=member.person, created_by=user)
+    activity.kind = Activity.Kind.CALL
+    activity.subject = f"{member.campaign.name}: {member.get_call_outcome_display()}"
+    activity.body = note
+    activity.save()
+    return member
+
+
+# --- Web forms ---------------------------------------------------------------------------------
+
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+@transaction.atomic
+def form_submit(
+    *, form: WebForm, data: dict, utm: dict, ip_address: str | None, user_agent: str = "",
+) -> WebFormSubmission:
+    """A web form entry: creates or updates the person by email, attributes them to the form's
+    campaign, and asks for double opt-in when they ticked the newsletter box."""
+    email = data["email"].strip().lower()
+    person = Person.objects.filter(email=email).order_by("pk").first()
+    if person is None:
+        person = Person(email=email, source=Person.Source.WEBSITE, lifecycle_stage=Person.Lifecycle.LEAD)
+    for field in ("first_name", "last_name", "salutation", "postal_code", "city"):
+        if data.get(field):
+            setattr(person, field, data[field])
+    if data.get("phone"):
+        person.phone = data["phone"]
+    if not person.last_name:
+        person.last_name = email.split("@")[0][:100]
+    person.save()
+    submission = WebFormSubmission.objects.create(
+        form=form, person=person, data={k: str(v) for k, v in data.items() if k != "newsletter"},
+        utm={k: str(v)[:200] for k, v in utm.items() if k in UTM_KEYS and v},
+        wants_newsletter=bool(data.get("newsletter")), ip_address=ip_address,
+    )
+    if form.campaign_id:
+        member, _created = CampaignMember.objects.get_or_create(campaign_id=form.campaign_id, person=person)
+        if member.status in (CampaignMember.Status.TARGETED, CampaignMember.Status.SENT):
+            member.status = CampaignMember.Status.RESPONDED
+            member.save(update_fields=["status"])
+    campaign_code = (form.campaign.code if form.campaign_id else "") or utm.get("utm_campaign", "")
+    lead_capture(
+        first_name=data.get("first_name", ""), last_name=data.get("last_name", ""), email=email,
+        company=data.get("company", ""), phone=data.get("phone", ""), source="web_form",
+        campaign_code=campaign_code, utm=submission.utm, note=data.get("message", ""),
+    )
+    if data.get("newsletter"):
+        consent_request_double_opt_in(
+            person=person, text_version=form.consent_text_version, ip_address=ip_address, user_agent=user_agent,
+            campaign=form.campaign,
+        )
+    return submission
+
+
+# --- Results -----------------------------------------------------------------------------------
+
+
+SUMMED = (
+    "targeted", "sent", "delivered", "opened", "clicked", "bounced", "unsubscribed", "responded", "leads", "deals",
+    "won_deals", "won_revenue",
+)
+
+
+def campaign_results(campaigns) -> dict[int, dict]:
+    """Figures per campaign id, in a fixed number of queries for any number of campaigns."""
+    campaigns = list(campaigns)
+    ids = [c.pk for c in campaigns]
+    figures = {
+        c.pk: {"targeted": 0, "sent": 0, "delivered": 0, "opened": 0, "clicked": 0, "bounced": 0,
+               "unsubscribed": 0, "responded": 0, "leads": 0, "deals": 0, "won_deals": 0,
+               "won_revenue": Decimal("0.00"), "cost": c.cost, "cost_per_lead": None, "roi": None}
+        for c in campaigns
+    }
+    for row in (
+        CampaignMember.objects.filter(campaign_id__in=ids).values("campaign_id").annotate(
+            targeted=Count("pk"),
+            responded=Count("pk", filter=Q(status__in=[CampaignMember.Status.RESPONDED, CampaignMember.Status.CONVERTED])),
+        )
+    ):
+        figures[row["campaign_id"]].update(targeted=row["targeted"], responded=row["responded"])
+    for row in (
+        Delivery.objects.filter(campaign_id__in=ids).values("campaign_id").annotate(
+            sent=Count("pk", filter=Q(status__in=[Delivery.Status.SENT, Delivery.Status.BOUNCED])),
+            delivered=Count("pk", filter=Q(status=Delivery.Status.SENT)),
+            bounced=Count("pk", filter=Q(status=Delivery.Status.BOUNCED)),
+            opened=Count("pk", filter=Q(opened_at__isnull=False)),
+            clicked=Count("pk", filter=Q(clicked_at__isnull=False)),
+        )
+    ):
+        figures[row["campaign_id"]].update({k: v for k, v in row.items() if k != "campaign_id"})
+    for row in (
+        TrackingEvent.objects.filter(campaign_id__in=ids, kind=TrackingEvent.Kind.UNSUBSCRIBE)
+        .values("campaign_id").annotate(n=Count("person_id", distinct=True))
+    ):
+        figures[row["campaign_id"]]["unsubscribed"] = row["n"]
+    # Leads, deals and won revenue come from sales, attributed by the campaign code (utm_campaign).
+    sales = campaign_figures([c.code for c in campaigns])
+    for campaign in campaigns:
+        f = figures[campaign.pk]
+        f.update(sales.get(campaign.code, {}))
+        if f["leads"]:
+            f["cost_per_lead"] = (Decimal(campaign.cost) / f["leads"]).quantize(Decimal("0.01"))
+        if campaign.cost:
+            f["roi"] = ((f["won_revenue"] - Decimal(campaign.cost)) / Decimal(campaign.cost) * 100).quantize(Decimal("0.1"))
+    return figures
