@@ -6,3 +6,8 @@ class ServiceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "service"
     verbose_name = _("Service")
+
+    def ready(self):
+        from service import registrations
+
+        registrations.register_all()

@@ -1,0 +1,80 @@
+"""What service stores about a contacts person, for the data-protection export and erasure (crm.privacy).
+
+Export: the person's tickets with every message (internal notes too: they are about the
+requester), attachments (names and sizes), the satisfaction survey, the portal access and the
+VIP tier.
+
+Erasure: tickets stay as anonymous records for the statistics (status, priority, category, SLA
+times, team, rating), but their subject, description, complaint measures and message texts are
+emptied, senders and message ids removed, attachments deleted (files too), raw incoming emails
+deleted, survey comments emptied and their change history deleted. Portal access and the VIP tier
+of the person are deleted.
+"""
+
+from django.utils.translation import gettext as _
+
+from crm.privacy import plain
+from crm.text import index_text
+from service.models import (
+    CustomerTier,
+    InboundEmail,
+    PortalAccess,
+    SatisfactionSurvey,
+    Ticket,
+    TicketAttachment,
+    TicketMessage,
+)
+
+TICKET_FIELDS = ["subject", "description", "channel", "priority", "status", "product", "created_at", "resolved_at",
+                 "is_complaint", "complaint_cause", "complaint_measures", "complaint_compensation"]
+
+
+def export_person(person) -> list[dict]:
+    data = []
+    tickets = Ticket.objects.filter(person=person).prefetch_related("messages__attachments").order_by("created_at", "pk")
+    surveys = {s.ticket_id: s for s in SatisfactionSurvey.objects.filter(ticket__person=person)}
+    for ticket in tickets:
+        record = {"type": "ticket", "number": ticket.number, **{f: plain(getattr(ticket, f)) for f in TICKET_FIELDS}}
+        record["messages"] = [
+            {"kind": m.kind, "from": m.from_email, "text": m.body, "created_at": plain(m.created_at),
+             "attachments": [{"name": a.name, "size": a.size} for a in m.attachments.all()]}
+            for m in ticket.messages.all()
+        ]
+        survey = surveys.get(ticket.pk)
+        if survey:
+            record["survey"] = {"rating": survey.rating, "comment": survey.comment, "answered_at": plain(survey.answered_at)}
+        data.append(record)
+    access = PortalAccess.objects.filter(person=person).first()
+    if access:
+        data.append({"type": "portal_access", "active": access.is_active, "last_login_at": plain(access.last_login_at),
+                     "sees_organization_tickets": access.sees_organization_tickets})
+    tier = CustomerTier.objects.filter(person=person).first()
+    if tier:
+        data.append({"type": "customer_tier", "tier": tier.tier, "note": tier.note})
+    return data
+
+
+def erase_person(person) -> int:
+    ticket_ids = list(Ticket.objects.filter(person=person).values_list("pk", flat=True))
+    touched = 0
+    for attachment in TicketAttachment.objects.filter(message__ticket_id__in=ticket_ids):
+        attachment.file.delete(save=False)
+        attachment.delete()
+        touched += 1
+    touched += InboundEmail.objects.filter(ticket_id__in=ticket_ids).delete()[0]
+    touched += TicketMessage.objects.filter(ticket_id__in=ticket_ids).update(
+        body=_("(erased)"), from_email="", message_id=""
+    )
+    touched += SatisfactionSurvey.objects.filter(ticket_id__in=ticket_ids).update(comment="")
+    subject = _("Ticket of an erased person")
+    for ticket_id in ticket_ids:  # the search key rebuilt from the new subject (queryset updates write no history)
+        search_key = index_text(f"T-{ticket_id:06d}", subject)
+        touched += Ticket.objects.filter(pk=ticket_id).update(
+            subject=subject, description="", complaint_measures="", message_id="", routing_explanation="",
+            search_key=search_key,
+        )
+    touched += PortalAccess.objects.filter(person=person).delete()[0]
+    touched += CustomerTier.objects.filter(person=person).delete()[0]
+    # Last: the history rows still hold the old subject and description.
+    Ticket.history.filter(id__in=ticket_ids).delete()
+    return touched

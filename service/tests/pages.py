@@ -1,0 +1,64 @@
+"""The service app's pages for the page-frame walk and the access matrix (crm/tests/catalogue.py)."""
+
+from crm.roles import SALES_ROLES, Role
+from service import services
+from service.models import PortalAccess, ServiceTeam, TicketMessage
+
+POST_ONLY_PAGES = {"service:ticket_bulk", "service:ticket_reply", "service:ticket_merge", "service:portal_logout"}
+CUSTOMER_PAGES = {
+    "service:survey_answer", "service:portal_ticket_list", "service:portal_login", "service:portal_enter",
+    "service:portal_ticket_create", "service:portal_ticket_detail",
+}
+PUBLIC_PAGES = CUSTOMER_PAGES
+TICKET_PAGES = {"service:ticket_detail", "service:ticket_history", "service:attachment_download"}
+WORK_PAGES = {"service:ticket_create", "service:ticket_update"}
+LEAD_PAGES = {"service:service_report", "service:inbound_list"}
+
+
+def records(base: dict) -> dict:
+    """A ticket of the admin's customer (person owned by the admin) in a team nobody else is in."""
+    team = ServiceTeam.objects.create(name="Support Katalog")
+    ticket = services.ticket_create(subject="Rechnung doppelt", description="Bitte prüfen.", person=base["person"], team=team)
+    note = TicketMessage.objects.create(ticket=ticket, kind=TicketMessage.Kind.NOTE, body="Intern")
+    attachment = services._attach(note, [("protokoll.txt", b"Fehlerprotokoll", "text/plain")])[0]
+    other = services.ticket_create(subject="Duplikat", person=base["person"], team=team)
+    survey = services.survey_send(ticket=ticket)
+    access = PortalAccess.objects.create(person=base["person"])
+    return {"ticket": ticket, "ticket_attachment": attachment, "other_ticket": other, "survey": survey, "portal_access": access}
+
+
+def url_kwargs(records) -> dict[str, dict]:
+    ticket = records["ticket"]
+    return {
+        "service:ticket_detail": {"pk": ticket.pk},
+        "service:ticket_update": {"pk": ticket.pk},
+        "service:ticket_reply": {"pk": ticket.pk},
+        "service:ticket_merge": {"pk": ticket.pk},
+        "service:ticket_history": {"pk": ticket.pk},
+        "service:attachment_download": {"pk": records["ticket_attachment"].pk},
+        "service:survey_answer": {"token": services.survey_token(records["survey"])},
+        "service:portal_enter": {"token": services.portal_token(records["portal_access"])},
+        "service:portal_ticket_detail": {"pk": ticket.pk},
+    }
+
+
+def expected(name: str, role: str) -> set[int] | None:
+    if role == Role.ADMIN or not name.startswith("service:") or name in CUSTOMER_PAGES:
+        return None
+    if name in POST_ONLY_PAGES:
+        return None
+    readers = role in (Role.SUPPORT_LEAD, Role.SUPPORT_AGENT, *SALES_ROLES)
+    workers = role in (Role.SUPPORT_LEAD, Role.SUPPORT_AGENT)
+    if name == "service:ticket_list":
+        return {200} if readers else {403}
+    if name in LEAD_PAGES:
+        return {200} if role == Role.SUPPORT_LEAD else {403}
+    if name == "service:ticket_create":
+        return {200} if workers else {403}
+    if name in TICKET_PAGES:
+        # The ticket is in a team nobody is in; its customer belongs to the admin: leads and
+        # agents outside the team, and sales outside the owner's team, get a 404.
+        return {404} if readers else {403}
+    if name == "service:ticket_update":
+        return {404} if workers else {403}
+    return None
