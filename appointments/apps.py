@@ -6,3 +6,8 @@ class AppointmentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "appointments"
     verbose_name = _("Appointments")
+
+    def ready(self):
+        from appointments import registrations
+
+        registrations.register_all()

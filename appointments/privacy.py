@@ -1,0 +1,59 @@
+"""What appointments stores about a contacts person, for the data-protection export and erasure
+(crm.privacy).
+
+Export: appointments and slot offers of the person (linked to the person or sent to one of the
+person's addresses): name, email, time zone, note or message, times, status.
+
+Erasure: the appointments stay as records of the host's calendar (type, host, times, status),
+but name, email, note and customer time zone are emptied or reset; their change history is
+deleted. Slot offers lose name, email and message. Reminders hold nothing personal and stay.
+"""
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from appointments.models import DEFAULT_TIME_ZONE, Appointment, SlotOffer
+from crm.privacy import emails, plain
+
+
+def _condition(person):
+    condition = Q(person=person)
+    addresses = emails(person)
+    if addresses:
+        condition |= Q(customer_email__in=addresses)
+    return condition
+
+
+def export_person(person) -> list[dict]:
+    data = [
+        {"type": "appointment", "appointment_type": a.appointment_type.name, "host": a.host.get_full_name() or a.host.username,
+         "start": plain(a.start), "end": plain(a.end), "status": a.status, "name": a.customer_name,
+         "email": a.customer_email, "time_zone": a.customer_time_zone, "note": a.note, "language": a.language}
+        for a in Appointment.objects.filter(_condition(person)).select_related("appointment_type", "host").order_by("start", "pk")
+    ]
+    data += [
+        {"type": "slot_offer", "appointment_type": o.appointment_type.name, "name": o.customer_name,
+         "email": o.customer_email, "time_zone": o.customer_time_zone, "message": o.message,
+         "slots": o.slots, "sent_at": plain(o.created_at), "expires_at": plain(o.expires_at)}
+        for o in SlotOffer.objects.filter(_condition(person)).select_related("appointment_type").order_by("created_at", "pk")
+    ]
+    return data
+
+
+def erase_person(person) -> int:
+    appointments = Appointment.objects.filter(_condition(person))
+    appointment_ids = list(appointments.values_list("pk", flat=True))
+    touched = 0
+    for appointment in Appointment.objects.filter(pk__in=appointment_ids).select_related("appointment_type"):
+        appointment.customer_name, appointment.customer_email = _("Erased person"), ""
+        appointment.refresh_search_key()
+        touched += Appointment.objects.filter(pk=appointment.pk).update(
+            customer_name=appointment.customer_name, customer_email="", note="", customer_time_zone=DEFAULT_TIME_ZONE,
+            search_key=appointment.search_key,
+        )
+    touched += SlotOffer.objects.filter(_condition(person)).update(
+        customer_name=_("Erased person"), customer_email="", message="", customer_time_zone=DEFAULT_TIME_ZONE,
+    )
+    # Last: the history rows still hold the old name, email and note.
+    Appointment.history.filter(id__in=appointment_ids).delete()
+    return touched

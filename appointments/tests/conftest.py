@@ -1,0 +1,37 @@
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from appointments.tests.factories import AppointmentTypeFactory, AvailabilityFactory
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def next_weekday(days_ahead: int = 3, weekday: int = 1) -> datetime.date:
+    """A date a few days ahead that falls on `weekday` (Tuesday by default) and is no German holiday."""
+    day = timezone.localdate() + timedelta(days=days_ahead)
+    while day.weekday() != weekday or (day.month, day.day) in {(12, 25), (12, 26), (1, 1), (5, 1), (10, 3)}:
+        day += timedelta(days=1)
+    return day
+
+
+def at(day, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def host(alice):
+    AvailabilityFactory(user=alice)
+    return alice
+
+
+@pytest.fixture
+def first_meeting(host):
+    return AppointmentTypeFactory(host_user=host, name="Erstgespräch 30 Min", duration=30, buffer_after=10, slot_interval=30, min_notice=60)
+
+
+@pytest.fixture
+def day():
+    return next_weekday()
