@@ -6,3 +6,8 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "analytics"
     verbose_name = _("Analytics")
+
+    def ready(self):
+        from analytics.registrations import register_all
+
+        register_all()
