@@ -2,7 +2,10 @@
 
 from dataclasses import dataclass
 
+from analytics.snapshots import serializable
 
+
+@serializable
 @dataclass(frozen=True)
 class Figure:
     key: str

@@ -8,7 +8,14 @@ from crm.roles import Role
 
 
 def register_all() -> None:
-    from analytics import benchmarks  # noqa: F401  (registers itself on import)
+    from analytics import (
+        benchmarks,  # noqa: F401  (registers itself on import)
+        snapshots,
+    )
+    from analytics.services import quality, sales
+
+    snapshots.register("data_quality", quality.compute)
+    snapshots.register("sales", sales.compute)
 
     navigation.register(
         NavItem(_("Data quality"), "analytics:data_quality", order=90, icon="clipboard-check", section="analytics:data_quality")

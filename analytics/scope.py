@@ -80,10 +80,11 @@ class Scope:
 
 
 def scope_from(
-    request, *, with_period: bool = True, default_period: str = Period.THIS_MONTH, territories=None
+    params, *, with_period: bool = True, default_period: str = Period.THIS_MONTH, territories=None
 ) -> tuple[ScopeForm, Scope]:
-    """`territories`: a queryset of territories to offer as a filter (dashboards of sales figures)."""
-    form = ScopeForm(request.GET or None, with_period=with_period)
+    """The filter form bound to `params` (a QueryDict: request.GET, or a stored snapshot's filter)
+    and the scope it selects. `territories`: a queryset of territories to offer as a filter."""
+    form = ScopeForm(params or None, with_period=with_period)
     if territories is not None:
         form.fields["territory"] = forms.ModelChoiceField(
             label=_("Territory"), queryset=territories, required=False, empty_label=_("All")

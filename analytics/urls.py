@@ -1,10 +1,10 @@
 from django.urls import path
 
-from analytics import views
+from analytics.views import quality, sales
 
 app_name = "analytics"
 
 urlpatterns = [
-    path("data-quality/", views.data_quality_dashboard, name="data_quality"),
-    path("sales/", views.sales_dashboard_view, name="sales"),
+    path("data-quality/", quality.data_quality_dashboard, name="data_quality"),
+    path("sales/", sales.sales_dashboard_view, name="sales"),
 ]

@@ -244,6 +244,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "marketing-sends-resume-stalled": {"task": "marketing.tasks.sends_resume_stalled", "schedule": 60.0},
     "service-sla-escalate": {"task": "service.tasks.sla_escalate", "schedule": 300.0},
     "appointments-reminders": {"task": "appointments.tasks.reminders_send_due", "schedule": 60.0},
+    "analytics-snapshots-refresh": {"task": "analytics.tasks.snapshots_refresh", "schedule": 300.0},
 }
 
 # Production hardening; DEBUG=1 relaxes what a laptop cannot provide (HTTPS).
@@ -281,6 +282,12 @@ CRM_SEARCH_PAGE_LIMIT = 50
 MARKETING_SEND_RATE = env_int("MARKETING_SEND_RATE", 800)
 MARKETING_CLAIM_STALE_SECONDS = env_int("MARKETING_CLAIM_STALE_SECONDS", 120)
 MARKETING_FORM_RATE_LIMIT = env_int("MARKETING_FORM_RATE_LIMIT", 10)  # posts per IP and 10 minutes
+
+# Analytics: dashboard figures are served from a stored snapshot younger than MAX_AGE seconds;
+# beat recomputes every REFRESH seconds the snapshots someone viewed within ACTIVE seconds.
+ANALYTICS_SNAPSHOT_MAX_AGE = env_int("ANALYTICS_SNAPSHOT_MAX_AGE", 15 * 60)
+ANALYTICS_SNAPSHOT_REFRESH = env_int("ANALYTICS_SNAPSHOT_REFRESH", 5 * 60)
+ANALYTICS_SNAPSHOT_ACTIVE = env_int("ANALYTICS_SNAPSHOT_ACTIVE", 2 * 3600)
 
 # Customer service (service app): sender and Message-ID domain of ticket mail, the mailbox read
 # by `service_fetch_imap`, the revenue from which an organization is a VIP, SLA warning lead time.

@@ -30,6 +30,8 @@ from service.models import (
 from service.sla import Calendar
 
 TICKETS_PER_PERSON = 5
+# The large benchmark set has 1,000,000 people and 500,000 tickets: only the first people have tickets.
+MAX_TICKETS = 500_000
 BATCH_SIZE = 5_000
 CATEGORIES = ["Rechnung", "Technik", "Lieferung", "Vertrag", "Zugang & Passwort"]
 SUBJECTS = {
@@ -143,7 +145,7 @@ def bulk_tickets(setup_: dict, users: dict, rng, log) -> int:
     now = timezone.now()
     written = 0
     last_pk = 0
-    while True:
+    while written < MAX_TICKETS:
         people = list(Person.objects.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE // TICKETS_PER_PERSON])
         if not people:
             break

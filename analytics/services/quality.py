@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from analytics.figures import Figure
-from analytics.scope import Scope
+from analytics.scope import Scope, scope_from
 from contacts.models import Activity, Employment, Organization, Person
 
 
@@ -23,6 +23,16 @@ def _url(name: str, scope: Scope, **query) -> str:
     if scope.owner_ids is not None and len(scope.owner_ids) == 1:
         query["owner"] = next(iter(scope.owner_ids))
     return f"{reverse(name)}?{urlencode(query)}" if query else reverse(name)
+
+
+def quality_scope(params):
+    """The data-quality dashboard's filter form (owner, team; no period) and its scope."""
+    return scope_from(params, with_period=False)
+
+
+def compute(user, params) -> list[Figure]:
+    """For analytics.snapshots: the figures of `user` for the filter `params`."""
+    return data_quality(user=user, scope=quality_scope(params)[1])
 
 
 def data_quality(*, user, scope: Scope) -> list[Figure]:

@@ -21,11 +21,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from analytics.figures import Figure
-from analytics.scope import Period, Scope
+from analytics.scope import Period, Scope, scope_from
+from analytics.snapshots import serializable
 from crm.models import managed_user_ids
 from crm.roles import Role, has_role
 from sales import services as sales_services
-from sales.models import Deal, Lead, Stage, StageChange, deals_visible_to_everyone
+from sales.models import Deal, Lead, Stage, StageChange, Territory, deals_visible_to_everyone
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
@@ -51,6 +52,7 @@ def percent(part, whole) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+@serializable
 @dataclass
 class SalesDashboard:
     cards: list[Figure]
@@ -162,6 +164,16 @@ def forecast_period(scope: Scope) -> tuple[str, object]:
 
 def _user_label(first: str, last: str, username: str) -> str:
     return f"{first} {last}".strip() or username
+
+
+def sales_scope(params):
+    """The sales dashboard's filter form (owner, team, territory, period) and its scope."""
+    return scope_from(params, territories=Territory.objects.filter(is_active=True).order_by("priority", "name"))
+
+
+def compute(user, params) -> SalesDashboard:
+    """For analytics.snapshots: the dashboard of `user` for the filter `params`."""
+    return sales_dashboard(user=user, scope=sales_scope(params)[1])
 
 
 def sales_dashboard(*, user, scope: Scope) -> SalesDashboard:
@@ -304,9 +316,11 @@ def sales_dashboard(*, user, scope: Scope) -> SalesDashboard:
     )
     last_day = data["end"] - DAY
     for rep in data["reps"]:
-        rep["label"] = _user_label(rep["user"].first_name, rep["user"].last_name, rep["user"].username)
+        rep_user = rep.pop("user")
+        rep["user_id"] = rep_user.pk
+        rep["label"] = _user_label(rep_user.first_name, rep_user.last_name, rep_user.username)
         rep["url"] = _deal_list_url(
-            scope, status=Deal.Status.OPEN, owner=rep["user"].pk, close_from=data["start"].isoformat(),
+            scope, status=Deal.Status.OPEN, owner=rep_user.pk, close_from=data["start"].isoformat(),
             close_to=last_day.isoformat(),
         )
     data["total"]["label"] = _("Total")

@@ -91,7 +91,7 @@ def test_each_figure_links_to_a_list_with_the_same_count(dataset, admin_user, cl
 
 def test_page_shows_the_figures_and_runs_constant_queries(dataset, alice, client, django_assert_max_num_queries):
     client.force_login(alice)
-    with django_assert_max_num_queries(16) as few:
+    with django_assert_max_num_queries(20) as few:
         response = client.get(URL)
     assert response.status_code == 200
     html = response.content.decode()

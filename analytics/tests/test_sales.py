@@ -172,7 +172,7 @@ def test_stage_rows_link_to_a_deal_list_with_the_same_count(dataset, alice, clie
 
 def test_page_shows_every_figure_and_runs_constant_queries(dataset, alice, manager, client, django_assert_max_num_queries, stages):
     client.force_login(manager)
-    with django_assert_max_num_queries(30) as few:
+    with django_assert_max_num_queries(34) as few:
         response = client.get(URL, {"period": Period.THIS_MONTH})
     assert response.status_code == 200
     html = response.content.decode()

@@ -1,0 +1,64 @@
+"""What every dashboard view shares: its figures from a snapshot (analytics.snapshots), the
+context of the page frame (filters, freshness, CSV link, breadcrumbs) and the CSV export."""
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from analytics import snapshots
+from contacts.services.exporting import csv_lines
+from crm.breadcrumbs import crumb
+
+
+def load(request, name: str, form) -> snapshots.Figures:
+    """The figures of dashboard `name` for the request's user and filter; `?refresh=1` recomputes."""
+    params = snapshots.normalised(request.GET, form.fields)
+    return snapshots.figures(name, request.user, params, fresh=request.GET.get("refresh") == "1")
+
+
+def wants_csv(request) -> bool:
+    return request.GET.get("format") == "csv"
+
+
+def csv_response(title: str, header: list, rows) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(title)}-{timezone.localdate():%Y-%m-%d}.csv"'
+    return response
+
+
+def csv_long(title: str, scope_label: str, rows) -> StreamingHttpResponse:
+    """One number per line: (figure, item, measure, value) and the filter it was computed for."""
+    header = [_("Figure"), _("Item"), _("Measure"), _("Value"), _("Scope")]
+    lines = ([figure, item, measure, "" if value is None else value, scope_label] for figure, item, measure, value in rows)
+    return csv_response(title, header, lines)
+
+
+def chart(rows, key: str, label: str, *, percent: bool = False) -> dict:
+    """Chart.js data for static/js/dashboard.js: one series of `key` over the rows' labels."""
+    return {
+        "labels": [str(r["label"]) for r in rows],
+        "values": [None if r[key] is None else float(r[key]) for r in rows],
+        "label": str(label),
+        "percent": percent,
+    }
+
+
+def context(request, *, title: str, form, snapshot: snapshots.Figures, **extra) -> dict:
+    csv_query = request.GET.copy()
+    csv_query.pop("refresh", None)
+    csv_query["format"] = "csv"
+    refresh_query = request.GET.copy()
+    refresh_query.pop("format", None)
+    refresh_query["refresh"] = "1"
+    return {
+        "form": form,
+        "computed_at": snapshot.computed_at,
+        "computed_live": snapshot.live,
+        "refresh_minutes": settings.ANALYTICS_SNAPSHOT_REFRESH // 60,
+        "refresh_url": f"?{refresh_query.urlencode()}",
+        "csv_url": f"?{csv_query.urlencode()}",
+        "breadcrumbs": [crumb(_("Analytics")), crumb(title)],
+        **extra,
+    }
