@@ -230,6 +230,8 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# The queue tasks go to, also those a task queues (tests and benchmarks give workers a private one).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -281,6 +283,8 @@ CRM_SEARCH_PAGE_LIMIT = 50
 # (messages per second, 0 = unlimited), and when a claimed message counts as abandoned.
 MARKETING_SEND_RATE = env_int("MARKETING_SEND_RATE", 800)
 MARKETING_CLAIM_STALE_SECONDS = env_int("MARKETING_CLAIM_STALE_SECONDS", 120)
+# SMTP connections a sending process uses side by side (one message on each at a time).
+MARKETING_SMTP_CONNECTIONS = env_int("MARKETING_SMTP_CONNECTIONS", 10)
 MARKETING_FORM_RATE_LIMIT = env_int("MARKETING_FORM_RATE_LIMIT", 10)  # posts per IP and 10 minutes
 
 # Analytics: dashboard figures are served from a stored snapshot younger than MAX_AGE seconds;

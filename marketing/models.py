@@ -154,6 +154,8 @@ class Campaign(SearchIndexedModel):
     sent_language = models.CharField(max_length=2, blank=True, editable=False)
     links = models.JSONField(default=list, blank=True, editable=False)
     send_started_at = models.DateTimeField(_("send started"), null=True, blank=True, editable=False)
+    # Set when the recipient list (one Delivery per recipient) is complete; the send is done only after.
+    recipients_ready_at = models.DateTimeField(_("recipients listed"), null=True, blank=True, editable=False)
     send_finished_at = models.DateTimeField(_("send finished"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

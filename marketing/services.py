@@ -1,10 +1,11 @@
 """Marketing workflows: consent, double opt-in, unsubscribe, campaign sends, call lists, web forms."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -196,23 +197,38 @@ class SendRefused(Exception):
     """The campaign cannot be sent (not an email campaign in draft with a template)."""
 
 
-def campaign_start_send(*, campaign: Campaign, user=None) -> int:
-    """Freeze the content, make one delivery per recipient, and queue the batches.
+def campaign_start_send(*, campaign: Campaign, user=None) -> None:
+    """Freeze the content and start the send: the recipient list and the batches are made by a
+    Celery task (`campaign_prepare_send`), not in the request, whatever the number of recipients.
 
-    Idempotent: a second call for a campaign that is already sending adds nothing.
-    """
-    from marketing.tasks import send_batch
+    Refuses a campaign that is not an email campaign in draft with a template."""
+    from marketing.tasks import prepare_send
 
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if not campaign.can_start_send:
             raise SendRefused(_("Only an email campaign in draft with a template can be sent."))
-        campaign_members_refresh(campaign=campaign)
         content = render.template_content(campaign.template)
         campaign.sent_subject, campaign.sent_html, campaign.sent_text = content.subject, content.html, content.text
         campaign.sent_language, campaign.links = content.language, list(content.links)
         campaign.status, campaign.send_started_at = Campaign.Status.SENDING, timezone.now()
+        campaign.recipients_ready_at = None
         campaign.save()
+        campaign_id = campaign.pk
+        transaction.on_commit(lambda: prepare_send.delay(campaign_id))
+
+
+def campaign_prepare_send(*, campaign_id: int) -> int:
+    """Add the segments' people as members, make one delivery per recipient with email consent,
+    and queue the batches. Idempotent: a second run (a redelivered task, beat after a killed
+    worker) finds the list made and adds nothing. Returns the number of recipients."""
+    from marketing.tasks import send_batch
+
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id, status=Campaign.Status.SENDING).first()
+        if campaign is None or campaign.recipients_ready_at is not None:
+            return 0
+        campaign_members_refresh(campaign=campaign)
         rows, count = [], 0
         suppressed = suppressed_hashes()
         for person_id, email in email_recipients(campaign).order_by("pk").values_list("pk", "email").iterator(chunk_size=5_000):
@@ -224,20 +240,32 @@ def campaign_start_send(*, campaign: Campaign, user=None) -> int:
                 Delivery.objects.bulk_create(rows, ignore_conflicts=True)
                 rows = []
         Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-        batches = -(-count // BATCH_SIZE)
-        campaign_id = campaign.pk
+        if count and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE marketing_delivery")  # fresh statistics for the senders' claim queries
+        campaign.recipients_ready_at = timezone.now()
+        fields = ["recipients_ready_at"]
         if not count:
-            campaign.status, campaign.send_finished_at = Campaign.Status.SENT, timezone.now()
-            campaign.save(update_fields=["status", "send_finished_at"])
+            campaign.status, campaign.send_finished_at = Campaign.Status.SENT, campaign.recipients_ready_at
+            fields += ["status", "send_finished_at"]
+        campaign.save(update_fields=fields)
+        batches = -(-count // BATCH_SIZE)
         transaction.on_commit(lambda: [send_batch.delay(campaign_id, b) for b in range(batches)])
     return count
 
 
 def campaign_resume_stalled(*, stale_seconds: int) -> int:
-    """Queue again every batch with pending rows (after giving back rows of dead senders)."""
+    """Queue again every batch with pending rows (after giving back rows of dead senders), and
+    the preparation of sends whose recipient list a dead worker did not finish."""
     from marketing.sending import stalled_batches
-    from marketing.tasks import send_batch
+    from marketing.tasks import prepare_send, send_batch
 
+    unprepared = Campaign.objects.filter(
+        status=Campaign.Status.SENDING, recipients_ready_at__isnull=True,
+        send_started_at__lt=timezone.now() - timedelta(seconds=stale_seconds),
+    ).values_list("pk", flat=True)
+    for campaign_id in unprepared:
+        prepare_send.delay(campaign_id)
     pairs = stalled_batches(stale_seconds=stale_seconds)
     for campaign_id, batch in pairs:
         send_batch.delay(campaign_id, batch)

@@ -6,6 +6,14 @@ from django.conf import settings
 from marketing.sending import TransientSendError
 
 
+@shared_task
+def prepare_send(campaign_id: int) -> int:
+    """Make the recipient list of a started send and queue its batches (idempotent)."""
+    from marketing.services import campaign_prepare_send
+
+    return campaign_prepare_send(campaign_id=campaign_id)
+
+
 @shared_task(bind=True, max_retries=8)
 def send_batch(self, campaign_id: int, batch: int) -> int:
     """Send one batch; safe to run twice or concurrently (rows are claimed one owner at a time)."""

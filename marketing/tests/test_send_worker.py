@@ -117,6 +117,7 @@ def workers(tmp_path, smtp_sink):
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,  # the batches the worker queues itself come back to it
         "DB_CONN_MAX_AGE": "0",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(port),
@@ -182,7 +183,7 @@ def test_a_killed_worker_sends_nothing_twice_and_skips_nobody(workers, smtp_sink
     campaign.segments.add(Segment.objects.create(name="Berlin Mitte", definition={"postal_code_prefix": "10115"}))
 
     first = workers("first")
-    assert services.campaign_start_send(campaign=campaign) == CONSENTED
+    services.campaign_start_send(campaign=campaign)  # the worker lists the recipients, then sends
 
     deadline = time.monotonic() + WAIT_SECONDS
     while _count_lines(sink_path) < KILL_AFTER:

@@ -30,7 +30,8 @@ def start_send(django_capture_on_commit_callbacks):
 
     def start(campaign):
         with django_capture_on_commit_callbacks(execute=True):
-            return services.campaign_start_send(campaign=campaign)
+            services.campaign_start_send(campaign=campaign)
+        return Delivery.objects.filter(campaign=campaign).count()
 
     return start
 

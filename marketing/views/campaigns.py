@@ -132,11 +132,11 @@ def campaign_history(request, pk: int):
 def campaign_send(request, pk: int):
     campaign = get_editable_or_403(Campaign, request.user, pk=pk)
     try:
-        count = services.campaign_start_send(campaign=campaign, user=request.user)
+        services.campaign_start_send(campaign=campaign, user=request.user)
     except services.SendRefused as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, _("Sending to %(count)s recipients with email consent.") % {"count": count})
+        messages.success(request, _("The send has started: the recipients with email consent are listed, then the messages go out. You can leave this page; the progress is shown here."))
     return redirect(campaign)
 
 
