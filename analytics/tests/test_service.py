@@ -241,8 +241,12 @@ def test_page_shows_every_figure_and_runs_constant_queries(dataset, client, djan
     client.force_login(lena)
     now = timezone.now()
     # One ticket answered and resolved this month, so that the first count includes the durations.
-    TicketFactory(team=dataset["dach"], assignee=ben, created_at=now - timedelta(hours=3), status=Ticket.Status.RESOLVED,
-                  first_responded_at=now - timedelta(hours=2), resolved_at=now - timedelta(hours=1))
+    # (a tagged complaint with a survey, so that every chart has something to draw).
+    recent = TicketFactory(team=dataset["dach"], assignee=ben, created_at=now - timedelta(hours=3), status=Ticket.Status.RESOLVED,
+                           first_responded_at=now - timedelta(hours=2), resolved_at=now - timedelta(hours=1),
+                           is_complaint=True, complaint_cause="product")
+    recent.tags.add(TagFactory(name="Mahnung"))
+    SatisfactionSurvey.objects.create(ticket=recent, agent=ben, rating=4, answered_at=now)
     with django_assert_max_num_queries(34) as few:
         response = client.get(URL, {"period": Period.LAST_12_MONTHS})
     assert response.status_code == 200
