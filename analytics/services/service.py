@@ -118,8 +118,8 @@ def service_scope(params):
     """The service dashboard's filter form (assignee, service team, period) and its scope."""
     staff = get_user_model().objects.filter(is_active=True, groups__name__in=SERVICE_ROLES).distinct()
     form, scope = scope_from(params, teams=ServiceTeam.objects.order_by("name"), owners=staff)
-    form.fields["owner"].label = _("Assignee")
-    form.fields["team"].label = _("Service team")
+    for name, label in (("owner", _("Assignee")), ("team", _("Service team"))):
+        form.fields[name].label = form[name].label = label  # the bound field copied the label when validated
     return form, scope
 
 
