@@ -31,7 +31,7 @@ from django.db.models import Case, F, FloatField, Func, IntegerField, Min, Outer
 from django.db.models.functions import Coalesce
 
 from analytics.snapshots import serializable
-from service.models import BusinessCalendar, SLAPolicy
+from service.models import BusinessCalendar, ClosedDay, SLAPolicy
 from service.sla import MAX_DAYS, Calendar
 
 DAY_SECONDS = 86400
@@ -68,8 +68,17 @@ class EpochDay(Func):
 
 
 def calendars() -> dict[int, Calendar]:
-    """Every business calendar (2 queries), and the model's defaults under id 0."""
-    found = {c.pk: Calendar.from_model(c) for c in BusinessCalendar.objects.prefetch_related("closed_days")}
+    """Every business calendar as service.sla.Calendar (2 queries, whatever the number of
+    calendars: `Calendar.from_model` would ask for each calendar's closed days), and the model's
+    defaults under id 0."""
+    closed: dict[int, list] = {}
+    for calendar_id, day in ClosedDay.objects.values_list("calendar_id", "date"):
+        closed.setdefault(calendar_id, []).append(day)
+    found = {
+        c.pk: Calendar(time_zone=c.time_zone, subdivision=c.subdivision, opens_at=c.opens_at, closes_at=c.closes_at,
+                       weekdays=c.weekdays, closed_days=closed.get(c.pk, ()))
+        for c in BusinessCalendar.objects.all()
+    }
     defaults = {f.name: f.default for f in BusinessCalendar._meta.fields if f.name in ("time_zone", "opens_at", "closes_at")}
     found[DEFAULT_CALENDAR_ID] = Calendar(
         time_zone=defaults["time_zone"], opens_at=defaults["opens_at"], closes_at=defaults["closes_at"]

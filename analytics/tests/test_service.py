@@ -42,12 +42,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analytics.scope import Period, Scope
-from analytics.services.business_time import ticket_durations
+from analytics.services.business_time import Spread, ticket_durations
 from analytics.services.service import service_dashboard, service_scope
 from conftest import make_user
 from contacts.tests.factories import TagFactory
 from crm.roles import Role
-from service.models import SatisfactionSurvey, Ticket
+from service.models import ClosedDay, SatisfactionSurvey, Ticket
 from service.sla import Calendar
 from service.tests.factories import CalendarFactory, CategoryFactory, TeamFactory, TicketFactory
 
@@ -220,6 +220,18 @@ def test_durations_count_business_hours_across_the_switch_to_summer_time(people,
     assert found[None]["resolution"].median == Decimal("3.0")
 
 
+def test_durations_skip_public_holidays_and_closed_days(people):
+    """Thu 17.04.2025 16:00 to Wed 23.04. 10:00 in Bavaria: Good Friday and Easter Monday are
+    holidays, Tuesday a closed day of the calendar: 1 h on Thursday + 2 h on Wednesday."""
+    ClosedDay.objects.create(calendar=people["calendar"], date=date(2025, 4, 22), name="Inventur")
+    ticket = TicketFactory(team=people["dach"], assignee=people["ben"], created_at=at(4, 17, 16), resolved_at=at(4, 23, 10),
+                           status=Ticket.Status.RESOLVED)
+    found = ticket_durations(Ticket.objects.all(), by=F("assignee_id"), start_at=at(4, 1, 0), end_at=at(5, 1, 0))
+    assert found[people["ben"].pk]["resolution"] == Spread(1, Decimal("3.0"), Decimal("3.0"))
+    calendar = Calendar.from_model(people["calendar"])
+    assert calendar.business_hours_between(ticket.created_at, ticket.resolved_at) == 3
+
+
 def test_category_links_open_a_ticket_list_with_the_same_count(dataset, client):
     lena = dataset["lena"]
     client.force_login(lena)
@@ -256,6 +268,10 @@ def test_page_shows_every_figure_and_runs_constant_queries(dataset, client, djan
     for chart in ("volume-chart", "sla-chart", "categories-chart", "channels-chart", "backlog-chart",
                   "satisfaction-chart", "agents-chart", "tags-chart", "complaints-chart"):
         assert f'data-chart="{chart}"' in html
+    austria = CalendarFactory(name="Österreich", subdivision="", time_zone="Europe/Vienna")
+    ClosedDay.objects.create(calendar=austria, date=now.date())
+    ClosedDay.objects.create(calendar=dataset["calendar"], date=now.date() - timedelta(days=1))
+    TeamFactory(name="Support AT", calendar=austria).agents.add(ben)
     for i in range(30):
         agent = make_user(f"agent{i}", Role.SUPPORT_AGENT) if i % 3 == 0 else ben
         dataset["dach"].agents.add(agent)
