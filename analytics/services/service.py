@@ -194,11 +194,15 @@ def service_dashboard(*, user, scope: Scope) -> ServiceDashboard:
 
     # SLA compliance of the tickets created in the period, per (current) priority. A target counts
     # once it is decided: met (done by the due time) or missed (done later, or not done and due).
+    # A ticket resolved before its first response was due, without a reply, had no response target
+    # left (its timer stopped, as Ticket.current_due says); merged tickets have none either.
+    still_open = Q(resolved_at__isnull=True, merged_into__isnull=True) & ~Q(status__in=Ticket.CLOSED_STATUSES)
     response_due = Q(first_response_due__isnull=False) & (
-        Q(first_responded_at__isnull=False) | Q(first_response_due__lte=now))
+        Q(first_responded_at__isnull=False)
+        | Q(first_response_due__lte=now) & (still_open | Q(resolved_at__gt=F("first_response_due"))))
     response_met = Q(first_responded_at__isnull=False, first_responded_at__lte=F("first_response_due"))
     resolution_due = Q(resolution_due__isnull=False) & (
-        Q(resolved_at__isnull=False) | Q(resolution_due__lte=now, merged_into__isnull=True) & ~Q(status__in=Ticket.CLOSED_STATUSES))
+        Q(resolved_at__isnull=False) | Q(resolution_due__lte=now) & still_open)
     resolution_met = Q(resolved_at__isnull=False, resolved_at__lte=F("resolution_due"))
     by_priority = {
         r["priority"]: r for r in created.values("priority").annotate(

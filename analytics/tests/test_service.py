@@ -183,6 +183,19 @@ def test_admin_figures_equal_the_hand_count(dataset, admin_user):
         "Billing error": (1, Decimal("20.00")), "Delivery": (1, Decimal("0.00"))}
 
 
+def test_a_ticket_resolved_without_reply_before_the_response_was_due_has_no_response_target(people, admin_user):
+    due = (at(3, 25, 13), at(3, 26, 9))
+    # Resolved at 10:00 without a reply, response due at 13:00: only the resolution target counts (met).
+    TicketFactory(team=people["dach"], created_at=at(3, 25, 9), resolved_at=at(3, 25, 10), status=Ticket.Status.RESOLVED,
+                  first_response_due=due[0], resolution_due=due[1])
+    # Resolved at 14:00 without a reply: the response was missed, the resolution met.
+    TicketFactory(team=people["dach"], created_at=at(3, 25, 9), resolved_at=at(3, 25, 14), status=Ticket.Status.RESOLVED,
+                  first_response_due=due[0], resolution_due=due[1])
+    normal = table(service_dashboard(user=admin_user, scope=MARCH).sla, "response_met", "response_due",
+                   "resolution_met", "resolution_due")["Normal"]
+    assert normal == (0, 1, 2, 2)
+
+
 def test_an_agent_counts_only_the_tickets_of_their_teams(dataset):
     d = service_dashboard(user=dataset["anna"], scope=MARCH)
     # Without Export's t5 (and t9): created t1, t2, t3, t4, t7; open t4, t7, t8.
