@@ -80,11 +80,19 @@ class Scope:
 
 
 def scope_from(
-    params, *, with_period: bool = True, default_period: str = Period.THIS_MONTH, territories=None
+    params, *, with_period: bool = True, default_period: str = Period.THIS_MONTH, territories=None, teams=None, owners=None
 ) -> tuple[ScopeForm, Scope]:
     """The filter form bound to `params` (a QueryDict: request.GET, or a stored snapshot's filter)
-    and the scope it selects. `territories`: a queryset of territories to offer as a filter."""
+    and the scope it selects. `territories`: a queryset of territories to offer as a filter.
+    `teams`: a queryset of another app's teams (service teams) offered instead of the organisation's
+    teams; the dashboard then narrows its records by `scope.team_id` itself (the team's members do
+    not become the owners, and an owner and a team may be chosen together). `owners`: the users to
+    offer as owners instead of every active user."""
     form = ScopeForm(params or None, with_period=with_period)
+    if owners is not None:
+        form.fields["owner"].queryset = owners.order_by("first_name", "last_name", "username")
+    if teams is not None:
+        form.fields["team"].queryset = teams
     if territories is not None:
         form.fields["territory"] = forms.ModelChoiceField(
             label=_("Territory"), queryset=territories, required=False, empty_label=_("All")
@@ -100,7 +108,9 @@ def scope_from(
     if owner is not None:
         owner_ids = frozenset({owner.pk})
         labels.append(owner.get_full_name() or owner.username)
-    elif team is not None:
+    if team is not None and teams is not None:
+        labels.append(team.name)
+    elif owner is None and team is not None:
         owner_ids = frozenset(team.members.values_list("pk", flat=True)) | ({team.manager_id} - {None})
         labels.append(team.name)
     if territory is not None:
@@ -111,7 +121,7 @@ def scope_from(
         labels.append(dict(Period.CHOICES)[period])
     return form, Scope(
         owner_ids, start, end, " · ".join(str(label) for label in labels),
-        team_id=team.pk if owner is None and team is not None else None,
+        team_id=team.pk if team is not None and (owner is None or teams is not None) else None,
         territory_id=territory.pk if territory is not None else None,
         period=period if with_period else "",
     )

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from analytics.views import quality, sales
+from analytics.views import quality, sales, service
 
 app_name = "analytics"
 
 urlpatterns = [
     path("data-quality/", quality.data_quality_dashboard, name="data_quality"),
     path("sales/", sales.sales_dashboard_view, name="sales"),
+    path("service/", service.service_dashboard_view, name="service"),
 ]

@@ -343,6 +343,9 @@ class Ticket(SearchIndexedModel):
             models.Index(fields=["person", "-created_at"], name="ticket_person_idx"),
             models.Index(fields=["organization", "-created_at"], name="ticket_org_idx"),
             models.Index(fields=["is_complaint", "complaint_cause"], name="ticket_complaint_idx"),
+            # The service dashboard counts first responses and resolutions of a period.
+            models.Index(fields=["first_responded_at"], name="ticket_responded_idx"),
+            models.Index(fields=["resolved_at"], name="ticket_resolved_idx"),
             # The queues show open tickets by due time: partial indexes hold only those (about half
             # the table), with the columns of the access rule so counts can read the index alone.
             models.Index(fields=["assignee", "resolution_due", "id"], include=["team"], condition=OPEN_TICKET,
@@ -513,7 +516,10 @@ class SatisfactionSurvey(models.Model):
     class Meta:
         verbose_name = _("satisfaction survey")
         verbose_name_plural = _("satisfaction surveys")
-        indexes = [models.Index(fields=["agent", "answered_at"], name="survey_agent_idx")]
+        indexes = [
+            models.Index(fields=["agent", "answered_at"], name="survey_agent_idx"),
+            models.Index(fields=["answered_at"], name="survey_answered_idx"),  # satisfaction trend of a period
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
