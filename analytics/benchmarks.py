@@ -13,3 +13,6 @@ register(Endpoint(
 register(Endpoint(
     "dashboard_sales_admin", lambda user, rng: f"{reverse('analytics:sales')}?period={rng.choice(PERIODS)}", role=Role.ADMIN
 ))
+register(Endpoint(
+    "dashboard_marketing", lambda user, rng: f"{reverse('analytics:marketing')}?period={rng.choice(PERIODS)}", role=Role.MARKETING
+))

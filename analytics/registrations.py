@@ -12,10 +12,11 @@ def register_all() -> None:
         benchmarks,  # noqa: F401  (registers itself on import)
         snapshots,
     )
-    from analytics.services import quality, sales
+    from analytics.services import marketing, quality, sales
 
     snapshots.register("data_quality", quality.compute)
     snapshots.register("sales", sales.compute)
+    snapshots.register("marketing", marketing.compute)
 
     navigation.register(
         NavItem(_("Data quality"), "analytics:data_quality", order=90, icon="clipboard-check", section="analytics:data_quality")
@@ -23,4 +24,8 @@ def register_all() -> None:
     navigation.register(
         NavItem(_("Sales"), "analytics:sales", order=91, icon="graph-up",
                 roles=(Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP), section="analytics:sales")
+    )
+    navigation.register(
+        NavItem(_("Marketing"), "analytics:marketing", order=93, icon="megaphone",
+                roles=(Role.ADMIN, Role.MARKETING, Role.SALES_MANAGER), section="analytics:marketing")
     )

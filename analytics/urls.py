@@ -1,10 +1,11 @@
 from django.urls import path
 
-from analytics.views import quality, sales
+from analytics.views import marketing, quality, sales
 
 app_name = "analytics"
 
 urlpatterns = [
     path("data-quality/", quality.data_quality_dashboard, name="data_quality"),
     path("sales/", sales.sales_dashboard_view, name="sales"),
+    path("marketing/", marketing.marketing_dashboard_view, name="marketing"),
 ]

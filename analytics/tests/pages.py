@@ -5,6 +5,7 @@ What a dashboard counts is limited to what the role may see."""
 from crm.roles import Role
 
 SALES_DASHBOARD_ROLES = {Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP}
+MARKETING_DASHBOARD_ROLES = {Role.ADMIN, Role.MARKETING, Role.SALES_MANAGER}
 
 
 def url_queries(records) -> dict[str, str]:
@@ -14,4 +15,6 @@ def url_queries(records) -> dict[str, str]:
 def expected(name: str, role: str) -> set[int] | None:
     if name == "analytics:sales":
         return {200} if role in SALES_DASHBOARD_ROLES else {403}
+    if name == "analytics:marketing":
+        return {200} if role in MARKETING_DASHBOARD_ROLES else {403}
     return None
