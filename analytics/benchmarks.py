@@ -16,3 +16,7 @@ register(Endpoint(
 register(Endpoint(
     "dashboard_marketing", lambda user, rng: f"{reverse('analytics:marketing')}?period={rng.choice(PERIODS)}", role=Role.MARKETING
 ))
+register(Endpoint(
+    "dashboard_appointments", lambda user, rng: f"{reverse('analytics:appointments')}?period={rng.choice(PERIODS)}",
+    role=Role.SALES_MANAGER,
+))

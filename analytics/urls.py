@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics.views import marketing, quality, sales
+from analytics.views import appointments, marketing, quality, sales
 
 app_name = "analytics"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("data-quality/", quality.data_quality_dashboard, name="data_quality"),
     path("sales/", sales.sales_dashboard_view, name="sales"),
     path("marketing/", marketing.marketing_dashboard_view, name="marketing"),
+    path("appointments/", appointments.appointments_dashboard_view, name="appointments"),
 ]

@@ -6,6 +6,7 @@ from crm.roles import Role
 
 SALES_DASHBOARD_ROLES = {Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP}
 MARKETING_DASHBOARD_ROLES = {Role.ADMIN, Role.MARKETING, Role.SALES_MANAGER}
+APPOINTMENTS_DASHBOARD_ROLES = {Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, Role.SUPPORT_LEAD, Role.SUPPORT_AGENT}
 
 
 def url_queries(records) -> dict[str, str]:
@@ -17,4 +18,6 @@ def expected(name: str, role: str) -> set[int] | None:
         return {200} if role in SALES_DASHBOARD_ROLES else {403}
     if name == "analytics:marketing":
         return {200} if role in MARKETING_DASHBOARD_ROLES else {403}
+    if name == "analytics:appointments":
+        return {200} if role in APPOINTMENTS_DASHBOARD_ROLES else {403}
     return None
