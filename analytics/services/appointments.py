@@ -197,7 +197,11 @@ def appointments_dashboard(*, user, scope: Scope) -> AppointmentsDashboard:
     scheduled = appointments.filter(start__gte=start_at, start__lt=end_at)
     booked = appointments.filter(created_at__gte=start_at, created_at__lt=end_at)
     kept = scheduled.exclude(status=Status.CANCELLED)  # lead times of the appointments that stand
-    group = ("appointment_type_id", "appointment_type__name", "host_id", "host__first_name", "host__last_name", "host__username")
+    group = (
+        "appointment_type_id", "appointment_type__name", "appointment_type__host_user__first_name",
+        "appointment_type__host_user__last_name", "appointment_type__host_team__name",
+        "host_id", "host__first_name", "host__last_name", "host__username",
+    )
     past = Q(start__lt=now)
     not_cancelled = ~Q(status=Status.CANCELLED)
     scheduled_rows = scheduled.values(*group).annotate(
@@ -221,6 +225,8 @@ def appointments_dashboard(*, user, scope: Scope) -> AppointmentsDashboard:
     def rows_of(row):
         type_row = types.setdefault(row["appointment_type_id"], _new_row(
             row["appointment_type__name"], {"appointment_type": row["appointment_type_id"]}))
+        type_row["owner_label"] = row["appointment_type__host_team__name"] or _user_label(
+            row["appointment_type__host_user__first_name"] or "", row["appointment_type__host_user__last_name"] or "", "")
         host_row = hosts.setdefault(row["host_id"], _new_row(
             _user_label(row["host__first_name"], row["host__last_name"], row["host__username"]), {"host": row["host_id"]}))
         return type_row, host_row, total
@@ -238,6 +244,12 @@ def appointments_dashboard(*, user, scope: Scope) -> AppointmentsDashboard:
     overall = _medians(kept, None)
     type_medians = _medians(kept, "appointment_type_id")
     host_medians = _medians(kept, "host_id")
+    # Types of the same name (one per host, say) are told apart by their host or host team.
+    names = [row["label"] for row in types.values()]
+    for row in types.values():
+        owner_label = row.pop("owner_label")
+        if names.count(row["label"]) > 1 and owner_label:
+            row["label"] = f"{row['label']} ({owner_label})"
     type_list = sorted((_finish(row, scope, hosts, type_medians.get(pk)) for pk, row in types.items()),
                        key=lambda r: (-r["scheduled"], -r["booked"], r["label"]))
     host_list = sorted((_finish(row, scope, hosts, host_medians.get(pk)) for pk, row in hosts.items()),

@@ -12,7 +12,8 @@ APPOINTMENTS_DASHBOARD_ROLES = (Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, 
 @role_required(*APPOINTMENTS_DASHBOARD_ROLES)
 def appointments_dashboard_view(request):
     form, scope = appointments_scope(request.GET)
-    form.fields["owner"].label = _("Host")
+    # The owner of an appointment is its host (the bound field keeps the label it was validated with).
+    form.fields["owner"].label = form["owner"].label = _("Host")
     figures = common.load(request, "appointments", form)
     dashboard = figures.data
     title = _("Appointments")
