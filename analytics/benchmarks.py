@@ -16,3 +16,10 @@ register(Endpoint(
 register(Endpoint(
     "dashboard_service", lambda user, rng: f"{reverse('analytics:service')}?period={rng.choice(PERIODS)}", role=Role.SUPPORT_LEAD
 ))
+register(Endpoint(
+    "dashboard_marketing", lambda user, rng: f"{reverse('analytics:marketing')}?period={rng.choice(PERIODS)}", role=Role.MARKETING
+))
+register(Endpoint(
+    "dashboard_appointments", lambda user, rng: f"{reverse('analytics:appointments')}?period={rng.choice(PERIODS)}",
+    role=Role.SALES_MANAGER,
+))

@@ -12,11 +12,13 @@ def register_all() -> None:
         benchmarks,  # noqa: F401  (registers itself on import)
         snapshots,
     )
-    from analytics.services import quality, sales, service
+    from analytics.services import appointments, marketing, quality, sales, service
 
     snapshots.register("data_quality", quality.compute)
     snapshots.register("sales", sales.compute)
     snapshots.register("service", service.compute)
+    snapshots.register("marketing", marketing.compute)
+    snapshots.register("appointments", appointments.compute)
 
     navigation.register(
         NavItem(_("Data quality"), "analytics:data_quality", order=90, icon="clipboard-check", section="analytics:data_quality")
@@ -28,4 +30,13 @@ def register_all() -> None:
     navigation.register(
         NavItem(_("Service"), "analytics:service", order=92, icon="headset",
                 roles=(Role.ADMIN, Role.SUPPORT_LEAD, Role.SUPPORT_AGENT), section="analytics:service")
+    )
+    navigation.register(
+        NavItem(_("Marketing"), "analytics:marketing", order=93, icon="megaphone",
+                roles=(Role.ADMIN, Role.MARKETING, Role.SALES_MANAGER), section="analytics:marketing")
+    )
+    navigation.register(
+        NavItem(_("Appointments"), "analytics:appointments", order=94, icon="calendar-check",
+                roles=(Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, Role.SUPPORT_LEAD, Role.SUPPORT_AGENT),
+                section="analytics:appointments")
     )

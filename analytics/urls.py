@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics.views import quality, sales, service
+from analytics.views import appointments, marketing, quality, sales, service
 
 app_name = "analytics"
 
@@ -8,4 +8,6 @@ urlpatterns = [
     path("data-quality/", quality.data_quality_dashboard, name="data_quality"),
     path("sales/", sales.sales_dashboard_view, name="sales"),
     path("service/", service.service_dashboard_view, name="service"),
+    path("marketing/", marketing.marketing_dashboard_view, name="marketing"),
+    path("appointments/", appointments.appointments_dashboard_view, name="appointments"),
 ]

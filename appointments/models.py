@@ -381,6 +381,8 @@ class Appointment(SearchIndexedModel):
             models.Index(fields=["person", "-start"], name="appt_person_idx"),
             models.Index(fields=["appointment_type", "start"], name="appt_type_start_idx"),
             models.Index(fields=["regarding_type", "regarding_id"], name="appt_regarding_idx"),
+            # Bookings made in a period (the appointments dashboard, the list's "booked from" filter).
+            models.Index(fields=["created_at"], name="appt_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -322,11 +322,17 @@ class ConsentEvent(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     occurred_at = models.DateTimeField(_("when"), default=timezone.now)
 
+    objects = MarketingQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("consent change")
         verbose_name_plural = _("consent changes")
         ordering = ["-occurred_at", "-pk"]
-        indexes = [models.Index(fields=["person", "-occurred_at"], name="consentevent_person_idx")]
+        indexes = [
+            models.Index(fields=["person", "-occurred_at"], name="consentevent_person_idx"),
+            # The marketing dashboard counts changes per week or month of a period.
+            models.Index(fields=["occurred_at", "action"], name="consentevent_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.get_purpose_display()} ({self.get_channel_display()})"

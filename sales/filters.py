@@ -56,12 +56,14 @@ class DealFilter(BoardFilter):
     )
     stale = django_filters.BooleanFilter(label=_("Only stale deals"), method="filter_stale", widget=forms.CheckboxInput)
     organization = django_filters.NumberFilter(label=_("Organization"), widget=forms.HiddenInput)
+    # Deals attributed to a campaign (utm_campaign): the marketing dashboard links here.
+    campaign_code = django_filters.CharFilter(label=_("Campaign code"), widget=forms.HiddenInput)
 
     class Meta:
         model = Deal
         fields = [
             "q", "status", "pipeline", "stage", "owner", "team", "territory", "forecast_category", "close_from",
-            "close_to", "stale", "mine", "organization",
+            "close_to", "stale", "mine", "organization", "campaign_code",
         ]
 
     def filter_stale(self, qs, name, value):

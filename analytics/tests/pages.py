@@ -7,6 +7,8 @@ from crm.roles import Role
 
 SALES_DASHBOARD_ROLES = {Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP}
 SERVICE_DASHBOARD_ROLES = {Role.ADMIN, Role.SUPPORT_LEAD, Role.SUPPORT_AGENT}
+MARKETING_DASHBOARD_ROLES = {Role.ADMIN, Role.MARKETING, Role.SALES_MANAGER}
+APPOINTMENTS_DASHBOARD_ROLES = {Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, Role.SUPPORT_LEAD, Role.SUPPORT_AGENT}
 
 
 def url_queries(records) -> dict[str, str]:
@@ -18,4 +20,8 @@ def expected(name: str, role: str) -> set[int] | None:
         return {200} if role in SALES_DASHBOARD_ROLES else {403}
     if name == "analytics:service":
         return {200} if role in SERVICE_DASHBOARD_ROLES else {403}
+    if name == "analytics:marketing":
+        return {200} if role in MARKETING_DASHBOARD_ROLES else {403}
+    if name == "analytics:appointments":
+        return {200} if role in APPOINTMENTS_DASHBOARD_ROLES else {403}
     return None

@@ -72,12 +72,20 @@ class CampaignDetailView(ReadMixin, DetailView):
             .select_related("person")
             .order_by("pk")
         )
+        # ?member_status= narrows the member list (the dashboards link to it); unknown values show all.
+        member_status = self.request.GET.get("member_status", "")
+        if member_status in CampaignMember.Status.values:
+            members = members.filter(status=member_status)
+        else:
+            member_status = ""
         paginator = Paginator(members, MEMBERS_ON_DETAIL)
         page = paginator.get_page(int_param(self.request, "page", 1))
         context.update(
             can_edit=can_edit_marketing(self.request.user),
             segments=list(campaign.segments.all()),
             members_page=page,
+            member_status=member_status,
+            member_statuses=CampaignMember.Status.choices,
             figures=services.campaign_results([campaign])[campaign.pk],
             progress=progress(campaign.pk) if campaign.is_email else None,
             web_forms=list(campaign.web_forms.all()),
@@ -230,18 +238,8 @@ def campaign_results(request):
     """Results per channel: the figures of all campaigns summed by channel, and each campaign."""
     campaigns = list(Campaign.objects.visible_to(request.user).order_by("channel", "-created_at")[:500])
     figures = services.campaign_results(campaigns)
-    channels = {}
-    for campaign in campaigns:
-        total = channels.setdefault(campaign.channel, {"label": campaign.get_channel_display(), "campaigns": 0, "cost": 0, **{k: 0 for k in services.SUMMED}})
-        total["campaigns"] += 1
-        total["cost"] += campaign.cost
-        for key in services.SUMMED:
-            total[key] += figures[campaign.pk][key]
-    for total in channels.values():
-        total["cost_per_lead"] = round(total["cost"] / total["leads"], 2) if total["leads"] else None
-        total["roi"] = round((total["won_revenue"] - total["cost"]) / total["cost"] * 100, 1) if total["cost"] else None
     context = {
-        "channels": list(channels.values()),
+        "channels": services.channel_results(campaigns, figures),
         "rows": [(c, figures[c.pk]) for c in campaigns],
         "breadcrumbs": [*_trail(), crumb(_("Results"))],
     }
