@@ -265,8 +265,8 @@ def test_csv_export_has_every_figure(dataset, admin_user, client):
     # Periods are relative to today: otto's campaign of today, 300 € for one lead and nothing won.
     assert by_key[("Per campaign", "Heute", "Leads")] == "1"
     assert by_key[("Per campaign", "Heute", "Cost per lead")] == "300.00"
-    # A leading minus is neutralised like every cell a spreadsheet could take for a formula (safe_cell).
-    assert by_key[("Per campaign", "Heute", "Return on investment in %")] == "'-100.0"
+    # A negative number stays a number (safe_cell neutralises text, not numbers).
+    assert by_key[("Per campaign", "Heute", "Return on investment in %")] == "-100.0"
     assert by_key[("Per channel", "All campaigns", "Campaigns")] == "1"
     assert ("Per campaign", "Frühjahr", "Leads") not in by_key  # mara's
 

@@ -12,9 +12,10 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
@@ -31,6 +32,10 @@ def safe_cell(value) -> str:
     """The cell as text, neutralised when a spreadsheet would treat it as a formula."""
     if value is None:
         return ""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        # A number is data, never a formula (also when negative); the decimal separator of the
+        # user's language, so German Excel reads 1234,50 as a number.
+        return formats.number_format(value, use_l10n=True)
     if isinstance(value, datetime):
         text = timezone.localtime(value).strftime("%d.%m.%Y %H:%M") if timezone.is_aware(value) else value.strftime("%d.%m.%Y %H:%M")
     elif isinstance(value, date):

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -115,9 +116,15 @@ def test_cells_that_look_like_formulas_are_neutralised(client_for, exporter):
     assert (row["Name"], row["Description"]) == ("'=1+1", "'\tTab")
 
 
-@pytest.mark.parametrize(("value", "expected"), [("=A1", "'=A1"), ("a=b", "a=b"), ("", ""), (None, ""), (-3, "'-3"), (5, "5")])
+@pytest.mark.parametrize(("value", "expected"), [("=A1", "'=A1"), ("a=b", "a=b"), ("", ""), (None, ""), (-3, "-3"), (5, "5"), (Decimal("-1.50"), "-1.50")])
 def test_safe_cell(value, expected):
     assert safe_cell(value) == expected
+
+
+def test_numbers_use_the_decimal_comma_in_german():
+    with translation.override("de"):
+        assert safe_cell(Decimal("-1234.50")) == "-1234,50"
+        assert safe_cell(12.5) == "12,5"
 
 
 @pytest.mark.parametrize("count", [10, 50])
