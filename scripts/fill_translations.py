@@ -27,7 +27,7 @@ def main(path: str, *sources: str) -> int:
                 entry.msgstr = value
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
-                entry.previous_msgid = None
+                entry.previous_msgid = entry.previous_msgid_plural = entry.previous_msgctxt = None
     catalog.save(path)
     missing = [e.msgid for e in catalog if not e.obsolete and (not e.translated() or "fuzzy" in e.flags)]
     for msgid in missing:
