@@ -13,3 +13,7 @@ register(Endpoint(
 register(Endpoint(
     "dashboard_sales_admin", lambda user, rng: f"{reverse('analytics:sales')}?period={rng.choice(PERIODS)}", role=Role.ADMIN
 ))
+register(Endpoint(
+    "dashboard_customers", lambda user, rng: f"{reverse('analytics:customers')}?period={rng.choice(PERIODS)}",
+    role=Role.SALES_MANAGER,
+))
