@@ -163,6 +163,7 @@ def describe(definition: dict) -> list[str]:
     if definition.get("tags"):
         parts.append(f"{_('Tags')}: {len(definition['tags'])}")
     if "organization_ids" in definition:
-        parts.append(f"{_('Works at one of the chosen organizations')}: {len(_ids(definition['organization_ids']))}")
+        count = len(_ids(definition["organization_ids"]))
+        parts.append(str(_("Works at one of the chosen organizations (%(count)s)") % {"count": count}))
     return parts
 

@@ -47,7 +47,7 @@ def test_the_service_makes_a_segment_of_the_organizations(role_users):
     )
     assert segment.definition == {"organization_ids": [organization.pk]}
     assert list(segment.people()) == [person]
-    assert "Works at one of the chosen organizations: 1" in describe(segment.definition)
+    assert "Works at one of the chosen organizations (1)" in describe(segment.definition)
 
 
 def test_saving_the_form_keeps_the_chosen_organizations(client, marketer):
