@@ -259,8 +259,8 @@ def test_buttons_show_for_segment_editors_only(dataset, admin_user, alice, clien
 
 def test_page_shows_every_figure_and_runs_constant_queries(dataset, manager, alice, client, django_assert_max_num_queries, stages):
     client.force_login(manager)
-    # 8 statements for the figures; the rest is session, roles, snapshot and the filter form.
-    with django_assert_max_num_queries(29) as few:
+    # 7 statements for the figures; the rest is session, roles, snapshot and the filter form.
+    with django_assert_max_num_queries(28) as few:
         response = client.get(URL)
     assert response.status_code == 200
     html = response.content.decode()
