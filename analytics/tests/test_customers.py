@@ -320,3 +320,25 @@ def test_bad_filter_values_fall_back_to_everything(dataset, alice, client):
     response = client.get(URL, {"owner": "x'; drop", "team": "-1", "territory": "999999", "period": "eon"})
     assert response.status_code == 200
     assert response.context["dashboard"].pareto["customers"] == 5
+
+
+@pytest.mark.django_db
+def test_every_score_pair_falls_into_the_documented_segment():
+    from django.db import connection
+
+    from analytics.services.customers import RFM_SEGMENTS
+
+    cases = " ".join(f"WHEN {condition} THEN '{key}'" for key, _label, condition in RFM_SEGMENTS)
+    pairs = " UNION ALL ".join(f"SELECT {r} AS r, {fm} AS fm" for r in range(1, 6) for fm in range(1, 6))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT r, fm, CASE {cases} END FROM ({pairs}) AS scores")
+        segment = {(r, fm): key for r, fm, key in cursor.fetchall()}
+    # Rows R 5..1, columns FM 1..5, as in the help page.
+    expected = {
+        5: ["new", "new", "loyal", "champions", "champions"],
+        4: ["new", "new", "loyal", "champions", "champions"],
+        3: ["need_attention", "need_attention", "loyal", "loyal", "loyal"],
+        2: ["hibernating", "hibernating", "at_risk", "cant_lose", "cant_lose"],
+        1: ["hibernating", "hibernating", "at_risk", "cant_lose", "cant_lose"],
+    }
+    assert {(r, fm): expected[r][fm - 1] for r in range(1, 6) for fm in range(1, 6)} == segment
