@@ -12,13 +12,14 @@ def register_all() -> None:
         benchmarks,  # noqa: F401  (registers itself on import)
         snapshots,
     )
-    from analytics.services import appointments, marketing, quality, sales, service
+    from analytics.services import appointments, customers, marketing, quality, sales, service
 
     snapshots.register("data_quality", quality.compute)
     snapshots.register("sales", sales.compute)
     snapshots.register("service", service.compute)
     snapshots.register("marketing", marketing.compute)
     snapshots.register("appointments", appointments.compute)
+    snapshots.register("customers", customers.compute)
 
     navigation.register(
         NavItem(_("Data quality"), "analytics:data_quality", order=90, icon="clipboard-check", section="analytics:data_quality")
@@ -39,4 +40,8 @@ def register_all() -> None:
         NavItem(_("Appointments"), "analytics:appointments", order=94, icon="calendar-check",
                 roles=(Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, Role.SUPPORT_LEAD, Role.SUPPORT_AGENT),
                 section="analytics:appointments")
+    )
+    navigation.register(
+        NavItem(_("Customers"), "analytics:customers", order=95, icon="people", section="analytics:customers",
+                roles=(Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP, Role.MARKETING))
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics.views import appointments, marketing, quality, sales, service
+from analytics.views import appointments, customers, marketing, quality, sales, service
 
 app_name = "analytics"
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("service/", service.service_dashboard_view, name="service"),
     path("marketing/", marketing.marketing_dashboard_view, name="marketing"),
     path("appointments/", appointments.appointments_dashboard_view, name="appointments"),
+    path("customers/", customers.customers_dashboard_view, name="customers"),
+    path("customers/segment/", customers.customers_segment_create, name="customers_segment"),
 ]

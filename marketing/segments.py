@@ -2,6 +2,11 @@
 
 A definition holds only the keys below; unknown keys and bad values are ignored, so an old
 saved segment never breaks a page.
+
+`organization_ids` is not a filter anyone types: it is set when a segment is made from a list
+elsewhere in the CRM (the customers dashboard: top customers, RFM segments, churn risk, win-back),
+and selects the people working at exactly those organizations. The segment form does not show it
+and keeps it when the other filters are edited (`FIXED_KEYS`).
 """
 
 from datetime import date, timedelta
@@ -15,8 +20,12 @@ from contacts.models import Activity, Employment, Organization, Person
 KEYS = (
     "lifecycle_stages", "tags", "country", "postal_code_prefix", "industries", "inactive_days",
     "active_days", "email_consent", "postal_consent", "customer_since_before", "customer_since_after",
-    "open_deal_value_min", "won_revenue_min",
+    "open_deal_value_min", "won_revenue_min", "organization_ids",
 )
+# Keys set by the code that made a segment, not by the segment form; saving the form keeps them.
+FIXED_KEYS = ("organization_ids",)
+# At most this many organizations in one `organization_ids` condition (it is stored in the definition).
+MAX_ORGANIZATION_IDS = 10_000
 
 PRESETS = {
     "win_back": {
@@ -43,6 +52,12 @@ def _int(value) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 0 <= number <= 1_000_000_000 else None
+
+
+def _ids(values) -> list[int]:
+    if not isinstance(values, (list, tuple)):
+        return []
+    return [number for value in values[:MAX_ORGANIZATION_IDS] if (number := _int(value)) is not None]
 
 
 def _organization_deal_total(person_ids_field: str, deals, minimum: int) -> Exists:
@@ -87,6 +102,9 @@ def people_matching(definition: dict):
         qs = qs.filter(
             Exists(Employment.objects.filter(person=OuterRef("pk"), organization__industry__in=industries))
         )
+    if "organization_ids" in definition:  # an empty list selects nobody, like the empty list it came from
+        organization_ids = _ids(definition["organization_ids"])
+        qs = qs.filter(Exists(Employment.objects.filter(person=OuterRef("pk"), organization_id__in=organization_ids)))
     now = timezone.now()
     if (days := _int(definition.get("inactive_days"))) is not None:
         recent = Activity.objects.filter(person=OuterRef("pk"), occurred_at__gte=now - timedelta(days=days))
@@ -144,5 +162,8 @@ def describe(definition: dict) -> list[str]:
         parts.append(f"{_('Won revenue of the organization at least')}: {definition['won_revenue_min']} €")
     if definition.get("tags"):
         parts.append(f"{_('Tags')}: {len(definition['tags'])}")
+    if "organization_ids" in definition:
+        count = len(_ids(definition["organization_ids"]))
+        parts.append(str(_("Works at one of the chosen organizations (%(count)s)") % {"count": count}))
     return parts
 

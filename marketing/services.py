@@ -21,12 +21,13 @@ from marketing.models import (
     ConsentEvent,
     Delivery,
     EmailAddressStatus,
+    Segment,
     TrackingEvent,
     WebForm,
     WebFormSubmission,
 )
 from marketing.privacy import email_hash, suppressed_hashes
-from marketing.segments import consent_condition
+from marketing.segments import MAX_ORGANIZATION_IDS, consent_condition
 from sales.services import campaign_figures, lead_capture
 
 BATCH_SIZE = 1_000
@@ -151,6 +152,19 @@ def tracking_record_click(*, delivery_id: int, link_index: int) -> str | None:
             status__in=[CampaignMember.Status.TARGETED, CampaignMember.Status.SENT],
         ).update(status=CampaignMember.Status.RESPONDED)
     return url
+
+
+# --- Segments ----------------------------------------------------------------------------------
+
+
+def segment_create_for_organizations(*, name: str, organization_ids, owner, description: str = "") -> Segment:
+    """A segment of the people working at exactly these organizations (a list chosen elsewhere,
+    such as the customers dashboard's win-back candidates). At most MAX_ORGANIZATION_IDS, in the
+    order given; the rest are left out."""
+    ids = list(dict.fromkeys(int(pk) for pk in organization_ids))[:MAX_ORGANIZATION_IDS]
+    return Segment.objects.create(
+        name=name[:150], description=description, owner=owner, definition={"organization_ids": ids}
+    )
 
 
 # --- Campaigns ---------------------------------------------------------------------------------

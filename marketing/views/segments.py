@@ -10,7 +10,7 @@ from crm.lists import CappedPaginator, FilteredListView
 from marketing.filters import SegmentFilter
 from marketing.forms import SegmentFilterForm, SegmentForm
 from marketing.models import EDIT_ROLES, READ_ROLES, Segment, can_edit_marketing
-from marketing.segments import PRESETS, describe, people_matching
+from marketing.segments import FIXED_KEYS, PRESETS, describe, people_matching
 from marketing.views.common import ReadMixin, render_history
 
 PREVIEW_ROWS = 10
@@ -75,7 +75,9 @@ def _segment_form(request, segment: Segment | None):
             segment = form.save(commit=False)
             if segment.owner_id is None:
                 segment.owner = request.user
-            segment.definition = filter_form.definition()
+            # Conditions the form does not show (organizations chosen from a list) stay as they were.
+            kept = {key: segment.definition[key] for key in FIXED_KEYS if key in (segment.definition or {})}
+            segment.definition = {**filter_form.definition(), **kept}
             segment.save()
             messages.success(request, _("Segment “%(name)s” was saved.") % {"name": segment.name})
             return HttpResponseRedirect(segment.get_absolute_url())

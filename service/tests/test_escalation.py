@@ -39,6 +39,20 @@ def test_revenue_makes_an_organization_vip(settings):
     assert services.customer_tier(organization=OrganizationFactory(annual_revenue=10_000)) == "standard"
 
 
+def test_vip_organizations_follow_the_same_rule_in_one_query(settings, django_assert_num_queries):
+    from contacts.models import Organization
+
+    settings.SERVICE_VIP_REVENUE = 1_000_000
+    rich, flagged = OrganizationFactory(annual_revenue=2_000_000), OrganizationFactory(annual_revenue=10)
+    CustomerTier.objects.create(organization=flagged)
+    CustomerTier.objects.create(organization=OrganizationFactory(), tier="standard")
+    OrganizationFactory(annual_revenue=None)
+    with django_assert_num_queries(1):
+        vips = set(services.vip_organizations(Organization.objects.all()))
+    assert vips == {rich, flagged}
+    assert all(services.customer_tier(organization=org) == "vip" for org in vips)
+
+
 def test_escalation_warns_then_escalates_once_even_if_beat_runs_twice(support, mailoutbox):
     SLAPolicyFactory(first_response_hours=2, resolution_hours=16)
     ticket = services.ticket_create(subject="Rechnung", person=PersonFactory(), category=support["billing"], now=MONDAY_10)
