@@ -376,6 +376,10 @@ class Ticket(SearchIndexedModel):
                          name="ticket_open_team_idx"),
             models.Index(fields=["resolution_due", "id"], include=["team", "assignee"], condition=OPEN_TICKET,
                          name="ticket_open_due_idx"),
+            # Open tickets by age (the list's age filter, the dashboard's backlog): the open ones only,
+            # with the access rule's columns, like the indexes above.
+            models.Index(fields=["created_at", "id"], include=["team", "assignee"], condition=OPEN_TICKET,
+                         name="ticket_open_created_idx"),
         ]
 
     def __str__(self) -> str:
