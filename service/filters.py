@@ -79,7 +79,7 @@ class TicketFilter(CrmFilterSet):
     sla = django_filters.MultipleChoiceFilter(
         label=_("SLA"), method="filter_sla", widget=forms.CheckboxSelectMultiple,
         choices=[("response_met", _("First response in time")), ("response_missed", _("First response late")),
-                 ("resolution_met", _("Resolved in time")), ("resolution_missed", _("Resolved late"))],
+                 ("resolution_met", _("Resolution in time")), ("resolution_missed", _("Resolution late"))],
     )
 
     class Meta:
