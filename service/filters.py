@@ -47,6 +47,9 @@ class DayRangeFilter(django_filters.DateFilter):
 
 
 class TicketFilter(CrmFilterSet):
+    # The queue (mine, team, ...) is chosen by the view; the form carries it along so that changing
+    # a filter keeps the queue (e.g. "all tickets" opened from a dashboard link).
+    scope = django_filters.CharFilter(method="keep_queue", widget=forms.HiddenInput)
     q = SearchKeyFilter(label=_("Search"))
     status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=Ticket.Status.choices)
     priority = django_filters.ChoiceFilter(label=_("Priority"), choices=Ticket.Priority.choices)
@@ -85,10 +88,13 @@ class TicketFilter(CrmFilterSet):
     class Meta:
         model = Ticket
         fields = [
-            "q", "status", "priority", "category", "team", "assignee", "channel", "tag", "is_complaint",
+            "scope", "q", "status", "priority", "category", "team", "assignee", "channel", "tag", "is_complaint",
             "complaint_cause", "created_from", "created_to", "age_min_days", "age_max_days", "responded_from",
             "responded_to", "resolved_from", "resolved_to", "sla",
         ]
+
+    def keep_queue(self, qs, name, value):
+        return qs  # TicketListView.base_queryset applies the queue
 
     def filter_complaint_cause(self, qs, name, value):
         # A cause belongs to a complaint: the filter finds complaints (and uses ticket_complaint_idx).

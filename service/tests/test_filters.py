@@ -146,6 +146,12 @@ def test_the_form_offers_the_new_filters_in_german(client, support):
         assert f'name="{name}"' in html, name
 
 
+def test_the_filter_form_keeps_the_queue(client, support):
+    client.force_login(support["anna"])
+    html = client.get(URL, {"scope": "all", "tag": ""}).content.decode()
+    assert '<input type="hidden" name="scope" value="all"' in html
+
+
 @pytest.mark.parametrize("params", [
     {"age_min_days": "x"}, {"age_max_days": "1e400"}, {"age_min_days": "-3"}, {"age_min_days": "99999999999"},
     {"created_from": "2025-13-40"}, {"created_to": "0000-00-00"}, {"resolved_from": "<script>"},
