@@ -51,7 +51,9 @@ class TicketFilter(CrmFilterSet):
     # a filter keeps the queue (e.g. "all tickets" opened from a dashboard link).
     scope = django_filters.CharFilter(method="keep_queue", widget=forms.HiddenInput)
     q = SearchKeyFilter(label=_("Search"))
-    status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=Ticket.Status.choices)
+    # A column of the ticket, no join: no DISTINCT needed (django-filter adds one by default, which
+    # makes the database sort every matching row).
+    status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=Ticket.Status.choices, distinct=False)
     priority = django_filters.ChoiceFilter(label=_("Priority"), choices=Ticket.Priority.choices)
     category = django_filters.ModelChoiceFilter(label=_("Category"), queryset=Category.objects.all())
     team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=ServiceTeam.objects.all())
