@@ -29,7 +29,8 @@ from analytics.scope import Period, Scope, scope_from
 from analytics.services.business_time import Spread, ticket_durations
 from analytics.snapshots import serializable
 from crm.roles import SERVICE_ROLES
-from service.models import PRIORITY_ORDER, Priority, SatisfactionSurvey, ServiceTeam, Ticket
+from service.filters import NO_CAUSE
+from service.models import PRIORITY_ORDER, Priority, SatisfactionSurvey, ServiceTeam, Ticket, sla_outcomes
 
 DAY = timedelta(days=1)
 TOP = 10
@@ -141,15 +142,22 @@ def _bounds(scope: Scope) -> tuple[datetime, datetime]:
             timezone.make_aware(datetime.combine(scope.end + DAY, time.min), tz))
 
 
-def ticket_list_url(scope: Scope, **query) -> str:
-    """The ticket list ("all tickets" I may see) filtered by the scope's team and by `query`; every
-    status unless `open` (the list shows only open tickets when no status is chosen)."""
+def ticket_list_url(scope: Scope, *, open: bool = False, created: tuple | None = None, **query) -> str:
+    """The ticket list ("all tickets" I may see) narrowed like the figures: the scope's assignee and
+    team, the days `created` (first, last) if given, and `query` (a list value repeats the
+    parameter); every status unless `open` (the list shows only open tickets when no status is
+    chosen)."""
     params = [("scope", "all")]
+    if scope.owner_ids is not None and len(scope.owner_ids) == 1:
+        params.append(("assignee", next(iter(scope.owner_ids))))
     if scope.team_id:
         params.append(("team", scope.team_id))
-    if not query.pop("open", False):
+    if not open:
         params += [("status", status) for status in ALL_STATUSES]
-    params += list(query.items())
+    if created is not None:
+        params += [("created_from", created[0].isoformat()), ("created_to", created[1].isoformat())]
+    for key, value in query.items():
+        params += [(key, item) for item in value] if isinstance(value, list) else [(key, value)]
     return f"{reverse('service:ticket_list')}?{urlencode(params)}"
 
 
@@ -157,8 +165,8 @@ def _user_label(first: str, last: str, username: str) -> str:
     return f"{first} {last}".strip() or username
 
 
-def _hours_row(label: str, spread) -> dict:
-    return {"label": label, "count": spread.count, "median": spread.median, "p90": spread.p90}
+def _hours_row(label: str, spread, url: str) -> dict:
+    return {"label": label, "count": spread.count, "median": spread.median, "p90": spread.p90, "url": url}
 
 
 def service_dashboard(*, user, scope: Scope) -> ServiceDashboard:
@@ -172,59 +180,53 @@ def service_dashboard(*, user, scope: Scope) -> ServiceDashboard:
     volume_by_day = []
     day = scope.start
     while day <= scope.end:
-        volume_by_day.append({"label": day.isoformat(), "day": day, "count": per_day.get(day, 0)})
+        volume_by_day.append({"label": day.isoformat(), "day": day, "count": per_day.get(day, 0),
+                              "url": ticket_list_url(scope, created=(day, day))})
         day += DAY
     total_created = sum(row["count"] for row in volume_by_day)
+    period = (scope.start, scope.end)
     categories = [
         {"label": r["category__name"] or _("No category"), "count": r["count"],
-         "url": ticket_list_url(scope, category=r["category_id"]) if r["category_id"] else ""}
+         "url": ticket_list_url(scope, created=period, category=r["category_id"]) if r["category_id"] else ""}
         for r in created.values("category_id", "category__name").annotate(count=Count("pk")).order_by("-count", "category__name")
     ]
     channel_labels = dict(Ticket.Channel.choices)
     channels = [
         {"label": str(channel_labels.get(r["channel"], r["channel"])), "count": r["count"],
-         "url": ticket_list_url(scope, channel=r["channel"])}
+         "url": ticket_list_url(scope, created=period, channel=r["channel"])}
         for r in created.values("channel").annotate(count=Count("pk")).order_by("-count", "channel")
     ]
     tags = [
-        {"label": r["tags__name"], "count": r["count"]}
+        {"label": r["tags__name"], "count": r["count"], "url": ticket_list_url(scope, created=period, tag=r["tags__pk"])}
         for r in created.filter(tags__isnull=False).values("tags__pk", "tags__name").annotate(count=Count("pk"))
         .order_by("-count", "tags__name")[:TOP]
     ]
 
     # SLA compliance of the tickets created in the period, per (current) priority. A target counts
-    # once it is decided: met (done by the due time) or missed (done later, or not done and due).
-    # A ticket resolved before its first response was due, without a reply, had no response target
-    # left (its timer stopped, as Ticket.current_due says); merged tickets have none either.
-    still_open = Q(resolved_at__isnull=True, merged_into__isnull=True) & ~Q(status__in=Ticket.CLOSED_STATUSES)
-    response_due = Q(first_response_due__isnull=False) & (
-        Q(first_responded_at__isnull=False)
-        | Q(first_response_due__lte=now) & (still_open | Q(resolved_at__gt=F("first_response_due"))))
-    response_met = Q(first_responded_at__isnull=False, first_responded_at__lte=F("first_response_due"))
-    resolution_due = Q(resolution_due__isnull=False) & (
-        Q(resolved_at__isnull=False) | Q(resolution_due__lte=now) & still_open)
-    resolution_met = Q(resolved_at__isnull=False, resolved_at__lte=F("resolution_due"))
+    # once it is decided: met or missed, as service.models.sla_outcomes says (the ticket list's SLA
+    # filter uses the same conditions, so the links show these tickets).
+    outcomes = sla_outcomes(now)
     by_priority = {
         r["priority"]: r for r in created.values("priority").annotate(
-            # (named apart from the columns first_response_due and resolution_due)
-            n_response_due=Count("pk", filter=response_due), n_response_met=Count("pk", filter=response_due & response_met),
-            n_resolution_due=Count("pk", filter=resolution_due),
-            n_resolution_met=Count("pk", filter=resolution_due & resolution_met),
-        ).order_by()
+            **{f"n_{key}": Count("pk", filter=condition) for key, condition in outcomes.items()}).order_by()
     }
     priority_labels = dict(Priority.choices)
-    sla = []
-    for priority in reversed(PRIORITY_ORDER):
-        r = by_priority.get(priority, {})
-        sla.append({"label": str(priority_labels[priority]), "priority": str(priority),
-                    **{key: r.get(f"n_{key}", 0) for key in ("response_due", "response_met", "resolution_due", "resolution_met")},
-                    "url": ticket_list_url(scope, priority=priority)})
-    sla_total = {"label": _("All priorities"), "priority": "", "url": ""}
-    for key in ("response_due", "response_met", "resolution_due", "resolution_met"):
+    sla = [{"label": str(priority_labels[priority]), "priority": str(priority),
+            **{key: by_priority.get(priority, {}).get(f"n_{key}", 0) for key in outcomes}}
+           for priority in reversed(PRIORITY_ORDER)]
+    sla_total = {"label": _("All priorities"), "priority": ""}
+    for key in outcomes:
         sla_total[key] = sum(row[key] for row in sla)
     for row in [*sla, sla_total]:
-        row["response_share"] = percent(row["response_met"], row["response_due"])
-        row["resolution_share"] = percent(row["resolution_met"], row["resolution_due"])
+        for target in ("response", "resolution"):
+            row[f"{target}_due"] = row[f"{target}_met"] + row[f"{target}_missed"]
+            row[f"{target}_share"] = percent(row[f"{target}_met"], row[f"{target}_due"])
+            # The met and the decided targets of the row: its tickets with that outcome.
+            narrow = {"priority": row["priority"]} if row["priority"] else {}
+            row[f"{target}_met_url"] = ticket_list_url(scope, created=period, sla=f"{target}_met", **narrow)
+            row[f"{target}_due_url"] = ticket_list_url(
+                scope, created=period, sla=[f"{target}_met", f"{target}_missed"], **narrow)
+        row["url"] = ticket_list_url(scope, created=period, **({"priority": row["priority"]} if row["priority"] else {}))
 
     # Backlog: tickets open now (whatever the period), by age since creation.
     ages = tickets.open().aggregate(**{
@@ -233,20 +235,32 @@ def service_dashboard(*, user, scope: Scope) -> ServiceDashboard:
         for key, _label, low, high in AGE_BUCKETS
     })
     open_url = ticket_list_url(scope, open=True)
-    backlog = [{"key": key, "label": str(label), "count": ages[key], "url": open_url} for key, label, _low, _high in AGE_BUCKETS]
+    backlog = [
+        {"key": key, "label": str(label), "count": ages[key],
+         "url": ticket_list_url(scope, open=True, age_min_days=low, **({"age_max_days": high} if high is not None else {}))}
+        for key, label, low, high in AGE_BUCKETS
+    ]
     open_count = sum(row["count"] for row in backlog)
 
     # Times in business hours and the agent table (one grouped query, see business_time).
     durations = ticket_durations(tickets, by=F("assignee_id"), start_at=start_at, end_at=end_at)
     nothing = Spread(0, None, None)
     overall = durations.pop(None, None) or {"first_response": nothing, "resolution": nothing}
-    times = [_hours_row(_("First response"), overall["first_response"]), _hours_row(_("Resolution"), overall["resolution"])]
+    days = {"from": scope.start.isoformat(), "to": scope.end.isoformat()}
+    times = [
+        _hours_row(_("First response"), overall["first_response"],
+                   ticket_list_url(scope, responded_from=days["from"], responded_to=days["to"])),
+        _hours_row(_("Resolution"), overall["resolution"],
+                   ticket_list_url(scope, resolved_from=days["from"], resolved_to=days["to"])),
+    ]
     names = {
         u["pk"]: _user_label(u["first_name"], u["last_name"], u["username"])
         for u in get_user_model().objects.filter(pk__in=list(durations)).values("pk", "first_name", "last_name", "username")
     } if durations else {}
+    resolved_in = {"resolved_from": days["from"], "resolved_to": days["to"]}
     agents = sorted(
         ({"label": names.get(pk, str(pk)), "user_id": pk, "handled": row["handled"],
+          "url": ticket_list_url(Scope(frozenset({pk}), scope.start, scope.end, "", team_id=scope.team_id), **resolved_in),
           "first_response": row["first_response"].median, "resolution": row["resolution"].median,
           "csat": row["csat"], "ratings": row["ratings"]}
          for pk, row in durations.items()),
@@ -272,16 +286,16 @@ def service_dashboard(*, user, scope: Scope) -> ServiceDashboard:
 
     # Complaints created in the period by cause.
     causes = dict(Ticket._meta.get_field("complaint_cause").choices)
-    complaint_url = ticket_list_url(scope, is_complaint="true")
     complaints = [
         {"label": str(causes.get(r["complaint_cause"])) if r["complaint_cause"] else _("No cause given"),
-         "count": r["count"], "compensation": (r["compensation"] or Decimal("0")).quantize(Decimal("0.01")), "url": complaint_url}
+         "count": r["count"], "compensation": (r["compensation"] or Decimal("0")).quantize(Decimal("0.01")),
+         "url": ticket_list_url(scope, created=period, complaint_cause=r["complaint_cause"] or NO_CAUSE)}
         for r in created.filter(is_complaint=True).values("complaint_cause")
         .annotate(count=Count("pk"), compensation=Sum("complaint_compensation")).order_by("-count", "complaint_cause")
     ]
 
     cards = [
-        Figure("created", _("Tickets created"), total_created, None, ticket_list_url(scope),
+        Figure("created", _("Tickets created"), total_created, None, ticket_list_url(scope, created=period),
                _("Tickets created in the period.")),
         Figure("open", _("Open tickets"), open_count, None, open_url, _("Tickets open now, whatever their age.")),
         Figure("first_response", _("Median first response"), overall["first_response"].median, None, "",

@@ -245,20 +245,70 @@ def test_durations_skip_public_holidays_and_closed_days(people):
     assert calendar.business_hours_between(ticket.created_at, ticket.resolved_at) == 3
 
 
-def test_category_links_open_a_ticket_list_with_the_same_count(dataset, client):
-    lena = dataset["lena"]
+def listed(client, url) -> int:
+    """The number of tickets the ticket list shows at `url`."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    assert not response.context["filterset"].form.errors, (url, response.context["filterset"].form.errors)
+    return response.context["paginator"].count
+
+
+def linked_figures(d) -> list[tuple[str, int, str]]:
+    """(what, figure, url) of every number of the dashboard that links to its tickets."""
+    found = [(f"card {f.key}", f.value, f.url) for f in d.cards if f.url]
+    found += [(f"day {row['label']}", row["count"], row["url"]) for row in d.volume_by_day if row["count"]]
+    found += [(f"times {row['label']}", row["count"], row["url"]) for row in d.times if row["count"]]
+    for section, rows in (("category", d.categories), ("channel", d.channels), ("tag", d.tags), ("backlog", d.backlog),
+                          ("complaints", d.complaints)):
+        found += [(f"{section} {row['label']}", row["count"], row["url"]) for row in rows if row["url"]]
+    found += [(f"agent {row['label']}", row["handled"], row["url"]) for row in d.agents]
+    for row in [*d.sla, d.sla_total]:
+        for key in ("response_met", "response_due", "resolution_met", "resolution_due"):
+            found.append((f"sla {row['label']} {key}", row[key], row[f"{key}_url"]))
+    return found
+
+
+@pytest.mark.parametrize("who, scope_of", [
+    ("lena", lambda ds: MARCH),
+    ("admin", lambda ds: MARCH),
+    ("anna", lambda ds: MARCH),
+    ("admin", lambda ds: Scope(frozenset({ds["ben"].pk}), MARCH.start, MARCH.end, "Ben", period=Period.THIS_MONTH)),
+    ("admin", lambda ds: Scope(None, MARCH.start, MARCH.end, "Export", team_id=ds["export"].pk, period=Period.THIS_MONTH)),
+])
+def test_every_linked_figure_opens_a_ticket_list_with_the_same_count(dataset, admin_user, client, who, scope_of):
+    user = admin_user if who == "admin" else dataset[who]
+    client.force_login(user)
+    d = service_dashboard(user=user, scope=scope_of(dataset))
+    figures = linked_figures(d)
+    assert len(figures) >= 20
+    for what, figure, url in figures:
+        assert listed(client, url) == figure, what
+
+
+def test_the_links_show_exactly_the_tickets_counted(dataset, client):
+    """The lead's March: which tickets some links show, by hand."""
+    lena, t = dataset["lena"], dataset["tickets"]
     client.force_login(lena)
     d = service_dashboard(user=lena, scope=MARCH)
-    for row in d.categories:
-        if row["url"]:
-            response = client.get(row["url"])
-            assert response.status_code == 200, row["label"]
-            assert response.context["paginator"].count == row["count"], row["label"]
-    for row in [*d.channels, *d.sla, *d.backlog, *d.complaints]:
-        assert client.get(row["url"]).status_code == 200, row["label"]
-    # The open tickets the lead sees: t4, t7, t8 of DACH.
-    response = client.get(d.backlog[0]["url"])
-    assert response.context["paginator"].count == cards(d)["open"][0] == 3
+
+    def shown(url):
+        return {row.pk for row in client.get(url).context["object_list"]}
+
+    # Created in March, of DACH (the lead's team): t1, t2, t3, t4, t7.
+    assert shown(d.cards[0].url) == {t[n].pk for n in (1, 2, 3, 4, 7)}
+    # Open now: t8 under a day, t4 and t7 over 30 days.
+    backlog = {row["key"]: row["url"] for row in d.backlog}
+    assert shown(backlog["lt1"]) == {t[8].pk}
+    assert shown(backlog["gt30"]) == {t[4].pk, t[7].pk}
+    assert shown(backlog["1to3"]) == set()  # t9 is Export's
+    assert shown(table(d.tags, "url")["Mahnung"][0]) == {t[1].pk, t[2].pk}
+    assert shown(table(d.complaints, "url")["Billing error"][0]) == {t[2].pk}
+    # Anna resolved t1, t2 and t6 in March (t6 was created in February).
+    assert shown(table(d.agents, "url")["Anna Berger"][0]) == {t[1].pk, t[2].pk, t[6].pk}
+    normal = table(d.sla, "resolution_met_url", "resolution_due_url")["Normal"]
+    assert shown(normal[0]) == {t[1].pk}  # (t5 is Export's)
+    assert shown(normal[1]) == {t[1].pk, t[3].pk, t[4].pk}  # t3 resolved late, t4 still open after its due time
+    assert shown(table(d.sla, "response_due_url")["High"][0]) == {t[2].pk}
 
 
 def test_page_shows_every_figure_and_runs_constant_queries(dataset, client, django_assert_max_num_queries):
