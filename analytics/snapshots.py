@@ -2,6 +2,8 @@
 a table and refreshed by Celery beat, so that a manager opening a dashboard on a large data set
 reads stored numbers instead of waiting for the aggregate queries.
 
+- An older snapshot (up to ANALYTICS_SNAPSHOT_STALE_MAX_AGE) is shown at once while a task
+  recomputes it; only a filter nobody used for a day makes the user wait for the queries.
 - Each dashboard registers how it computes its figures from a user and the filter parameters
   (`register(name, compute)`); the view asks `figures(name, user, params)`.
 - A snapshot belongs to one user (figures respect what that user may see), one language (labels
@@ -104,6 +106,7 @@ class Figures:
     data: Any
     computed_at: datetime
     live: bool  # computed for this request (no fresh snapshot)
+    refreshing: bool = False  # an older snapshot, served while a task recomputes it
 
     @property
     def age(self) -> timedelta:
@@ -140,31 +143,63 @@ def _store(name: str, user, params: str, language: str, payload, compute_ms: int
 
 
 def figures(name: str, user, params: str, *, fresh: bool = False) -> Figures:
-    """The dashboard's figures for the user and the normalised filter `params`."""
+    """The dashboard's figures for the user and the normalised filter `params`.
+
+    A snapshot younger than ANALYTICS_SNAPSHOT_MAX_AGE is served as it is. An older one (up to
+    ANALYTICS_SNAPSHOT_STALE_MAX_AGE) is served at once too, marked as being recomputed, while a
+    Celery task recomputes it: nobody waits seconds for a dashboard they saw yesterday. Without
+    a snapshot, or with `fresh`, the figures are computed now."""
     from analytics.models import Snapshot
+    from analytics.tasks import snapshot_refresh
 
     language = translation.get_language() or settings.LANGUAGE_CODE
     now = timezone.now()
-    max_age = timedelta(seconds=settings.ANALYTICS_SNAPSHOT_MAX_AGE)
     if not fresh:
         row = (
-            Snapshot.objects.filter(name=name, user=user, params=params, language=language, computed_at__gte=now - max_age)
+            Snapshot.objects.filter(
+                name=name, user=user, params=params, language=language,
+                computed_at__gte=now - timedelta(seconds=settings.ANALYTICS_SNAPSHOT_STALE_MAX_AGE),
+            )
             .values_list("pk", "payload", "computed_at")
             .first()
         )
         if row is not None:
             pk, payload, computed_at = row
             Snapshot.objects.filter(pk=pk).update(viewed_at=now)
-            return Figures(decode(payload), computed_at, live=False)
+            stale = computed_at < now - timedelta(seconds=settings.ANALYTICS_SNAPSHOT_MAX_AGE)
+            if stale:
+                transaction.on_commit(lambda: snapshot_refresh.delay(pk))
+            return Figures(decode(payload), computed_at, live=False, refreshing=stale)
     payload, compute_ms = _compute(name, user, params)
     _store(name, user, params, language, payload, compute_ms, now)
     return Figures(decode(payload), now, live=True)
 
 
+def refresh_one(pk: int) -> bool:
+    """Recompute one snapshot unless it became fresh meanwhile (a second task for it does nothing)."""
+    from analytics.models import Snapshot
+
+    max_age = timedelta(seconds=settings.ANALYTICS_SNAPSHOT_MAX_AGE)
+    snapshot = (
+        Snapshot.objects.filter(pk=pk, computed_at__lt=timezone.now() - max_age, name__in=list(_computers))
+        .select_related("user").first()
+    )
+    if snapshot is None or not snapshot.user.is_active:
+        return False
+    _recompute(snapshot)
+    return True
+
+
+def _recompute(snapshot) -> None:
+    with translation.override(snapshot.language):
+        payload, compute_ms = _compute(snapshot.name, snapshot.user, snapshot.params)
+    type(snapshot).objects.filter(pk=snapshot.pk).update(payload=payload, computed_at=timezone.now(), compute_ms=compute_ms)
+
+
 def refresh_active(*, limit_seconds: float | None = None) -> int:
     """Recompute the snapshots in use that are older than the refresh interval; delete unused ones.
 
-    Idempotent and safe to overlap: each snapshot is written by `update_or_create` on its key.
+    Idempotent and safe to overlap: each snapshot is overwritten in place.
     Returns the number of snapshots recomputed."""
     from analytics.models import Snapshot
 
@@ -187,8 +222,6 @@ def refresh_active(*, limit_seconds: float | None = None) -> int:
         if not snapshot.user.is_active:
             snapshot.delete()
             continue
-        with translation.override(snapshot.language):
-            payload, compute_ms = _compute(snapshot.name, snapshot.user, snapshot.params)
-        Snapshot.objects.filter(pk=snapshot.pk).update(payload=payload, computed_at=timezone.now(), compute_ms=compute_ms)
+        _recompute(snapshot)
         done += 1
     return done

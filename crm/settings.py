@@ -292,6 +292,8 @@ MARKETING_FORM_RATE_LIMIT = env_int("MARKETING_FORM_RATE_LIMIT", 10)  # posts pe
 ANALYTICS_SNAPSHOT_MAX_AGE = env_int("ANALYTICS_SNAPSHOT_MAX_AGE", 15 * 60)
 ANALYTICS_SNAPSHOT_REFRESH = env_int("ANALYTICS_SNAPSHOT_REFRESH", 5 * 60)
 ANALYTICS_SNAPSHOT_ACTIVE = env_int("ANALYTICS_SNAPSHOT_ACTIVE", 2 * 3600)
+# An older snapshot, up to this age, is shown at once while a task recomputes it.
+ANALYTICS_SNAPSHOT_STALE_MAX_AGE = env_int("ANALYTICS_SNAPSHOT_STALE_MAX_AGE", 24 * 3600)
 
 # Customer service (service app): sender and Message-ID domain of ticket mail, the mailbox read
 # by `service_fetch_imap`, the revenue from which an organization is a VIP, SLA warning lead time.

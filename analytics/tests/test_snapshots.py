@@ -102,3 +102,33 @@ def test_beat_recomputes_snapshots_in_use_and_drops_unused_ones(alice, bob, clie
     response = client.get(URL)
     assert response.context["computed_live"] is False and people_count(response) == 5
     assert snapshots_refresh() == 0  # fresh now: nothing to do, twice is as good as once
+
+
+def test_an_older_snapshot_is_shown_at_once_and_recomputed_by_a_task(
+    alice, client, settings, django_capture_on_commit_callbacks
+):
+    settings.ANALYTICS_SNAPSHOT_STALE_MAX_AGE = 24 * 3600
+    PersonFactory.create_batch(2, owner=alice)
+    client.force_login(alice)
+    client.get(URL)
+    PersonFactory.create_batch(3, owner=alice)
+    Snapshot.objects.update(computed_at=timezone.now() - timedelta(hours=3))
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.get(URL)
+    assert response.context["computed_live"] is False and response.context["recomputing"] is True
+    assert people_count(response) == 2 and 'data-testid="recomputing"' in response.content.decode()
+    assert len(queued) == 1  # the task ran (eager): the snapshot is fresh again
+
+    again = client.get(URL)
+    assert again.context["recomputing"] is False and people_count(again) == 5
+
+
+def test_a_snapshot_older_than_a_day_is_not_shown(alice, client):
+    PersonFactory.create_batch(2, owner=alice)
+    client.force_login(alice)
+    client.get(URL)
+    PersonFactory.create_batch(1, owner=alice)
+    Snapshot.objects.update(computed_at=timezone.now() - timedelta(days=2))
+    response = client.get(URL)
+    assert response.context["computed_live"] is True and people_count(response) == 3

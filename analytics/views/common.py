@@ -56,6 +56,7 @@ def context(request, *, title: str, form, snapshot: snapshots.Figures, **extra) 
         "form": form,
         "computed_at": snapshot.computed_at,
         "computed_live": snapshot.live,
+        "recomputing": snapshot.refreshing,
         "refresh_minutes": settings.ANALYTICS_SNAPSHOT_REFRESH // 60,
         "refresh_url": f"?{refresh_query.urlencode()}",
         "csv_url": f"?{csv_query.urlencode()}",
