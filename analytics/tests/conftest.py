@@ -14,3 +14,4 @@ def stages(db):
 def live_figures(settings):
     """Dashboards compute on every request in tests (test_snapshots.py tests the stored ones)."""
     settings.ANALYTICS_SNAPSHOT_MAX_AGE = 0
+    settings.ANALYTICS_SNAPSHOT_STALE_MAX_AGE = 0

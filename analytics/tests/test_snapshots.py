@@ -20,6 +20,7 @@ URL = reverse("analytics:data_quality")
 @pytest.fixture(autouse=True)
 def stored_figures(settings):
     settings.ANALYTICS_SNAPSHOT_MAX_AGE = 900
+    settings.ANALYTICS_SNAPSHOT_STALE_MAX_AGE = 24 * 3600
     settings.ANALYTICS_SNAPSHOT_REFRESH = 300
     settings.ANALYTICS_SNAPSHOT_ACTIVE = 3600
 
