@@ -3,13 +3,11 @@ context of the page frame (filters, freshness, CSV link, breadcrumbs) and the CS
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
-from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from analytics import snapshots
-from contacts.services.exporting import csv_lines
 from crm.breadcrumbs import crumb
+from crm.downloads import csv_response
 
 
 def load(request, name: str, form) -> snapshots.Figures:
@@ -20,12 +18,6 @@ def load(request, name: str, form) -> snapshots.Figures:
 
 def wants_csv(request) -> bool:
     return request.GET.get("format") == "csv"
-
-
-def csv_response(title: str, header: list, rows) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{slugify(title)}-{timezone.localdate():%Y-%m-%d}.csv"'
-    return response
 
 
 def csv_long(title: str, scope_label: str, rows) -> StreamingHttpResponse:

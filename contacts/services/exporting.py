@@ -1,63 +1,19 @@
 """CSV export of people and organizations, streamed so that a big export never sits in memory.
 
-The files open correctly in a German Excel (UTF-8 with BOM, ';' between values, dates as
-DD.MM.YYYY, decimal commas) and re-import through contacts.services.importing: the headers
-are the import's column labels and the choice labels are accepted on import.
-
-Cells that a spreadsheet would run as a formula (starting with = + - @, tab or carriage
-return) get a leading single quote (CSV injection, OWASP).
+The files open correctly in a German Excel and are safe against CSV injection (crm.downloads)
+and re-import through contacts.services.importing: the headers are the import's column labels
+and the choice labels are accepted on import.
 """
 
-import csv
-import io
-from collections.abc import Iterable, Iterator
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Iterator
 
 from django.db.models import OuterRef, Subquery
-from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from contacts.models import Employment, Organization, OrganizationAddress, Person
 
-BOM = "\ufeff"
-DELIMITER = ";"
 CHUNK_SIZE = 2000
-ROWS_PER_WRITE = 200
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value) -> str:
-    """The cell as text, neutralised when a spreadsheet would treat it as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        # A number is data, never a formula (also when negative); the decimal separator of the
-        # user's language, so German Excel reads 1234,50 as a number.
-        return formats.number_format(value, use_l10n=True)
-    if isinstance(value, datetime):
-        text = timezone.localtime(value).strftime("%d.%m.%Y %H:%M") if timezone.is_aware(value) else value.strftime("%d.%m.%Y %H:%M")
-    elif isinstance(value, date):
-        text = value.strftime("%d.%m.%Y")
-    else:
-        text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
-
-
-def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
-    """The BOM, the header and the rows as CSV text, a few hundred rows per piece."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=DELIMITER, lineterminator="\r\n")
-    buffer.write(BOM)
-    writer.writerow([safe_cell(h) for h in header])
-    for count, row in enumerate(rows, start=1):
-        writer.writerow([safe_cell(v) for v in row])
-        if count % ROWS_PER_WRITE == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
 
 
 def _owner_label(user) -> str:

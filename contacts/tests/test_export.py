@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from contacts.models import Person
-from contacts.services.exporting import safe_cell
 from contacts.tests.factories import EmploymentFactory, OrganizationFactory, PersonFactory, TagFactory
+from crm.downloads import safe_cell
 from crm.roles import Role
 
 

@@ -1,23 +1,14 @@
 """CSV exports of the people and organization lists, with the list's filters applied."""
 
-from django.http import StreamingHttpResponse
-from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from contacts.filters import OrganizationFilter, PersonFilter
 from contacts.models import Organization, Person
-from contacts.services.exporting import csv_lines, organization_export_rows, person_export_rows
+from contacts.services.exporting import organization_export_rows, person_export_rows
 from crm.access import role_required
+from crm.downloads import csv_response
 from crm.roles import EXPORT_ROLES
-
-
-def _csv_response(name: str, header: list[str], rows) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
-    filename = f"{slugify(name)}-{timezone.localdate():%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 @require_GET
@@ -29,7 +20,7 @@ def person_export(request):
         # Filtering through employments may join several rows per person.
         queryset = queryset.distinct()
     header, rows = person_export_rows(queryset)
-    return _csv_response(_("people"), header, rows)
+    return csv_response(_("people"), header, rows)
 
 
 @require_GET
@@ -39,4 +30,4 @@ def organization_export(request):
         request.GET or None, queryset=Organization.objects.visible_to(request.user), request=request
     )
     header, rows = organization_export_rows(filterset.qs)
-    return _csv_response(_("organizations"), header, rows)
+    return csv_response(_("organizations"), header, rows)

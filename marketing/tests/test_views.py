@@ -147,7 +147,7 @@ def test_reps_log_calls_on_a_call_list(client, role_users):
 
 def test_direct_mail_export_holds_only_people_with_postal_consent(client, marketer, role_users):
     campaign = CampaignFactory(channel="mail", template=None, code="katalog")
-    with_consent = PersonFactory(last_name="Postfreund", street="Hauptstr. 1", postal_code="10115")
+    with_consent = PersonFactory(first_name="=HYPERLINK(1)", last_name="Postfreund", street="Hauptstr. 1", postal_code="10115")
     ConsentFactory(person=with_consent, channel=Consent.Channel.MAIL)
     email_only = PersonFactory(last_name="Mailfreund", street="Nebenweg 2")
     ConsentFactory(person=email_only)
@@ -160,6 +160,9 @@ def test_direct_mail_export_holds_only_people_with_postal_consent(client, market
     body = b"".join(response.streaming_content).decode()
     assert "Postfreund" in body and "Hauptstr. 1" in body
     assert "Mailfreund" not in body and "Abgemeldet" not in body
+    # Like every CSV download (crm.downloads): BOM, ';' and no formula a spreadsheet would run.
+    assert body.startswith("\ufeff") and ";'=HYPERLINK(1);" in body
+    assert response["Content-Disposition"].startswith('attachment; filename="direct-mail-katalog-')
     client.force_login(role_users["sales_rep"])
     assert client.get(reverse("marketing:campaign_export", args=[campaign.pk])).status_code == 403
 

@@ -1,8 +1,6 @@
-import csv
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -11,6 +9,7 @@ from django.views.generic import DetailView
 
 from crm.access import get_editable_or_403, get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
+from crm.downloads import csv_response
 from crm.lists import FilteredListView, int_param
 from marketing import services
 from marketing.filters import CampaignFilter
@@ -197,11 +196,6 @@ def campaign_call_log(request, pk: int):
     return HttpResponseRedirect(reverse("marketing:campaign_calls", args=[member.campaign_id]) + f"?page={int_param(request, 'page', 1)}")
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @role_required(*EDIT_ROLES)
 def campaign_export(request, pk: int):
     """Direct-mail CSV for a print service: members with postal consent and an address, nobody else."""
@@ -216,21 +210,13 @@ def campaign_export(request, pk: int):
         .select_related("person")
         .order_by("person__postal_code", "pk")
     )
-    writer = csv.writer(_Echo(), delimiter=";")
     header = [_("Salutation"), _("Title"), _("First name"), _("Last name"), _("Street"), _("Postal code"), _("City"), _("Country")]
-
-    def rows():
-        yield "\ufeff" + writer.writerow(header)
-        for member in people.iterator(chunk_size=2_000):
-            p = member.person
-            yield writer.writerow([
-                p.letter_salutation, p.get_academic_title_display() if p.academic_title else "", p.first_name,
-                p.last_name, p.street, p.postal_code, p.city, str(p.country.name) if p.country else "",
-            ])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="direct-mail-{campaign.code}.csv"'
-    return response
+    rows = (
+        [p.letter_salutation, p.get_academic_title_display() if p.academic_title else "", p.first_name,
+         p.last_name, p.street, p.postal_code, p.city, str(p.country.name) if p.country else ""]
+        for p in (member.person for member in people.iterator(chunk_size=2_000))
+    )
+    return csv_response(f"direct-mail-{campaign.code}", header, rows)
 
 
 @role_required(*READ_ROLES)
