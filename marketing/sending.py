@@ -175,9 +175,14 @@ class SmtpSender:
                 self._reset(index)
             return passed
 
-        p = "personalised"
-        active = step(active, lambda smtp, item: smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(getattr(item, p).from_email)}"), (250,), "MAIL FROM")
-        active = step(active, lambda smtp, item: smtp.putcmd("rcpt", f"TO:{smtplib.quoteaddr(getattr(item, p).to)}"), (250, 251), "RCPT")
+        def mail_from(smtp, item):
+            smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(item.personalised.from_email)}")
+
+        def rcpt_to(smtp, item):
+            smtp.putcmd("rcpt", f"TO:{smtplib.quoteaddr(item.personalised.to)}")
+
+        active = step(active, mail_from, (250,), "MAIL FROM")
+        active = step(active, rcpt_to, (250, 251), "RCPT")
         active = step(active, lambda smtp, item: smtp.putcmd("data"), (354,), "DATA")
         ready = []
         for index, item in active:
