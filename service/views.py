@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from crm.access import get_editable_or_403, get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
 from crm.history import history_rows
+from crm.links import safe_next_url
 from crm.lists import FilteredListView, int_param
 from crm.roles import SALES_ROLES, SERVICE_ROLES, Role, has_role
 from service import services
@@ -235,9 +236,7 @@ def ticket_merge(request, pk: int):
 @role_required(*TICKET_WORKERS)
 def ticket_bulk(request):
     form = BulkForm(request.POST, user=request.user)
-    back = request.POST.get("next") or reverse("service:ticket_list")
-    if not back.startswith("/"):
-        back = reverse("service:ticket_list")
+    back = safe_next_url(request, request.POST.get("next"), reverse("service:ticket_list"))
     if not form.is_valid():
         messages.error(request, _("Choose at least one ticket you may change."))
         return HttpResponseRedirect(back)
