@@ -1,4 +1,7 @@
+import re
+
 from django import template
+from django.utils.html import escape, format_html
 from django.utils.translation import gettext as _
 
 from crm import recordpage
@@ -49,3 +52,27 @@ def record_actions(context, obj):
 def record_panels(context, obj):
     """Cards that other apps register for this kind of record (crm.recordpage)."""
     return {"panels": recordpage.render_panels(context["request"], obj)}
+
+
+# A web address we link to: http(s), a host right after the slashes, no whitespace or control
+# characters anywhere (browsers drop those, which is how "java\tscript:" gets through checks).
+_WEB_ADDRESS = re.compile(r"https?://[^\s/\\?#@]+(?:[/?#][^\s]*)?", re.IGNORECASE)
+_INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f]")
+
+
+def is_web_address(value) -> bool:
+    text = str(value or "")
+    return bool(_WEB_ADDRESS.fullmatch(text)) and not _INVISIBLE.search(text)
+
+
+@register.filter(is_safe=True)
+def web_link(value):
+    """A stored address as a link that opens in a new tab, only for http and https; anything else
+    (javascript:, data:, a typo, plain text such as a phone number) is shown as escaped text.
+    Every template that shows an address from a record uses this filter, whatever path the
+    address took into the database (form, import, API, admin, ORM)."""
+    if value in (None, ""):
+        return ""
+    if is_web_address(value):
+        return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', value, value)
+    return escape(value)
