@@ -446,12 +446,23 @@ class TicketMessage(models.Model):
         return self.kind != self.Kind.NOTE
 
 
+class TicketAttachmentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Attachments of the tickets the user may see; those of internal notes for service only."""
+        visible = self.filter(message__ticket__in=Ticket.objects.visible_to(user))
+        if not has_role(user, Role.ADMIN, *SERVICE_ROLES):
+            visible = visible.exclude(message__kind=TicketMessage.Kind.NOTE)
+        return visible
+
+
 class TicketAttachment(models.Model):
     message = models.ForeignKey(TicketMessage, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(_("file"), upload_to="service/%Y/%m/")
     name = models.CharField(_("name"), max_length=200)
     size = models.PositiveIntegerField(default=0)
     content_type = models.CharField(max_length=100, blank=True)
+
+    objects = TicketAttachmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("attachment")

@@ -4,7 +4,7 @@ side (survey link, portal). Staff views load tickets through Ticket.objects.visi
 from django.contrib import messages
 from django.db.models import Avg, Count, Q, Sum
 from django.http import FileResponse, Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -167,13 +167,13 @@ def _load(request, pk):
         raise Http404 from None
 
 
-@role_required(*TICKET_READERS)
+@role_required(*TICKET_READERS, record=Ticket)
 def ticket_detail(request, pk: int):
     ticket = _load(request, pk)
     return render(request, "service/ticket_detail.html", _detail_context(request, ticket))
 
 
-@role_required(*TICKET_WORKERS)
+@role_required(*TICKET_WORKERS, record=Ticket)
 def ticket_update(request, pk: int):
     """Edits with an optimistic lock: a save based on an old version is refused, not merged."""
     ticket = get_editable_or_403(Ticket, request.user, pk=pk)
@@ -202,7 +202,7 @@ def ticket_update(request, pk: int):
 
 
 @require_POST
-@role_required(*TICKET_WORKERS)
+@role_required(*TICKET_WORKERS, record=Ticket)
 def ticket_reply(request, pk: int):
     ticket = get_editable_or_403(Ticket, request.user, pk=pk)
     form = ReplyForm(request.POST, request.FILES)
@@ -219,7 +219,7 @@ def ticket_reply(request, pk: int):
 
 
 @require_POST
-@role_required(*TICKET_WORKERS)
+@role_required(*TICKET_WORKERS, record=Ticket)
 def ticket_merge(request, pk: int):
     ticket = get_editable_or_403(Ticket, request.user, pk=pk)
     raw = request.POST.get("other", "").strip().upper().removeprefix("T-")
@@ -252,18 +252,13 @@ def ticket_bulk(request):
     return HttpResponseRedirect(back)
 
 
-@role_required(*TICKET_READERS)
+@role_required(*TICKET_READERS, record=TicketAttachment)
 def attachment_download(request, pk: int):
-    attachment = get_object_or_404(
-        TicketAttachment.objects.select_related("message"),
-        pk=pk, message__ticket__in=Ticket.objects.visible_to(request.user),
-    )
-    if attachment.message.kind == TicketMessage.Kind.NOTE and not has_role(request.user, *TICKET_WORKERS):
-        raise Http404
+    attachment = get_visible_or_404(TicketAttachment, request.user, pk=pk)
     return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
 
 
-@role_required(*TICKET_READERS)
+@role_required(*TICKET_READERS, record=Ticket)
 def ticket_history(request, pk: int):
     ticket = get_visible_or_404(Ticket, request.user, pk=pk)
     offset = int_param(request, "offset")

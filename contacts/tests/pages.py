@@ -105,5 +105,5 @@ def expected(name: str, role: str) -> set[int] | None:
     if name in IMPORT_OR_EXPORT_PAGES:
         return {200, 301, 302} if role in IMPORT_ROLES else {403}
     if name in FOREIGN_IMPORT_PAGES:
-        return {404} if role in IMPORT_ROLES else {403}
+        return {404}  # not visible, so 404 whatever the role: a 403 would tell that it exists
     return None

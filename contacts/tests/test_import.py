@@ -478,7 +478,8 @@ def test_roles_without_import_rights_get_403(client_for, role_users, importer, r
     upload = SimpleUploadedFile("x.csv", b"Nachname\nMuster\n")
     assert client.post(reverse("contacts:import_upload"), {"target": "person", "file": upload}).status_code == 403
     assert client.get(reverse("contacts:import_list")).status_code == 403
-    assert client.get(reverse("contacts:import_detail", args=[job.pk])).status_code == 403
+    # Another user's import is not theirs to see: 404, like every URL of a record one may not see.
+    assert client.get(reverse("contacts:import_detail", args=[job.pk])).status_code == 404
     assert ImportJob.objects.count() == 1
 
 

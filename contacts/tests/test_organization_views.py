@@ -109,7 +109,7 @@ def test_owner_and_manager_may_edit_teammate_and_outsider_may_not(org, alice, bo
 def test_everyone_with_a_role_reads_and_nobody_else(org, role_users, nobody, client_for):
     for user in role_users.values():
         assert client_for(user).get(org.get_absolute_url()).status_code == 200
-    assert client_for(nobody).get(org.get_absolute_url()).status_code == 403
+    assert client_for(nobody).get(org.get_absolute_url()).status_code == 404
 
 
 def test_edit_is_recorded_in_history(org, alice, client_for):

@@ -70,7 +70,7 @@ def import_upload(request):
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(*IMPORT_ROLES)
+@role_required(*IMPORT_ROLES, record=ImportJob)
 def import_mapping(request, pk: int):
     job = get_visible_or_404(ImportJob, request.user, pk=pk)
     if job.status not in (ImportJob.Status.UPLOADED, ImportJob.Status.MAPPED):
@@ -102,7 +102,7 @@ def import_mapping(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(*IMPORT_ROLES)
+@role_required(*IMPORT_ROLES, record=ImportJob)
 def import_preview(request, pk: int):
     job = get_visible_or_404(ImportJob, request.user, pk=pk)
     if job.status == ImportJob.Status.UPLOADED:
@@ -132,7 +132,7 @@ def _progress_context(job: ImportJob) -> dict:
 
 
 @require_GET
-@role_required(*IMPORT_ROLES)
+@role_required(*IMPORT_ROLES, record=ImportJob)
 def import_detail(request, pk: int):
     job = get_object_or_404(ImportJob.objects.visible_to(request.user).select_related("created_by"), pk=pk)
     context = {**_progress_context(job), "breadcrumbs": _job_trail(job)}
@@ -140,7 +140,7 @@ def import_detail(request, pk: int):
 
 
 @require_GET
-@role_required(*IMPORT_ROLES)
+@role_required(*IMPORT_ROLES, record=ImportJob)
 def import_progress(request, pk: int):
     """The status block of the detail page, polled by htmx every second until the import has finished."""
     job = get_visible_or_404(ImportJob, request.user, pk=pk)

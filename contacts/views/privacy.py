@@ -17,7 +17,7 @@ from crm.breadcrumbs import crumb
 from crm.roles import PRIVACY_ROLES
 
 
-@role_required(*PRIVACY_ROLES)
+@role_required(*PRIVACY_ROLES, record=Person)
 def person_data_export(request, pk: int):
     person = get_visible_or_404(Person, request.user, pk=pk)
     data = privacy.export_person(person, by=request.user)
@@ -28,7 +28,7 @@ def person_data_export(request, pk: int):
     return response
 
 
-@role_required(*PRIVACY_ROLES)
+@role_required(*PRIVACY_ROLES, record=Person)
 def person_erase(request, pk: int):
     person = get_visible_or_404(Person, request.user, pk=pk)
     error = ""

@@ -1,6 +1,9 @@
 """Every URL for every role: the records belong to an admin outside everybody's team, so each
 role sees what it may read, and edit, import and export pages answer 403 (or 404 for another
-user's import) unless the role allows them. New URLs must be classified here."""
+user's import) unless the role allows them. New URLs must be classified here.
+
+A record a role may not see answers 404 on all of its URLs, edit pages and POST actions included
+(a 403 there would tell that it exists); 403 is only for records the role sees but may not change."""
 
 import pytest
 
@@ -28,16 +31,33 @@ def expected(name: str, role: str) -> set[int]:
     return OK if answer is None else answer
 
 
+def hidden_record_leaks(client, urls: dict[str, str], statuses: dict[str, int]) -> list[str]:
+    """A record the user may not see answers 404 on every URL of it: the URLs below the path of
+    a page that answered 404 (its edit page, its sub-pages and each POST action, posted empty)."""
+    leaks = []
+    for page, page_url in urls.items():
+        if statuses.get(page) != 404 or "?" in page_url or page_url.count("/") < 3:
+            continue
+        for name, url in urls.items():
+            if name == page or name not in statuses or not url.startswith(page_url):
+                continue
+            status = statuses[name] if statuses[name] != 405 else client.post(url).status_code
+            if status != 404:
+                leaks.append(f"{name}: {status}, but {page} is 404")
+    return leaks
+
+
 @pytest.mark.parametrize("role", Role.values)
 def test_every_url_answers_as_the_role_allows(records, role_users, client, role):  # noqa: F811
     client.force_login(role_users[role])
-    wrong = []
-    for name, url in sorted(all_urls(records).items()):
-        if name.startswith("admin:"):
-            continue
-        status = status_of(client, url)
-        if status not in expected(name, role):
-            wrong.append(f"{name}: {status}, expected {sorted(expected(name, role))}")
+    urls = {name: url for name, url in sorted(all_urls(records).items()) if not name.startswith("admin:")}
+    statuses = {name: status_of(client, url) for name, url in urls.items()}
+    wrong = [
+        f"{name}: {status}, expected {sorted(expected(name, role))}"
+        for name, status in statuses.items()
+        if status not in expected(name, role)
+    ]
+    wrong += hidden_record_leaks(client, urls, statuses)
     assert not wrong, f"{role}:\n" + "\n".join(wrong)
 
 

@@ -18,6 +18,12 @@ EDIT_PAGES = {
     "marketing:template_create", "marketing:template_update",
     "marketing:webform_create", "marketing:webform_update",
 }
+RECORD_PAGES = {
+    "marketing:campaign_detail", "marketing:campaign_update", "marketing:campaign_history",
+    "marketing:campaign_progress", "marketing:campaign_calls", "marketing:campaign_export",
+    "marketing:segment_detail", "marketing:segment_update", "marketing:segment_history",
+    "marketing:template_detail", "marketing:template_update", "marketing:webform_detail", "marketing:webform_update",
+}
 POST_ONLY_PAGES = {
     "marketing:campaign_send", "marketing:campaign_members_refresh", "marketing:campaign_call_log",
     "marketing:template_test_send",
@@ -89,7 +95,8 @@ def expected(name: str, role: str) -> set[int] | None:
     if role == Role.ADMIN or role == Role.MARKETING:
         return None
     if role in SERVICE_ROLES:
-        return {403}
+        # Service sees no marketing record: 404 on each record's pages, 403 on the others.
+        return {404} if name in RECORD_PAGES else {403}
     if name in EDIT_PAGES:
         return {403}
     return None

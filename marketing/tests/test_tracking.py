@@ -70,4 +70,4 @@ def test_opens_and_clicks_land_on_the_persons_timeline_for_support_agents_too(cl
     assert any(delivery.campaign.name in e.title for e in entries)
     # ... while the campaign pages themselves stay closed to them.
     client.force_login(role_users["support_agent"])
-    assert client.get(delivery.campaign.get_absolute_url()).status_code == 403
+    assert client.get(delivery.campaign.get_absolute_url()).status_code == 404

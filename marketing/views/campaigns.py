@@ -129,13 +129,13 @@ class CampaignUpdateView(MarketingUpdateView):
         }
 
 
-@role_required(*READ_ROLES)
+@role_required(*READ_ROLES, record=Campaign)
 def campaign_history(request, pk: int):
     return render_history(request, get_visible_or_404(Campaign, request.user, pk=pk), _trail())
 
 
 @require_POST
-@role_required(*EDIT_ROLES)
+@role_required(*EDIT_ROLES, record=Campaign)
 def campaign_send(request, pk: int):
     campaign = get_editable_or_403(Campaign, request.user, pk=pk)
     try:
@@ -148,7 +148,7 @@ def campaign_send(request, pk: int):
 
 
 @require_POST
-@role_required(*EDIT_ROLES)
+@role_required(*EDIT_ROLES, record=Campaign)
 def campaign_members_refresh(request, pk: int):
     campaign = get_editable_or_403(Campaign, request.user, pk=pk)
     added = services.campaign_members_refresh(campaign=campaign)
@@ -156,14 +156,14 @@ def campaign_members_refresh(request, pk: int):
     return redirect(campaign)
 
 
-@role_required(*READ_ROLES)
+@role_required(*READ_ROLES, record=Campaign)
 def campaign_progress(request, pk: int):
     """The htmx partial polled while a campaign sends."""
     campaign = get_visible_or_404(Campaign, request.user, pk=pk)
     return render(request, "marketing/partials/campaign_progress.html", {"object": campaign, "progress": progress(campaign.pk)})
 
 
-@role_required(*READ_ROLES)
+@role_required(*READ_ROLES, record=Campaign)
 def campaign_calls(request, pk: int):
     """The call list of a phone campaign: members with their numbers and the outcome so far."""
     campaign = get_visible_or_404(Campaign, request.user, pk=pk)
@@ -183,7 +183,7 @@ def campaign_calls(request, pk: int):
 
 
 @require_POST
-@role_required(*READ_ROLES)
+@role_required(*READ_ROLES, record=CampaignMember)
 def campaign_call_log(request, pk: int):
     """Reps log the outcome of a call (sales roles read campaigns but work their call lists)."""
     member = get_object_or_404(CampaignMember.objects.visible_to(request.user).select_related("campaign", "person"), pk=pk)
@@ -196,7 +196,7 @@ def campaign_call_log(request, pk: int):
     return HttpResponseRedirect(reverse("marketing:campaign_calls", args=[member.campaign_id]) + f"?page={int_param(request, 'page', 1)}")
 
 
-@role_required(*EDIT_ROLES)
+@role_required(*EDIT_ROLES, record=Campaign)
 def campaign_export(request, pk: int):
     """Direct-mail CSV for a print service: members with postal consent and an address, nobody else."""
     campaign = get_editable_or_403(Campaign, request.user, pk=pk)

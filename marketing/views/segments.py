@@ -101,7 +101,7 @@ def segment_create(request):
     return _segment_form(request, None)
 
 
-@role_required(*EDIT_ROLES)
+@role_required(*EDIT_ROLES, record=Segment)
 def segment_update(request, pk: int):
     return _segment_form(request, get_editable_or_403(Segment, request.user, pk=pk))
 
@@ -115,7 +115,7 @@ def segment_preview(request):
     return render(request, "marketing/partials/segment_preview.html", context)
 
 
-@role_required(*READ_ROLES)
+@role_required(*READ_ROLES, record=Segment)
 def segment_history(request, pk: int):
     return render_history(request, get_visible_or_404(Segment, request.user, pk=pk), _trail())
 

@@ -118,7 +118,7 @@ class TemplateUpdateView(MarketingUpdateView):
 
 
 @require_POST
-@role_required(*EDIT_ROLES)
+@role_required(*EDIT_ROLES, record=EmailTemplate)
 def template_test_send(request, pk: int):
     template = get_visible_or_404(EmailTemplate, request.user, pk=pk)
     person = preview_person(request)

@@ -97,7 +97,7 @@ def board(request):
 
 
 @require_POST
-@role_required(*SALES_WRITERS)
+@role_required(*SALES_WRITERS, record=Deal)
 def deal_move(request, pk: int):
     """Move a card; 200 with the new column totals (out-of-band), 409 with the reason it was refused."""
     deal = get_visible_or_404(Deal, request.user, pk=pk)

@@ -218,7 +218,7 @@ def _editable_deal(request, pk):
 
 
 @require_POST
-@role_required(*SALES_WRITERS)
+@role_required(*SALES_WRITERS, record=Deal)
 def deal_mark_won(request, pk: int):
     deal = _editable_deal(request, pk)
     form = WonForm(request.POST)
@@ -232,7 +232,7 @@ def deal_mark_won(request, pk: int):
 
 
 @require_POST
-@role_required(*SALES_WRITERS)
+@role_required(*SALES_WRITERS, record=Deal)
 def deal_mark_lost(request, pk: int):
     deal = _editable_deal(request, pk)
     form = LostForm(request.POST)
@@ -250,7 +250,7 @@ def deal_mark_lost(request, pk: int):
 
 
 @require_POST
-@role_required(*SALES_WRITERS)
+@role_required(*SALES_WRITERS, record=Deal)
 def deal_reopen(request, pk: int):
     deal = _editable_deal(request, pk)
     try:
@@ -262,7 +262,7 @@ def deal_reopen(request, pk: int):
 
 
 @require_POST
-@role_required(*SALES_WRITERS)
+@role_required(*SALES_WRITERS, record=Deal)
 def deal_contact_add(request, pk: int):
     deal = _editable_deal(request, pk)
     form = DealContactForm(request.POST, deal=deal)
@@ -277,7 +277,7 @@ def deal_contact_add(request, pk: int):
 
 
 @require_POST
-@role_required(*SALES_WRITERS)
+@role_required(*SALES_WRITERS, record=Deal)
 def deal_contact_remove(request, pk: int, contact_pk: int):
     deal = _editable_deal(request, pk)
     DealContact.objects.filter(deal=deal, pk=contact_pk).delete()
@@ -286,7 +286,7 @@ def deal_contact_remove(request, pk: int, contact_pk: int):
 
 
 @require_POST
-@role_required(*SALES_WRITERS)
+@role_required(*SALES_WRITERS, record=Deal)
 def deal_task_add(request, pk: int):
     deal = _editable_deal(request, pk)
     form = TaskForm(request.POST)

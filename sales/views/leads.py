@@ -149,7 +149,7 @@ def lead_history(request, pk: int):
     return render_history(request, get_visible_or_404(Lead, request.user, pk=pk), _trail())
 
 
-@role_required(*SALES_WRITERS)
+@role_required(*SALES_WRITERS, record=Lead)
 def lead_convert(request, pk: int):
     lead = get_editable_or_403(Lead, request.user, pk=pk)
     if not lead.is_open:
@@ -179,7 +179,7 @@ def lead_convert(request, pk: int):
 
 
 @require_POST
-@role_required(*SALES_WRITERS)
+@role_required(*SALES_WRITERS, record=Lead)
 def lead_task_add(request, pk: int):
     lead = get_editable_or_403(Lead, request.user, pk=pk)
     form = TaskForm(request.POST)

@@ -101,6 +101,25 @@ def test_the_service_refuses_a_stale_version(support):
         services.ticket_update(ticket_id=ticket.pk, version=ticket.version, changes={"subject": "Alt"}, user=support["ben"])
 
 
+def test_a_ticket_the_user_may_not_see_is_404_on_every_url_of_it(client, alice, charlie, support):
+    ticket = TicketFactory(team=support["team"], person=PersonFactory(owner=alice))
+    note = TicketMessage.objects.create(ticket=ticket, kind=TicketMessage.Kind.CUSTOMER, body="Anbei")
+    attachment = services._attach(note, [("rechnung.txt", b"Rechnung", "text/plain")])[0]
+    gets = [reverse(name, args=[ticket.pk]) for name in ("service:ticket_detail", "service:ticket_update", "service:ticket_history")]
+    gets.append(reverse("service:attachment_download", args=[attachment.pk]))
+    posts = [reverse(name, args=[ticket.pk]) for name in ("service:ticket_update", "service:ticket_reply", "service:ticket_merge")]
+    # charlie (sales, not alice's team) and otto (an agent of another team) may not see it.
+    for user in (charlie, support["outsider"]):
+        client.force_login(user)
+        assert [client.get(url).status_code for url in gets] == [404] * len(gets), user
+        assert [client.post(url, {"body": "x", "other": "1"}).status_code for url in posts] == [404] * len(posts), user
+    # alice sees it but may not change it: 403 on changes, the page and the file are hers to read.
+    client.force_login(alice)
+    assert [client.get(url).status_code for url in gets] == [200, 403, 200, 200]
+    assert [client.post(url, {"body": "x", "other": "1"}).status_code for url in posts] == [403] * len(posts)
+    assert ticket.messages.count() == 1
+
+
 def test_a_complaint_needs_a_cause(client, support):
     ticket = TicketFactory(team=support["team"])
     client.force_login(support["anna"])
