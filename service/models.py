@@ -332,6 +332,9 @@ class Ticket(SearchIndexedModel):
     reopened_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
     routing_explanation = models.CharField(_("routing"), max_length=300, blank=True)
     merged_into = models.ForeignKey("self", verbose_name=_("merged into"), on_delete=models.SET_NULL, null=True, blank=True)
+    # Tickets that may be about the same matter: an email naming this ticket's number from someone
+    # who is not its customer becomes a ticket of its own, linked here (both ways) for the agents.
+    possibly_related = models.ManyToManyField("self", verbose_name=_("possibly related tickets"), blank=True)
     is_complaint = models.BooleanField(_("complaint"), default=False)
     complaint_cause = models.CharField(_("cause"), max_length=20, blank=True, choices=[
         ("product", _("Product defect")), ("delivery", _("Delivery")), ("billing", _("Billing error")),
@@ -398,6 +401,21 @@ class Ticket(SearchIndexedModel):
     @property
     def is_open(self) -> bool:
         return self.status not in self.CLOSED_STATUSES
+
+    def accepts_mail_from(self, email: str) -> bool:
+        """Whether an email from `email` may join this ticket on the strength of its number alone:
+        it comes from the ticket's person, from a person of the ticket's organization, or from an
+        address that already wrote on the ticket. (A reply whose In-Reply-To or References names
+        one of the ticket's messages is on the thread anyway.)"""
+        email = (email or "").strip()
+        if not email:
+            return False
+        senders = Person.objects.filter(Q(email__iexact=email) | Q(email_secondary__iexact=email))
+        if self.person_id and senders.filter(pk=self.person_id).exists():
+            return True
+        if self.organization_id and senders.filter(employments__organization_id=self.organization_id).exists():
+            return True
+        return self.messages.filter(kind=TicketMessage.Kind.CUSTOMER, from_email__iexact=email).exists()
 
     def sla_state(self, now=None) -> str:
         """"breached", "due_soon" (within 2 hours), "ok" or "" (no running timer)."""

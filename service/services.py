@@ -497,19 +497,22 @@ def _attachments(message) -> list[tuple]:
     return found
 
 
-def _ticket_for(message) -> Ticket | None:
+def _ticket_for(message) -> tuple[Ticket | None, bool]:
+    """The ticket a message answers, and whether its thread proves it: In-Reply-To or References
+    naming a message of the ticket (ids only its correspondents know), rather than only the ticket
+    number in the subject (which anybody can type)."""
     refs = re.findall(r"<[^>]+>", _header(message, "In-Reply-To") + " " + _header(message, "References"))
     if refs:
         found = TicketMessage.objects.filter(message_id__in=refs).select_related("ticket").order_by("-pk").first()
         if found:
-            return found.ticket
+            return found.ticket, True
         ticket = Ticket.objects.filter(message_id__in=refs).first()
         if ticket:
-            return ticket
+            return ticket, True
     match = SUBJECT_NUMBER.search(_header(message, "Subject"))
     if match:
-        return Ticket.objects.filter(pk=int(match.group(1))).first()
-    return None
+        return Ticket.objects.filter(pk=int(match.group(1))).first(), False
+    return None, False
 
 
 def email_ingest(*, raw: bytes) -> InboundEmail:
@@ -553,7 +556,12 @@ def _process(inbound: InboundEmail, message) -> None:
         inbound.ticket, inbound.status = existing.ticket, InboundEmail.Status.REPLY
         inbound.save(update_fields=["message_id", "ticket", "status"])
         return
-    ticket = _ticket_for(message)
+    ticket, on_thread = _ticket_for(message)
+    named = None
+    if ticket is not None and not on_thread and not ticket.accepts_mail_from(sender):
+        # Only the number matches: a stranger's mail must not land in the customer's conversation
+        # (and reach the agent as the customer's word); it becomes a ticket of its own.
+        named, ticket = ticket, None
     files = _attachments(message) if message.is_multipart() else []
     if ticket is not None:
         stored = TicketMessage.objects.create(
@@ -578,6 +586,12 @@ def _process(inbound: InboundEmail, message) -> None:
         first = ticket.messages.first()
         if first is not None:
             _attach(first, files)
+        if named is not None:
+            ticket.possibly_related.add(named)
+            TicketMessage.objects.create(ticket=ticket, kind=TicketMessage.Kind.NOTE, body=_(
+                "The subject names %(number)s, but the sender %(sender)s is not that ticket's customer and has not "
+                "written on it: this message became a ticket of its own, linked to %(number)s as possibly related."
+            ) % {"number": named.number, "sender": sender or _("(unknown)")})
         inbound.ticket, inbound.status = ticket, InboundEmail.Status.NEW_TICKET
     inbound.save(update_fields=["message_id", "ticket", "status"])
 

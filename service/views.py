@@ -152,6 +152,7 @@ def _detail_context(request, ticket, reply_form=None) -> dict:
         "survey": survey,
         "escalations": list(ticket.escalations.order_by("created_at")),
         "tags": list(ticket.tags.all()),
+        "related_tickets": list(ticket.possibly_related.visible_to(user).only("id", "subject", "status").order_by("-pk")[:20]),
         "now": timezone.now(),
         "breadcrumbs": [*_trail(), crumb(ticket.number)],
     }

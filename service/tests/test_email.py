@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from contacts.tests.factories import PersonFactory
+from contacts.tests.factories import EmploymentFactory, PersonFactory
 from service import services
 from service.models import InboundEmail, Ticket, TicketMessage
 
@@ -54,9 +54,87 @@ def test_a_reply_is_threaded_and_the_answer_with_in_reply_to_lands_on_its_ticket
 
 
 def test_the_ticket_number_in_the_subject_also_matches(support):
-    ticket = services.ticket_create(subject="Rechnung", person=PersonFactory())
+    ticket = services.ticket_create(subject="Rechnung", person=PersonFactory(email="kunde@example.de"))
     inbound = services.email_ingest(raw=mime(subject=f"AW: [{ticket.number}] Rechnung"))
     assert inbound.ticket == ticket
+
+
+# --- a ticket number in the subject is not a key: only the ticket's customer may use it ---
+
+
+def numbered(ticket, sender, **headers) -> bytes:
+    return mime(subject=f"AW: [{ticket.number}] Rechnung", sender=sender, body="Bitte an mich überweisen.", **headers)
+
+
+def test_a_stranger_naming_a_ticket_number_gets_a_ticket_of_their_own_linked_as_possibly_related(support):
+    customer = PersonFactory(email="kunde@example.de")
+    ticket = services.ticket_create(subject="Rechnung", description="Rechnung doppelt.", person=customer,
+                                    from_email="kunde@example.de")
+    inbound = services.email_ingest(raw=numbered(ticket, "angreifer@evil.example", Message_ID="<x1@evil.example>"))
+    assert inbound.status == InboundEmail.Status.NEW_TICKET
+    new = inbound.ticket
+    assert new != ticket and new.person is None
+    assert list(new.possibly_related.all()) == [ticket]
+    assert list(ticket.possibly_related.all()) == [new]  # both ways
+    assert ticket.messages.count() == 1  # nothing landed in the customer's conversation
+    note = new.messages.get(kind=TicketMessage.Kind.NOTE)
+    assert ticket.number in note.body and "angreifer@evil.example" in note.body
+
+
+def test_the_number_with_a_thread_id_of_ours_from_anyone_stays_on_the_ticket(support):
+    ticket = services.email_ingest(raw=mime(Message_ID="<t1@kunde.example>")).ticket
+    inbound = services.email_ingest(raw=numbered(ticket, "kollege@anderswo.example", In_Reply_To="<t1@kunde.example>"))
+    assert inbound.ticket == ticket and inbound.status == InboundEmail.Status.REPLY
+
+
+def test_the_tickets_person_may_write_with_the_number_from_their_second_address(support):
+    customer = PersonFactory(email="kunde@example.de", email_secondary="privat@example.de")
+    ticket = services.ticket_create(subject="Rechnung", person=customer)
+    assert services.email_ingest(raw=numbered(ticket, "Privat@Example.de")).ticket == ticket
+
+
+def test_a_colleague_at_the_tickets_organization_may_write_with_the_number(support):
+    customer = PersonFactory(email="kunde@example.de")
+    employment = EmploymentFactory(person=customer)
+    EmploymentFactory(person=PersonFactory(email="buchhaltung@example.de"), organization=employment.organization)
+    ticket = services.ticket_create(subject="Rechnung", person=customer)
+    assert ticket.organization == employment.organization
+    inbound = services.email_ingest(raw=numbered(ticket, "buchhaltung@example.de"))
+    assert inbound.ticket == ticket and inbound.status == InboundEmail.Status.REPLY
+
+
+def test_someone_already_on_the_thread_may_write_with_the_number(support):
+    # An unknown sender opened the ticket; their next mail carries only the number.
+    ticket = services.email_ingest(raw=mime(sender="neu@example.org", Message_ID="<n1@example.org>")).ticket
+    assert ticket.person is None
+    assert services.email_ingest(raw=numbered(ticket, "neu@example.org")).ticket == ticket
+    assert services.email_ingest(raw=numbered(ticket, "jemand@example.org")).ticket != ticket
+
+
+def test_a_person_of_another_organization_is_a_stranger_to_the_ticket(support):
+    customer = PersonFactory(email="kunde@example.de")
+    EmploymentFactory(person=customer)
+    EmploymentFactory(person=PersonFactory(email="andere@example.de"))  # another organization
+    ticket = services.ticket_create(subject="Rechnung", person=customer)
+    inbound = services.email_ingest(raw=numbered(ticket, "andere@example.de"))
+    assert inbound.ticket != ticket and inbound.ticket.possibly_related.get() == ticket
+
+
+def test_possibly_related_tickets_show_on_both_pages_to_those_who_may_see_them(support, client):
+    ticket = services.ticket_create(subject="Rechnung", person=PersonFactory(email="kunde@example.de"), team=support["team"])
+    new = services.email_ingest(raw=numbered(ticket, "angreifer@evil.example")).ticket
+    new.team = support["team"]
+    new.save()
+    client.force_login(support["anna"])
+    for shown, other in ((ticket, new), (new, ticket)):
+        body = client.get(shown.get_absolute_url()).content.decode()
+        assert "Possibly related tickets" in body and other.get_absolute_url() in body
+    client.force_login(support["outsider"])  # sees neither
+    assert client.get(ticket.get_absolute_url()).status_code == 404
+    new.team = support["other_team"]
+    new.save()
+    body = client.get(new.get_absolute_url()).content.decode()
+    assert ticket.get_absolute_url() not in body and "Possibly related tickets" not in body
 
 
 def test_a_reply_reopens_a_resolved_ticket(support):
