@@ -1,3 +1,5 @@
+from csp.constants import SELF
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -29,3 +31,21 @@ class AdminTwoFactorMiddleware:
         ):
             return redirect("two_factor")
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, with every HTML response naming its nonce (django-csp adds it only
+    when a template used it, and a script-src without it would be empty) and one exception:
+    Django's admin renders its own templates, whose script tags carry no nonce, so its pages may
+    also load our own static script files."""
+
+    def process_response(self, request, response):
+        if response.get("Content-Type", "").startswith("text/html") and hasattr(request, "csp_nonce"):
+            str(request.csp_nonce)  # creates the nonce if no template asked for it
+        return super().process_response(request, response)
+
+    def get_policy_parts(self, request, response, report_only=False):
+        parts = super().get_policy_parts(request, response, report_only)
+        if not report_only and request.path_info.startswith(reverse("admin:index")):
+            parts.update = {**(parts.update or {}), "script-src": [SELF]}
+        return parts

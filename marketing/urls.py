@@ -27,6 +27,7 @@ urlpatterns = [
     path("templates/new/", templates.TemplateCreateView.as_view(), name="template_create"),
     path("templates/<int:pk>/", templates.TemplateDetailView.as_view(), name="template_detail"),
     path("templates/<int:pk>/edit/", templates.TemplateUpdateView.as_view(), name="template_update"),
+    path("templates/<int:pk>/preview/", templates.template_preview, name="template_preview"),
     path("templates/<int:pk>/test/", templates.template_test_send, name="template_test_send"),
     path("forms/", webforms.WebFormListView.as_view(), name="webform_list"),
     path("forms/new/", webforms.WebFormCreateView.as_view(), name="webform_create"),

@@ -13,6 +13,7 @@ editing the crm tests. Such a module may define:
 - `PUBLIC_PAGES`: views anyone may open without logging in (they get 200 for every role).
 - `CUSTOMER_PAGES`: public pages for customers (booking, portal, unsubscribe): they carry no staff
   frame (no navigation, search or staff help) and are excluded from the frame check.
+- `EMBEDDED_PAGES`: documents shown inside a CRM page (an email's HTML preview): no frame either.
 """
 
 import importlib
@@ -75,6 +76,10 @@ def public_pages() -> set[str]:
 
 def customer_pages() -> set[str]:
     return _union("CUSTOMER_PAGES")
+
+
+def embedded_pages() -> set[str]:
+    return _union("EMBEDDED_PAGES")
 
 
 def account_pages() -> set[str]:

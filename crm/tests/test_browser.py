@@ -62,16 +62,42 @@ def browser(monkeypatch):
         chromium.close()
 
 
+# Every page and frame reports what the Content-Security-Policy blocked, as it happens, to the test.
+WATCH_CSP = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__reportCspViolation({directive: event.violatedDirective, blocked: event.blockedURI,
+                               sample: event.sample, source: event.sourceFile + ":" + event.lineNumber,
+                               page: document.location.href});
+});
+"""
+
+
+def watch_page(context) -> tuple:
+    """A new page whose JavaScript errors and CSP violations (the `securitypolicyviolation` events
+    of every page and frame, and the console's reports) are collected in the returned lists."""
+    errors, blocked = [], []
+    context.expose_binding("__reportCspViolation", lambda source, violation: blocked.append(violation))
+    context.add_init_script(script=WATCH_CSP)
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: blocked.append(f"console on {page.url}: {message.text[:200]}")
+        if "Content Security Policy" in message.text else None,
+    )
+    return page, errors, blocked
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", viewport={"width": 1200, "height": 760})
     context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    page, errors, blocked = watch_page(context)
     yield page
+
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
+    assert not blocked, "Content-Security-Policy violations:\n" + "\n".join(map(str, blocked))
 
 
 @pytest.fixture
@@ -132,7 +158,11 @@ def publish_for_help(path: Path, help_name: str) -> None:
 
 
 def serious_accessibility_violations(page) -> list[dict]:
-    page.add_script_tag(path=str(AXE))
+    # Evaluated through the DevTools protocol: a <script> tag of Playwright's would be an inline
+    # script without our nonce, which the Content-Security-Policy rightly refuses.
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    # Colours are judged at rest: let running CSS transitions (a button under the mouse) finish.
+    page.evaluate("Promise.all(document.getAnimations().filter(a => a instanceof CSSTransition).map(a => a.finished))")
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
     for violation in serious:

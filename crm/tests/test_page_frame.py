@@ -136,7 +136,7 @@ def help_sharing_problems(view_names: list[str]) -> list[str]:
 def test_every_page_has_breadcrumbs_search_and_its_own_help(client, records):
     client.force_login(records["user"])
     problems, full_pages = [], []
-    customer_pages = catalogue.customer_pages()
+    customer_pages = catalogue.customer_pages() | catalogue.embedded_pages()
     for name, url in sorted(all_urls(records).items()):
         response = client.get(url)
         if name in customer_pages:

@@ -22,8 +22,11 @@ RECORD_PAGES = {
     "marketing:campaign_detail", "marketing:campaign_update", "marketing:campaign_history",
     "marketing:campaign_progress", "marketing:campaign_calls", "marketing:campaign_export",
     "marketing:segment_detail", "marketing:segment_update", "marketing:segment_history",
-    "marketing:template_detail", "marketing:template_update", "marketing:webform_detail", "marketing:webform_update",
+    "marketing:template_detail", "marketing:template_update", "marketing:template_preview",
+    "marketing:webform_detail", "marketing:webform_update",
 }
+# The HTML part of an email, shown in a frame on the template page: a document without the CRM's frame.
+EMBEDDED_PAGES = {"marketing:template_preview"}
 POST_ONLY_PAGES = {
     "marketing:campaign_send", "marketing:campaign_members_refresh", "marketing:campaign_call_log",
     "marketing:template_test_send",
@@ -74,6 +77,7 @@ def url_kwargs(records) -> dict[str, dict]:
         "marketing:template_detail": {"pk": template.pk},
         "marketing:template_update": {"pk": template.pk},
         "marketing:template_test_send": {"pk": template.pk},
+        "marketing:template_preview": {"pk": template.pk},
         "marketing:webform_detail": {"pk": web_form.pk},
         "marketing:webform_update": {"pk": web_form.pk},
         "marketing:form_public": {"key": web_form.key},

@@ -179,6 +179,26 @@ def test_template_preview_uses_a_real_person_and_a_test_goes_to_me(client, marke
     assert mail.outbox[0].subject == "[Test] Hallo Erika"
 
 
+def test_the_html_preview_is_a_document_of_its_own_with_a_policy_for_emails(client, marketer, role_users):
+    template = EmailTemplateFactory(body_html='<p style="color:#c00">Hallo {{ first_name }}</p><script>alert(1)</script>')
+    person = PersonFactory(first_name="Erika", last_name="Weber")
+    client.force_login(marketer)
+    page = client.get(reverse("marketing:template_detail", args=[template.pk]) + f"?person={person.pk}")
+    preview_url = reverse("marketing:template_preview", args=[template.pk]) + f"?person={person.pk}"
+    assert f'src="{preview_url}"' in page.content.decode().replace("&amp;", "&")
+    response = client.get(preview_url)
+    assert response.status_code == 200 and "Hallo Erika" in response.content.decode()
+    policy = response["Content-Security-Policy"]
+    # Inline styles as emails have them, no script at all (not even ours), framed by our pages only.
+    assert "style-src 'unsafe-inline'" in policy and "default-src 'none'" in policy and "script-src" not in policy
+    assert "frame-ancestors 'self'" in policy and "sandbox" in policy
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    # The page itself keeps the strict policy.
+    assert "'unsafe-inline'" not in page["Content-Security-Policy"]
+    client.force_login(role_users["support_agent"])
+    assert client.get(preview_url).status_code == 404
+
+
 def test_unknown_placeholders_are_refused(client, marketer):
     client.force_login(marketer)
     response = client.post(reverse("marketing:template_create"), {

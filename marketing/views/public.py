@@ -6,6 +6,7 @@ hint about who is in the CRM.
 
 import base64
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -53,6 +54,7 @@ def _rate_limited(request, form: WebForm) -> bool:
 
 @csrf_exempt
 @xframe_options_exempt
+@csp_replace({"frame-ancestors": ["*"]})  # any customer's site may embed it; every other page: none
 @require_http_methods(["GET", "POST"])
 def form_public(request, key: str):
     """The public web form, also embedded by an iframe on the customer's site.

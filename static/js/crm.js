@@ -76,3 +76,28 @@ document.addEventListener("input", function (event) {
     event.target.closest("[data-autocomplete]").querySelector("[data-autocomplete-value]").value = "";
   }
 });
+
+// What inline handlers and style attributes used to do; the Content-Security-Policy allows neither.
+// <select data-submit-on-change> submits its form when a value is picked.
+document.addEventListener("change", function (event) {
+  var field = event.target;
+  if (field.matches && field.matches("select[data-submit-on-change]") && field.form) field.form.submit();
+});
+// <form data-confirm="Question?"> asks before it is sent.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
+// Progress bars: <div class="progress-bar" data-progress="42"> gets its width, also when htmx
+// swaps in a new state (htmx.onLoad runs for the page and for every swapped fragment).
+htmx.onLoad(function (root) {
+  var bars = root.querySelectorAll ? Array.prototype.slice.call(root.querySelectorAll("[data-progress]")) : [];
+  if (root.matches && root.matches("[data-progress]")) bars.push(root);
+  bars.forEach(function (bar) {
+    var percent = Math.max(0, Math.min(100, parseFloat(bar.dataset.progress) || 0));
+    bar.style.width = percent + "%";
+  });
+});
