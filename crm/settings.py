@@ -290,9 +290,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
-CSP_REPORT_URI = os.environ.get("CSP_REPORT_URI", "")
-if CSP_REPORT_URI:
-    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [CSP_REPORT_URI]
+# (Not a setting of its own: django-csp takes any CSP_* setting for one of its 3.x format.)
+if os.environ.get("CSP_REPORT_URI"):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [os.environ["CSP_REPORT_URI"]]
 
 LOGGING = {
     "version": 1,
