@@ -123,3 +123,10 @@ def test_the_check_finds_what_the_policy_would_block(html):
     parser = InlineCode("abc")
     parser.feed(html)
     assert parser.problems
+
+
+@pytest.mark.django_db
+def test_error_pages_carry_the_policy_too(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert policy_problems(response) == []
