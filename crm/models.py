@@ -211,7 +211,11 @@ class OutgoingEmail(models.Model):
 
     @property
     def can_resend(self) -> bool:
-        return self.state in (self.State.FAILED, self.State.SUPPRESSED)
+        """Failed email may be sent again; one held back for its reserved address only once the
+        CRM may deliver there (CRM_EMAIL_DELIVER_RESERVED)."""
+        if self.state == self.State.SUPPRESSED:
+            return bool(settings.CRM_EMAIL_DELIVER_RESERVED)
+        return self.state == self.State.FAILED
 
 
 class OutgoingEmailAttachment(models.Model):

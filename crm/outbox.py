@@ -255,7 +255,7 @@ def emails_resume(*, now: datetime | None = None, limit: int = 1000) -> int:
 def email_resend(*, email: OutgoingEmail) -> bool:
     """Queues a failed (or suppressed) email again, with a fresh count of tries. False when it is
     not failed, or its address is still a reserved one that the CRM does not deliver to."""
-    if _suppressed(email.to) or not email.can_resend:
+    if _suppressed(email.to) or email.state not in (State.FAILED, State.SUPPRESSED):
         return False
     queued = OutgoingEmail.objects.filter(pk=email.pk, state__in=[State.FAILED, State.SUPPRESSED]).update(
         state=State.QUEUED, attempts=0, next_attempt_at=timezone.now(), claimed_at=None

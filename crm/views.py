@@ -189,7 +189,7 @@ def outgoing_email_resend(request, pk: int):
     _check_resend_access(request.user, email)
     if outbox.email_resend(email=email):
         messages.success(request, _("The email to %(to)s is queued again.") % {"to": email.to})
-    elif outbox.is_reserved_address(email.to) and email.can_resend:
+    elif outbox.is_reserved_address(email.to) and email.state in (OutgoingEmail.State.FAILED, OutgoingEmail.State.SUPPRESSED):
         messages.error(request, _(
             "%(to)s is an address reserved for examples and tests: the CRM does not send to it "
             "(unless CRM_EMAIL_DELIVER_RESERVED is set).") % {"to": email.to})

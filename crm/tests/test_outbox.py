@@ -221,3 +221,14 @@ def test_the_list_is_for_admins_filters_by_state_and_resends(client_for, admin_u
             assert client.get(reverse("outgoing_email_detail", args=[failed.pk])).status_code == 403
             # No record behind it: only admins may resend it.
             assert client.post(reverse("outgoing_email_resend", args=[failed.pk])).status_code == 404
+
+
+def test_reserved_mail_is_shown_as_such_without_a_useless_resend(client_for, admin_user, settings, django_capture_on_commit_callbacks):
+    email = queue(django_capture_on_commit_callbacks, to="demo@example.com")
+    client = client_for(admin_user)
+    html = client.get(reverse("outgoing_email_list")).content.decode()
+    assert "Not sent: reserved address" in html and reverse("outgoing_email_resend", args=[email.pk]) not in html
+    response = client.post(reverse("outgoing_email_resend", args=[email.pk]), follow=True)
+    assert "reserved for examples and tests" in response.content.decode()
+    settings.CRM_EMAIL_DELIVER_RESERVED = True
+    assert reverse("outgoing_email_resend", args=[email.pk]) in client.get(reverse("outgoing_email_list")).content.decode()

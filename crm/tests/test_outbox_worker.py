@@ -100,7 +100,7 @@ def worker(tmp_path):
         redis.Redis.from_url(BROKER_URL).delete(queue)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_worker_retries_with_backoff_and_delivers_once_when_the_server_is_back(worker):
     sink, log = worker
     with transaction.atomic():
