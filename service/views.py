@@ -220,7 +220,7 @@ def ticket_reply(request, pk: int):
         ticket=ticket, author=request.user, body=data["body"], public=data["public"], status=data["status"],
         files=[data["attachment"]] if data["attachment"] else [],
     )
-    messages.success(request, _("Reply sent.") if data["public"] else _("Note saved."))
+    messages.success(request, _("Reply saved; its email is on its way (see its state below the reply).") if data["public"] else _("Note saved."))
     return redirect(ticket)
 
 
