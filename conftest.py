@@ -70,3 +70,14 @@ def client_for(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    """A real SMTP server on a free 127.0.0.1 port that Django's email settings point at;
+    `stop()` takes it away and `start()` brings it back on the same port (crm/tests/smtp.py)."""
+    from crm.tests.smtp import SmtpSink
+
+    sink = SmtpSink().use(settings).start()
+    yield sink
+    sink.stop()

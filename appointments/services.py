@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.template.loader import render_to_string
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from appointments import ics
 from appointments.models import Appointment, AppointmentType, Availability, Reminder, SlotOffer
 from appointments.slots import compute_slots
+from crm import outbox
 from crm.links import absolute_url
 
 logger = logging.getLogger(__name__)
@@ -82,8 +82,9 @@ def free_hosts_at(*, appointment_type: AppointmentType, start: datetime, host_id
     return next((list(slot.host_ids) for slot in slots if slot.start == start), [])
 
 
-def _save_without_overlap(appointment: Appointment) -> bool:
+def _save_without_overlap(appointment: Appointment, *, then=None) -> bool:
     """Save in its own transaction; False when the host's time overlaps another active appointment.
+    `then` runs in that transaction after the save (the confirmations are stored with the booking).
 
     Postgres: the exclusion constraint refuses the row. Elsewhere (SQLite): the write comes first,
     so the transaction holds the database's write lock before it looks for overlaps; SQLite runs
@@ -102,6 +103,8 @@ def _save_without_overlap(appointment: Appointment) -> bool:
                 )
                 if clash:
                     raise IntegrityError("appointments_no_double_booking")
+            if then is not None:
+                then()
     except IntegrityError:
         return False
     return True
@@ -154,8 +157,7 @@ def appointment_book(
             appointment.regarding_type = ContentType.objects.get_for_model(regarding)
             appointment.regarding_id = regarding.pk
         appointment.set_times(start, appointment_type=appointment_type)
-        if _save_without_overlap(appointment):
-            _notify_on_commit(appointment, "booked")
+        if _save_without_overlap(appointment, then=lambda a=appointment: appointment_notify(appointment=a, event="booked")):
             return appointment
     raise SlotTaken
 
@@ -171,12 +173,13 @@ def appointment_reschedule(*, appointment: Appointment, start: datetime) -> Appo
     previous = (appointment.start, appointment.end, appointment.blocked_start, appointment.blocked_end, appointment.sequence)
     appointment.set_times(start)
     appointment.sequence += 1
-    if not _save_without_overlap(appointment):
+    def moved():
+        appointment.reminders.all().delete()  # reminders are due again for the new time
+        appointment_notify(appointment=appointment, event="moved")
+
+    if not _save_without_overlap(appointment, then=moved):
         appointment.start, appointment.end, appointment.blocked_start, appointment.blocked_end, appointment.sequence = previous
         raise SlotTaken
-    # Reminders are due again for the new time.
-    appointment.reminders.all().delete()
-    _notify_on_commit(appointment, "moved")
     return appointment
 
 
@@ -188,7 +191,7 @@ def appointment_cancel(*, appointment: Appointment) -> Appointment:
     locked.status = Appointment.Status.CANCELLED
     locked.sequence += 1
     locked.save(update_fields=["status", "sequence", "updated_at"])
-    _notify_on_commit(locked, "cancelled")
+    appointment_notify(appointment=locked, event="cancelled")
     return locked
 
 
@@ -205,6 +208,7 @@ def appointment_set_outcome(*, appointment: Appointment, status: str) -> Appoint
 # Offering times ---------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def offer_create(
     *,
     appointment_type: AppointmentType,
@@ -236,7 +240,7 @@ def offer_create(
         offer.regarding_type = ContentType.objects.get_for_model(regarding)
         offer.regarding_id = regarding.pk
     offer.save()
-    transaction.on_commit(lambda: _send_offer(offer))
+    _queue_offer(offer)
     return offer
 
 
@@ -249,7 +253,7 @@ def offer_slot_links(offer: SlotOffer) -> list[tuple[datetime, str]]:
     return links
 
 
-def _send_offer(offer: SlotOffer) -> None:
+def _queue_offer(offer: SlotOffer) -> None:
     zone = zoneinfo.ZoneInfo(offer.customer_time_zone)
     with translation.override(offer.language), timezone.override(zone):
         context = {
@@ -264,20 +268,15 @@ def _send_offer(offer: SlotOffer) -> None:
         subject = _("Appointment: %(type)s") % {"type": offer.appointment_type.name}
         body = render_to_string("appointments/email/offer.txt", context)
     reply_to = [offer.created_by.email] if offer.created_by and offer.created_by.email else []
-    EmailMultiAlternatives(subject, body, to=[offer.customer_email], reply_to=reply_to).send()
+    outbox.email_queue(to=offer.customer_email, subject=subject, body=body, reply_to=reply_to, regarding=offer)
 
 
 # Confirmations ------------------------------------------------------------------------------------
 
 
-def _notify_on_commit(appointment: Appointment, event: str) -> None:
-    from appointments import tasks
-
-    transaction.on_commit(lambda: tasks.appointment_notify.delay(appointment.pk, event))
-
-
 def appointment_notify(*, appointment: Appointment, event: str) -> None:
-    """Email customer and host with the invitation (or its cancellation) attached."""
+    """Email customer and host with the invitation (or its cancellation) attached: stored in the
+    caller's transaction (crm.outbox), delivered by a worker."""
     host = appointment.host
     host_zone = getattr(getattr(host, "availability", None), "time_zone", None) or settings.TIME_ZONE
     recipients = [
@@ -310,10 +309,11 @@ def appointment_notify(*, appointment: Appointment, event: str) -> None:
             }
             body = render_to_string("appointments/email/appointment.txt", context)
             invitation = ics.invitation(appointment, description=body, zone_name=zone_name)
-        message = EmailMultiAlternatives(subject, body, to=[address])
         method = "CANCEL" if appointment.status == Appointment.Status.CANCELLED else "REQUEST"
-        message.attach("einladung.ics", invitation, f"text/calendar; method={method}; charset=utf-8")
-        message.send()
+        outbox.email_queue(
+            to=address, subject=subject, body=body, regarding=appointment,
+            attachments=[("einladung.ics", invitation, f"text/calendar; method={method}; charset=utf-8")],
+        )
 
 
 # Reminders --------------------------------------------------------------------------------------
@@ -356,13 +356,15 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
             # Booked after this reminder was due: the confirmation was reminder enough.
             if appointment.created_at > appointment.start - timedelta(minutes=offset):
                 continue
-            if not _claim_reminder(appointment, offset, now):
-                continue
-            # Cancelled while we were claiming: claimed, never sent.
-            if not Appointment.objects.filter(pk=appointment.pk, status=Appointment.Status.BOOKED).exists():
-                continue
-            appointment_notify(appointment=appointment, event="reminder")
-            Reminder.objects.filter(appointment=appointment, offset=offset).update(sent_at=timezone.now())
+            # The claim, the stored emails and the mark commit together (crm.outbox delivers them).
+            with transaction.atomic():
+                if not _claim_reminder(appointment, offset, now):
+                    continue
+                # Cancelled while we were claiming: claimed, never sent.
+                if not Appointment.objects.filter(pk=appointment.pk, status=Appointment.Status.BOOKED).exists():
+                    continue
+                appointment_notify(appointment=appointment, event="reminder")
+                Reminder.objects.filter(appointment=appointment, offset=offset).update(sent_at=timezone.now())
             sent += 1
     return sent
 

@@ -3,14 +3,6 @@
 from celery import shared_task
 
 from appointments import services
-from appointments.models import Appointment
-
-
-@shared_task(acks_late=True)
-def appointment_notify(appointment_id: int, event: str) -> None:
-    appointment = Appointment.objects.select_related("appointment_type", "host").filter(pk=appointment_id).first()
-    if appointment is not None:
-        services.appointment_notify(appointment=appointment, event=event)
 
 
 @shared_task

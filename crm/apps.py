@@ -8,3 +8,12 @@ class CrmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "crm"
     verbose_name = _("CRM core")
+
+    def ready(self):
+        from crm import outbox, privacy
+
+        # Before the apps (which erase what they stored) and contacts (the person record, last):
+        # the outbox still finds the mail that names the person.
+        privacy.register(privacy.PrivacyProvider(
+            "crm.outbox", _("Emails sent"), export=outbox.export_person, erase=outbox.erase_person, order=90,
+        ))

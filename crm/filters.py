@@ -3,10 +3,13 @@
 from functools import lru_cache
 
 import django_filters
+from django.db.models import Q
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from crm.forms import SafeFilterModelChoiceField
+from crm.models import OutgoingEmail
 from crm.search import substring_condition
 from crm.text import query_terms
 from crm.widgets import use_fast_selects
@@ -49,3 +52,22 @@ def country_choices() -> list:
     """Country choices sorted by their translated name; computed once per language, since
     django-countries translates and sorts all ~250 names on every use."""
     return list(_country_choices(get_language() or "de"))
+
+
+class OutgoingEmailFilter(CrmFilterSet):
+    """The outgoing email list: by state, and by recipient or subject."""
+
+    q = django_filters.CharFilter(label=_("Recipient or subject"), method="search")
+    state = django_filters.ChoiceFilter(label=_("State"), choices=lambda: OutgoingEmail.State.choices)
+
+    class Meta:
+        model = OutgoingEmail
+        fields = ["q", "state"]
+
+    def search(self, qs, name, value):
+        value = " ".join((value or "").split())[:200]
+        if not value:
+            return qs
+        if "@" in value:
+            return qs.filter(to__iexact=value)
+        return qs.filter(Q(to__istartswith=value) | Q(subject__icontains=value))

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -131,3 +132,112 @@ class PrivacyRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.person_id} {self.performed_at:%Y-%m-%d %H:%M}"
+
+
+class OutgoingEmailQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The outbox as a whole is for admins; record pages show the mail about their record
+        through `about()`, after checking access to that record themselves."""
+        from crm.roles import Role, has_role
+
+        return self.all() if has_role(user, Role.ADMIN) else self.none()
+
+    def editable_by(self, user):
+        return self.visible_to(user)
+
+    def about(self, record):
+        from django.contrib.contenttypes.models import ContentType
+
+        return self.filter(regarding_type=ContentType.objects.get_for_model(record), regarding_id=record.pk)
+
+    def due(self, *, before):
+        """Queued messages whose delivery should have started before `before` (their task was lost)."""
+        return self.filter(state=OutgoingEmail.State.QUEUED, next_attempt_at__lte=before)
+
+
+class OutgoingEmail(models.Model):
+    """One email the CRM sends (transactional outbox): stored in the transaction of the change it
+    reports, delivered by a Celery task (crm.outbox), its state visible to the user."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SUPPRESSED = "suppressed", _("Not sent: reserved address")
+
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.QUEUED)
+    from_email = models.CharField(_("from"), max_length=300)
+    to = models.CharField(_("to"), max_length=320)
+    reply_to = models.JSONField(_("reply to"), default=list, blank=True)
+    subject = models.CharField(_("subject"), max_length=500)
+    body = models.TextField(_("text"))
+    html = models.TextField(_("HTML"), blank=True)
+    headers = models.JSONField(_("headers"), default=dict, blank=True)
+    message_id = models.CharField(_("message id"), max_length=250, db_index=True)
+    # The record the email is about (a ticket, an appointment ...): crm knows no domain app.
+    regarding_type = models.ForeignKey(
+        "contenttypes.ContentType", verbose_name=_("regarding type"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    regarding_id = models.PositiveBigIntegerField(_("regarding id"), null=True, blank=True)
+    regarding = GenericForeignKey("regarding_type", "regarding_id")
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    last_reply = models.TextField(_("last server reply"), blank=True)
+
+    objects = OutgoingEmailQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outgoing email")
+        verbose_name_plural = _("outgoing emails")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="crm_outbox_state_due"),
+            models.Index(fields=["state", "claimed_at"], name="crm_outbox_state_claimed"),
+            models.Index(fields=["regarding_type", "regarding_id"], name="crm_outbox_regarding"),
+            models.Index(fields=["state", "-created_at"], name="crm_outbox_state_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.subject}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("outgoing_email_detail", args=[self.pk])
+
+    @property
+    def can_resend(self) -> bool:
+        """Failed email may be sent again; one held back for its reserved address only once the
+        CRM may deliver there (CRM_EMAIL_DELIVER_RESERVED)."""
+        if self.state == self.State.SUPPRESSED:
+            return bool(settings.CRM_EMAIL_DELIVER_RESERVED)
+        return self.state == self.State.FAILED
+
+
+class OutgoingEmailAttachment(models.Model):
+    """A file of an outgoing email: its bytes (a calendar invitation, say), or a file already in
+    storage (a ticket attachment), referenced rather than copied."""
+
+    email = models.ForeignKey(OutgoingEmail, verbose_name=_("email"), on_delete=models.CASCADE, related_name="attachments")
+    name = models.CharField(_("name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=200, blank=True)
+    content = models.BinaryField(_("content"), null=True, blank=True)
+    file = models.FileField(_("file"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def read(self) -> bytes:
+        if self.content is not None:
+            return bytes(self.content)
+        with self.file.open("rb") as handle:
+            return handle.read()

@@ -203,21 +203,32 @@ FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour: "example.de" becomes h
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Email: console by default; SMTP when EMAIL_HOST is set.
+# Email: console by default; SMTP when EMAIL_HOST is set (Django's SMTP backend, which also keeps
+# the server's reply for the outbox). Every email goes through the outbox (crm.outbox).
 if os.environ.get("EMAIL_HOST"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "crm.outbox.SMTPBackend")
     EMAIL_HOST = os.environ["EMAIL_HOST"]
     EMAIL_PORT = env_int("EMAIL_PORT", 587)
     EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+    # Without a timeout a hanging server holds a worker forever (Django's default is none).
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 else:
     EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # The CRM's public address, for absolute links in emails and calendar files (crm.links).
 CRM_BASE_URL = os.environ.get("CRM_BASE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The outbox: tries per message, the first retry's delay (doubling up to an hour), when a queued or
+# claimed message counts as abandoned by its task, how long sent mail is kept, and whether mail to
+# domains reserved for examples and tests (example.com, .test, .invalid ...) is delivered at all.
+CRM_EMAIL_MAX_ATTEMPTS = env_int("CRM_EMAIL_MAX_ATTEMPTS", 10)
+CRM_EMAIL_RETRY_SECONDS = env_int("CRM_EMAIL_RETRY_SECONDS", 60)
+CRM_EMAIL_LOST_AFTER_SECONDS = env_int("CRM_EMAIL_LOST_AFTER_SECONDS", 600)
+CRM_EMAIL_KEEP_DAYS = env_int("CRM_EMAIL_KEEP_DAYS", 180)
+CRM_EMAIL_DELIVER_RESERVED = env_bool("CRM_EMAIL_DELIVER_RESERVED", False)
 
 # Celery: Redis in production; an embedded file-system broker needs no server.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
@@ -243,6 +254,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
+    "crm-outbox-resume": {"task": "crm.tasks.emails_resume", "schedule": 60.0},
     "contacts-imports-resume-stalled": {"task": "contacts.tasks.imports_resume_stalled", "schedule": 300.0},
     "contacts-import-files-purge": {"task": "contacts.tasks.import_files_purge", "schedule": 6 * 3600.0},
     "sales-task-reminders": {"task": "sales.tasks.send_task_reminders", "schedule": 60.0},

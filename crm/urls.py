@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import views
 from crm.breadcrumbs import Crumb
-from crm.forms import LoginForm
+from crm.forms import LoginForm, OutboxPasswordResetForm
 
 
 def _auth(view, template, title, **kwargs):
@@ -26,6 +26,9 @@ urlpatterns = [
         name="login",
     ),
     path("account/two-factor/", views.two_factor, name="two_factor"),
+    path("email/outgoing/", views.OutgoingEmailListView.as_view(), name="outgoing_email_list"),
+    path("email/outgoing/<int:pk>/", views.OutgoingEmailDetailView.as_view(), name="outgoing_email_detail"),
+    path("email/outgoing/<int:pk>/resend/", views.outgoing_email_resend, name="outgoing_email_resend"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
@@ -45,6 +48,7 @@ urlpatterns = [
             _("Reset password"),
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
+            form_class=OutboxPasswordResetForm,
         ),
         name="password_reset",
     ),

@@ -3,17 +3,25 @@ from base64 import b32encode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from django.views.generic import DetailView
 from django_otp import login as otp_login
 
 from crm import help as crm_help
+from crm import outbox, startpage, twofactor
 from crm import search as crm_search
-from crm import startpage, twofactor
-from crm.access import role_required
-from crm.breadcrumbs import crumb
+from crm.access import RoleRequiredMixin, role_required
+from crm.breadcrumbs import BreadcrumbMixin, crumb
+from crm.filters import OutgoingEmailFilter
 from crm.forms import TwoFactorConfirmForm
+from crm.lists import FilteredListView
+from crm.models import OutgoingEmail
 from crm.roles import Role, has_role
 
 
@@ -116,3 +124,82 @@ def two_factor(request):
         device = twofactor.pending_app_device(user)
         context.update(qr_svg=twofactor.qr_svg(device), secret=b32encode(device.bin_key).decode())
     return render(request, "registration/two_factor.html", context)
+
+
+# --- the outbox ------------------------------------------------------------------------------
+
+
+class OutgoingEmailListView(FilteredListView):
+    """Every email the CRM sent or is about to send, failures findable by state (admins only)."""
+
+    model = OutgoingEmail
+    allowed_roles = (Role.ADMIN,)
+    filterset_class = OutgoingEmailFilter
+    template_name = "crm/outgoing_email_list.html"
+    table_template = "crm/partials/outgoing_email_table.html"
+    sort_fields = {"created": ("created_at",), "state": ("state", "created_at"), "to": ("to",)}
+    default_sort = "-created"
+
+    def base_queryset(self):
+        return super().base_queryset().select_related("regarding_type").defer("body", "html", "headers")
+
+    def get_breadcrumbs(self):
+        return [crumb(gettext_lazy("Outgoing email"))]
+
+
+class OutgoingEmailDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
+    """One email as it is sent: headers, text, attachments, tries and the server's last reply."""
+
+    allowed_roles = (Role.ADMIN,)
+    template_name = "crm/outgoing_email_detail.html"
+    context_object_name = "email"
+
+    def get_queryset(self):
+        return OutgoingEmail.objects.visible_to(self.request.user).select_related("regarding_type")
+
+    def get_breadcrumbs(self):
+        return [crumb(_("Outgoing email"), "outgoing_email_list"), crumb(self.object.subject or f"#{self.object.pk}")]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        regarding = self.object.regarding if self.object.regarding_type_id else None
+        context.update(attachments=list(self.object.attachments.defer("content")), regarding=regarding)
+        return context
+
+
+def _check_resend_access(user, email: OutgoingEmail) -> None:
+    """Admins resend any email; others the email about a record they may change (404 when they
+    may not see the record, 403 when they may see but not change it)."""
+    if has_role(user, Role.ADMIN):
+        return
+    model = email.regarding_type.model_class() if email.regarding_type_id else None
+    manager = getattr(model, "_default_manager", None)
+    if manager is None or not hasattr(manager, "visible_to") or not hasattr(manager, "editable_by"):
+        raise Http404
+    if not manager.visible_to(user).filter(pk=email.regarding_id).exists():
+        raise Http404
+    if not manager.editable_by(user).filter(pk=email.regarding_id).exists():
+        raise PermissionDenied
+
+
+@require_POST
+@role_required()
+def outgoing_email_resend(request, pk: int):
+    email = get_object_or_404(OutgoingEmail.objects.select_related("regarding_type"), pk=pk)
+    _check_resend_access(request.user, email)
+    if outbox.email_resend(email=email):
+        messages.success(request, _("The email to %(to)s is queued again.") % {"to": email.to})
+    elif outbox.is_reserved_address(email.to) and email.state in (OutgoingEmail.State.FAILED, OutgoingEmail.State.SUPPRESSED):
+        messages.error(request, _(
+            "%(to)s is an address reserved for examples and tests: the CRM does not send to it "
+            "(unless CRM_EMAIL_DELIVER_RESERVED is set).") % {"to": email.to})
+    else:
+        messages.info(request, _("The email to %(to)s is %(state)s; only failed email is sent again.") % {
+            "to": email.to, "state": email.get_state_display()})
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return HttpResponseRedirect(back)
+    if has_role(request.user, Role.ADMIN):
+        return redirect(email)
+    regarding = email.regarding
+    return redirect(regarding) if regarding is not None and hasattr(regarding, "get_absolute_url") else redirect("home")

@@ -3,8 +3,6 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -13,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from contacts.models import Activity, Person
+from crm import outbox
 from marketing import render, tokens
 from marketing.models import (
     Campaign,
@@ -68,6 +67,7 @@ def consent_set(
     return consent
 
 
+@transaction.atomic
 def consent_request_double_opt_in(
     *, person: Person, text_version: str, ip_address: str | None, user_agent: str = "",
     source: str = Consent.Source.WEB_FORM, campaign: Campaign | None = None,
@@ -88,7 +88,7 @@ def consent_request_double_opt_in(
             "%(salutation)s,\n\nplease confirm that you want to receive our newsletter by opening this link:\n\n"
             "%(link)s\n\nIf you did not ask for it, ignore this email: without your confirmation you get nothing.\n"
         ) % {"salutation": person.letter_salutation, "link": link}
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [person.email]))
+    outbox.email_queue(to=person.email, subject=subject, body=body, regarding=consent)
     return consent
 
 
@@ -300,9 +300,9 @@ def template_test_send(*, template, user, person: Person) -> None:
     """The template filled with a real person's data, sent to the user themself."""
     content = render.template_content(template)
     organization = person.primary_organization()
-    message = render.build_message(content, person=person, organization=organization.name if organization else "", to=user.email)
-    message.subject = f"[{_('Test')}] {message.subject}"
-    message.send()
+    p = render.personalise(content, person=person, organization=organization.name if organization else "", to=user.email)
+    outbox.email_queue(to=user.email, subject=f"[{_('Test')}] {p.subject}", body=p.text, html=p.html,
+                       from_email=p.from_email, headers=p.headers, regarding=template)
 
 
 @transaction.atomic

@@ -2,7 +2,8 @@
 
 A rule run is claimed by inserting its (rule, event key) row before the action; a second delivery of
 the same event finds the row and skips. A reminder is claimed by an UPDATE ... WHERE
-reminder_sent_at IS NULL; only the process whose update hit the row sends the email.
+reminder_sent_at IS NULL; only the process whose update hit the row queues the email (crm.outbox),
+in the same transaction.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import Activity
+from crm import outbox
 from crm.links import absolute_url
 from crm.models import Team
 from sales.models import AutomationRule, AutomationRun, Deal, Lead
@@ -79,13 +80,10 @@ def _execute(rule: AutomationRule, record) -> str:
         if not recipients:
             return _("Nobody to notify.")
         url = absolute_url(record.get_absolute_url())
-        send_mail(
-            subject=rule.task_subject or rule.name,
-            message=f"{rule.name}: {label}\n{url}",
-            from_email=None,
-            recipient_list=recipients,
-        )
-        return _("Email sent to %(to)s.") % {"to": ", ".join(recipients)}
+        for recipient in recipients:
+            outbox.email_queue(to=recipient, subject=rule.task_subject or rule.name, body=f"{rule.name}: {label}\n{url}",
+                               regarding=record)
+        return _("Email queued for %(to)s.") % {"to": ", ".join(recipients)}
     if rule.action == AutomationRule.Action.SET_FIELD:
         field = record._meta.get_field(rule.field_name)
         setattr(record, rule.field_name, field.to_python(rule.field_value))
@@ -141,15 +139,17 @@ def reminders_send(*, now=None) -> int:
     )
     sent = 0
     for task in due:
-        claimed = Activity.objects.filter(pk=task.pk, reminder_sent_at__isnull=True).update(reminder_sent_at=now)
-        if not claimed or task.assignee is None or not task.assignee.email:
-            continue
-        send_mail(
-            subject=_("Reminder: %(subject)s") % {"subject": task.subject},
-            message=_("The task “%(subject)s” is due at %(due)s.")
-            % {"subject": task.subject, "due": timezone.localtime(task.due_at).strftime("%d.%m.%Y %H:%M")},
-            from_email=None,
-            recipient_list=[task.assignee.email],
-        )
+        # The claim and the stored reminder commit together: a reminder is queued exactly once.
+        with transaction.atomic():
+            claimed = Activity.objects.filter(pk=task.pk, reminder_sent_at__isnull=True).update(reminder_sent_at=now)
+            if not claimed or task.assignee is None or not task.assignee.email:
+                continue
+            outbox.email_queue(
+                to=task.assignee.email,
+                subject=_("Reminder: %(subject)s") % {"subject": task.subject},
+                body=_("The task “%(subject)s” is due at %(due)s.")
+                % {"subject": task.subject, "due": timezone.localtime(task.due_at).strftime("%d.%m.%Y %H:%M")},
+                regarding=task,
+            )
         sent += 1
     return sent

@@ -11,14 +11,15 @@ from email.utils import getaddresses, make_msgid
 from django.conf import settings
 from django.core import signing
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from contacts.models import Person
+from crm import outbox
 from crm.links import absolute_url
 from service.models import (
     PRIORITY_ORDER,
@@ -286,16 +287,16 @@ def ticket_reply(*, ticket: Ticket, author, body: str, public: bool, status: str
         message.save()
         stored = _attach(message, files)
         if recipient:
-            headers = {"Message-ID": message.message_id}
+            # Stored with the reply, in its transaction; a worker delivers it (crm.outbox).
+            headers = {}
             if thread:
                 headers["In-Reply-To"] = thread[-1]
                 headers["References"] = " ".join(thread[-20:])
-            mail = EmailMessage(email_subject(ticket), body, settings.SERVICE_FROM_EMAIL, [recipient], headers=headers)
-            for attachment in stored:
-                attachment.file.open("rb")
-                mail.attach(attachment.name, attachment.file.read(), attachment.content_type or None)
-                attachment.file.close()
-            transaction.on_commit(lambda: mail.send(fail_silently=False))
+            outbox.email_queue(
+                to=recipient, subject=email_subject(ticket), body=body, from_email=settings.SERVICE_FROM_EMAIL,
+                headers=headers, message_id=message.message_id, regarding=ticket,
+                attachments=[(a.name, a.file, a.content_type) for a in stored],
+            )
         if ticket.first_responded_at is None:
             ticket.first_responded_at = now
             fields.add("first_responded_at")
@@ -424,7 +425,8 @@ def _claim(ticket: Ticket, stage: str) -> bool:
 
 def sla_escalate(*, now: datetime | None = None, limit: int = 500) -> int:
     """Warns the assignee before a breach and escalates after it (lead notified, priority raised),
-    once per ticket and stage even when two runs overlap."""
+    once per ticket and stage even when two runs overlap. Each person gets one digest per run
+    that lists all their tickets, stored in the transaction that records the escalations."""
     now = now or timezone.now()
     warn = now + timezone.timedelta(minutes=settings.SERVICE_SLA_WARN_MINUTES)
     Stage = Escalation.Stage
@@ -435,31 +437,46 @@ def sla_escalate(*, now: datetime | None = None, limit: int = 500) -> int:
         (Stage.RESOLUTION_WARNING, Q(resolution_due__lte=warn, resolution_due__gt=now)),
     ]
     done = 0
-    for stage, condition in checks:
-        tickets = (
-            Ticket.objects.open()
-            .filter(condition)
-            .exclude(escalations__stage=stage)
-            .select_related("assignee", "team__lead")
-            .order_by("pk")[:limit]
-        )
-        for ticket in tickets:
-            if not _claim(ticket, stage):
-                continue
-            done += 1
-            breach = stage in (Stage.FIRST_RESPONSE_BREACH, Stage.RESOLUTION_BREACH)
-            if breach:
-                Ticket.objects.filter(pk=ticket.pk).update(priority=raised(ticket.priority), version=ticket.version + 1)
-            recipient = ticket.team.lead if breach and ticket.team_id and ticket.team.lead_id else ticket.assignee
-            if recipient is not None and recipient.email:
-                send_mail(
-                    f"{Stage(stage).label}: {email_subject(ticket)}",
-                    _("Ticket %(number)s “%(subject)s”: %(stage)s.") % {
-                        "number": ticket.number, "subject": ticket.subject, "stage": Stage(stage).label},
-                    settings.SERVICE_FROM_EMAIL,
-                    [recipient.email],
-                )
+    digests: dict[int, tuple] = {}
+    with transaction.atomic():
+        for stage, condition in checks:
+            tickets = (
+                Ticket.objects.open()
+                .filter(condition)
+                .exclude(escalations__stage=stage)
+                .select_related("assignee", "team__lead")
+                .order_by("pk")[:limit]
+            )
+            for ticket in tickets:
+                if not _claim(ticket, stage):
+                    continue
+                done += 1
+                breach = stage in (Stage.FIRST_RESPONSE_BREACH, Stage.RESOLUTION_BREACH)
+                if breach:
+                    Ticket.objects.filter(pk=ticket.pk).update(priority=raised(ticket.priority), version=ticket.version + 1)
+                recipient = ticket.team.lead if breach and ticket.team_id and ticket.team.lead_id else ticket.assignee
+                if recipient is not None and recipient.email:
+                    digests.setdefault(recipient.pk, (recipient, []))[1].append((ticket, Stage(stage)))
+        for recipient, items in digests.values():
+            _sla_digest_queue(recipient=recipient, items=items)
     return done
+
+
+def _sla_digest_queue(*, recipient, items: list[tuple]) -> None:
+    """One email listing every ticket of this run that concerns the recipient, grouped by stage."""
+    by_stage: dict = {}
+    for ticket, stage in items:
+        by_stage.setdefault(stage, []).append(ticket)
+    sections = []
+    for stage in Escalation.Stage:
+        if stage in by_stage:
+            lines = [f"- {t.number} “{t.subject}”: {absolute_url(t.get_absolute_url())}" for t in by_stage[stage]]
+            sections.append(f"{stage.label} ({len(lines)}):\n" + "\n".join(lines))
+    count = len(items)
+    subject = ngettext("SLA: %(count)d ticket needs attention", "SLA: %(count)d tickets need attention", count) % {"count": count}
+    body = _("Hello %(name)s,\n\nthe service levels of these tickets need your attention:\n\n%(sections)s\n") % {
+        "name": _agent_label(recipient), "sections": "\n\n".join(sections)}
+    outbox.email_queue(to=recipient.email, subject=subject, body=body, from_email=settings.SERVICE_FROM_EMAIL)
 
 
 # --- inbound email ---------------------------------------------------------------------------
@@ -622,7 +639,8 @@ def survey_send(*, ticket: Ticket) -> SatisfactionSurvey | None:
         links = "\n".join(f"{n}: {url}?rating={n}" for n in range(5, 0, -1))
         body = _("How satisfied are you with the handling of “%(subject)s”? One click is enough:\n\n%(links)s") % {
             "subject": ticket.subject, "links": links}
-        transaction.on_commit(lambda: send_mail(email_subject(ticket), body, settings.SERVICE_FROM_EMAIL, [recipient]))
+        outbox.email_queue(to=recipient, subject=email_subject(ticket), body=body, from_email=settings.SERVICE_FROM_EMAIL,
+                           regarding=ticket)
     return survey
 
 
@@ -663,11 +681,12 @@ def portal_send_link(*, email: str, build_url) -> bool:
     if access is None:
         return False
     url = build_url(reverse("service:portal_enter", args=[portal_token(access)]))
-    send_mail(
-        _("Your sign-in link to the service portal"),
-        _("Open this link within 30 minutes to see your tickets:\n\n%(url)s") % {"url": url},
-        settings.SERVICE_FROM_EMAIL,
-        [access.person.email or email],
+    outbox.email_queue(
+        to=access.person.email or email,
+        subject=_("Your sign-in link to the service portal"),
+        body=_("Open this link within 30 minutes to see your tickets:\n\n%(url)s") % {"url": url},
+        from_email=settings.SERVICE_FROM_EMAIL,
+        regarding=access,
     )
     return True
 

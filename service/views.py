@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm import outbox
 from crm.access import get_editable_or_403, get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
 from crm.history import history_rows
@@ -142,6 +143,11 @@ def _detail_context(request, ticket, reply_form=None) -> dict:
         replies = CannedReply.objects.filter(Q(team__isnull=True) | Q(team_id__in=service_team_ids(user)))[:50]
         canned = [(r, services.canned_reply_render(reply=r, ticket=ticket, agent=user)) for r in replies]
     survey = SatisfactionSurvey.objects.filter(ticket=ticket).first()
+    # Each public reply shows the state of its email; the other emails (the survey) get a card.
+    emails = outbox.emails_about(ticket)
+    by_message_id = {e.message_id: e for e in emails}
+    for message in thread:
+        message.outgoing_email = by_message_id.pop(message.message_id, None) if message.kind == TicketMessage.Kind.REPLY else None
     return {
         "object": ticket,
         "ticket": ticket,
@@ -150,6 +156,7 @@ def _detail_context(request, ticket, reply_form=None) -> dict:
         "reply_form": reply_form or (ReplyForm() if can_edit else None),
         "canned": canned,
         "survey": survey,
+        "other_emails": [e for e in emails if e.message_id in by_message_id],
         "escalations": list(ticket.escalations.order_by("created_at")),
         "tags": list(ticket.tags.all()),
         "related_tickets": list(ticket.possibly_related.visible_to(user).only("id", "subject", "status").order_by("-pk")[:20]),
@@ -215,7 +222,7 @@ def ticket_reply(request, pk: int):
         ticket=ticket, author=request.user, body=data["body"], public=data["public"], status=data["status"],
         files=[data["attachment"]] if data["attachment"] else [],
     )
-    messages.success(request, _("Reply sent.") if data["public"] else _("Note saved."))
+    messages.success(request, _("Reply saved; its email is on its way (see its state below the reply).") if data["public"] else _("Note saved."))
     return redirect(ticket)
 
 

@@ -29,6 +29,7 @@ from appointments.forms import (
 from appointments.models import Appointment, AppointmentType, Availability, AvailabilityException, SlotOffer
 from appointments.slots import compute_slots
 from contacts.models import Person
+from crm import outbox
 from crm.access import RoleRequiredMixin, get_editable_or_403, get_visible_or_404, role_required
 from crm.breadcrumbs import BreadcrumbMixin, crumb
 from crm.history import history_rows
@@ -89,6 +90,7 @@ class AppointmentDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
             regarding=regarding,
             manage_url=services.manage_url(obj) if can_edit and obj.status == Appointment.Status.BOOKED else "",
             reminders=list(obj.reminders.order_by("-offset")),
+            emails=outbox.emails_about(obj),
         )
         return context
 

@@ -4,7 +4,8 @@ from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-POST_ONLY_PAGES = {"logout"}
+POST_ONLY_PAGES = {"logout", "outgoing_email_resend"}
+ADMIN_PAGES = {"outgoing_email_list", "outgoing_email_detail"}
 # Any logged-in account may look after its own password, with or without a CRM role.
 ACCOUNT_PAGES = {"password_change", "password_change_done", "two_factor"}
 PUBLIC_PAGES = {
@@ -13,8 +14,20 @@ PUBLIC_PAGES = {
 }
 
 
+def records(base: dict) -> dict:
+    from crm.models import OutgoingEmail
+
+    email = OutgoingEmail.objects.create(
+        from_email="crm@crm.test", to="kunde@example.de", subject="Ihre Anfrage", body="Guten Tag", message_id="<1@crm.test>",
+        state=OutgoingEmail.State.FAILED, attempts=10, last_reply="421 4.7.0 Try again later",
+    )
+    return {"outgoing_email": email}
+
+
 def url_kwargs(records) -> dict[str, dict]:
     return {
+        "outgoing_email_detail": {"pk": records["outgoing_email"].pk},
+        "outgoing_email_resend": {"pk": records["outgoing_email"].pk},
         "help_panel": {"page_id": "contacts:person_detail"},
         "help_detail": {"page_id": "contacts:person_detail"},
         # A well-formed but unused token: the page explains that the link is invalid.
@@ -28,3 +41,11 @@ def url_kwargs(records) -> dict[str, dict]:
 def url_queries(records) -> dict[str, str]:
     return {"search": "q=mueller", "search_suggest": "q=mueller"}
 
+
+
+def expected(name: str, role: str) -> set[int] | None:
+    from crm.roles import Role
+
+    if name in ADMIN_PAGES:
+        return {200} if role == Role.ADMIN else {403}
+    return None

@@ -37,8 +37,9 @@ def test_failed_logins_are_throttled(rep, client):
     assert response.status_code == 429
 
 
-def test_password_reset_sends_a_link_by_email(rep, client):
-    response = client.post(reverse("password_reset"), {"email": "rep@example.de"})
+def test_password_reset_sends_a_link_by_email(rep, client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": "rep@example.de"})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
     assert "/password/reset/" in mail.outbox[0].body

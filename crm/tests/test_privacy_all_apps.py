@@ -15,8 +15,8 @@ from django.utils import timezone
 from appointments.models import Appointment, SlotOffer
 from appointments.tests.factories import AppointmentFactory, AppointmentTypeFactory
 from contacts.tests.factories import PersonFactory
-from crm import privacy
-from crm.models import PrivacyRequest
+from crm import outbox, privacy
+from crm.models import OutgoingEmail, PrivacyRequest
 from crm.search import search as global_search
 from marketing import services as marketing_services
 from marketing.models import (
@@ -102,7 +102,12 @@ def subject(admin_user, settings, tmp_path):
     appointment.save()
     SlotOffer.objects.create(appointment_type=kind, person=person, customer_name=NAME, customer_email=EMAIL,
                              message="Termin mit Hiltrud", expires_at=timezone.now() + timedelta(days=3))
-    return {"person": person, "lead": lead, "matching": matching, "deal": deal, "ticket": ticket,
+    # the outbox: an email to the person, and one to a host that names them
+    to_person = outbox.email_queue(to=EMAIL, subject="Ihr Termin", body="Guten Tag Hiltrud Zwiebelmann", regarding=ticket)
+    to_host = outbox.email_queue(to="berater@firma.de", subject="Termin mit Hiltrud Zwiebelmann",
+                                 body="Kundin: Hiltrud Zwiebelmann, hiltrud@example.de",
+                                 attachments=[("einladung.ics", "SUMMARY:Hiltrud Zwiebelmann", "text/calendar")])
+    return {"person": person, "lead": lead, "to_person": to_person, "to_host": to_host, "matching": matching, "deal": deal, "ticket": ticket,
             "attachment": attachment, "appointment": appointment, "campaign": campaign}
 
 
@@ -147,6 +152,7 @@ def test_export_has_a_section_per_app_with_the_data(subject, admin_user):
     assert appointments["appointment"]["note"] == "Bitte nur vormittags, Rollstuhl"
     assert appointments["appointment"]["time_zone"] == "America/Chicago"
     assert appointments["slot_offer"]["message"] == "Termin mit Hiltrud"
+    assert [e["subject"] for e in sections["crm.outbox"]["data"]] == ["Ihr Termin"]
     log = PrivacyRequest.objects.get()
     assert log.summary["service"] == 3 and "Zwiebelmann" not in json.dumps(log.summary)
 
@@ -155,8 +161,11 @@ def test_erasure_leaves_no_old_value_in_any_table_of_the_apps(subject, admin_use
     assert _rows_with_old_values(APPS)  # the check finds them before
     file_path = subject["attachment"].file.path
     touched = privacy.erase_person(subject["person"], by=admin_user)
-    assert _rows_with_old_values(APPS + ["contacts"]) == []
-    assert all(touched[key] > 0 for key in APPS)
+    assert _rows_with_old_values(APPS + ["contacts", "crm"]) == []
+    assert all(touched[key] > 0 for key in [*APPS, "crm.outbox"])
+    # The email to the person is gone; the host's keeps its delivery record, the name scrubbed.
+    assert list(OutgoingEmail.objects.values_list("to", "subject")) == [("berater@firma.de", "Termin mit […]")]
+    assert not subject["to_host"].attachments.exists()
     # Business records stay, anonymous.
     lead = Lead.objects.get(pk=subject["lead"].pk)
     assert lead.status == subject["lead"].status and lead.email == "" and lead.utm == {}

@@ -167,15 +167,17 @@ def test_direct_mail_export_holds_only_people_with_postal_consent(client, market
     assert client.get(reverse("marketing:campaign_export", args=[campaign.pk])).status_code == 403
 
 
-def test_template_preview_uses_a_real_person_and_a_test_goes_to_me(client, marketer):
+def test_template_preview_uses_a_real_person_and_a_test_goes_to_me(client, marketer, django_capture_on_commit_callbacks):
     template = EmailTemplateFactory(subject="Hallo {{ first_name }}")
     person = PersonFactory(first_name="Erika", last_name="Weber", salutation="ms")
     client.force_login(marketer)
     response = client.get(reverse("marketing:template_detail", args=[template.pk]) + f"?person={person.pk}")
     assert response.context["preview_subject"] == "Hallo Erika"
     assert "Sehr geehrte Frau Weber" in response.context["preview_text"]
-    client.post(reverse("marketing:template_test_send", args=[template.pk]) + f"?person={person.pk}")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("marketing:template_test_send", args=[template.pk]) + f"?person={person.pk}")
     assert [m.to for m in mail.outbox] == [["marketer@example.de"]]
+    assert mail.outbox[0].alternatives[0][1] == "text/html" and "List-Unsubscribe" in mail.outbox[0].extra_headers
     assert mail.outbox[0].subject == "[Test] Hallo Erika"
 
 

@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
 from contacts.models import Activity
+from crm.models import OutgoingEmail
 from sales import automation, services
 from sales.models import AutomationRule, AutomationRun, Deal, Lead
 from sales.tasks import run_deal_stage_rules, send_task_reminders
@@ -61,8 +61,7 @@ def test_lead_status_rule_notifies_the_managers(alice, manager, django_capture_o
         services.lead_set_status(lead=lead, status=Lead.Status.QUALIFIED)
     for callback in callbacks * 2:
         callback()
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == [manager.email]
+    assert list(OutgoingEmail.objects.values_list("to", flat=True)) == [manager.email]
 
 
 def test_set_field_rule(alice, stages):
@@ -94,8 +93,8 @@ def test_reminders_are_sent_once_even_if_the_job_runs_twice(alice, bob, stages):
     done.mark_done()
     assert send_task_reminders() == 1
     assert send_task_reminders() == 0
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == [alice.email] and "Angebot anrufen" in mail.outbox[0].subject
+    reminder = OutgoingEmail.objects.get()
+    assert reminder.to == alice.email and "Angebot anrufen" in reminder.subject and reminder.regarding == due
     due.refresh_from_db()
     assert due.reminder_sent_at is not None
 

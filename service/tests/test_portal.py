@@ -26,9 +26,10 @@ def sign_in(client, access):
     assert response.status_code == 302
 
 
-def test_the_magic_link_signs_the_customer_in(client, customer, mailoutbox):
+def test_the_magic_link_signs_the_customer_in(client, customer, mailoutbox, django_capture_on_commit_callbacks):
     person, access = customer
-    response = client.post(reverse("service:portal_login"), {"email": "KUNDE@example.de"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("service:portal_login"), {"email": "KUNDE@example.de"})
     assert response.status_code == 200
     link = re.search(r"http://\S+", mailoutbox[0].body).group(0)
     client.get(link.split("testserver", 1)[1])

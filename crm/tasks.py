@@ -1,0 +1,22 @@
+"""Celery tasks of the shared machinery: delivery of the outbox (crm.outbox)."""
+
+from celery import shared_task
+
+from crm import outbox
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def email_deliver(self, email_id: int) -> str | None:
+    """One delivery attempt; after a temporary failure the task comes back with exponential
+    backoff (the row counts the tries and decides when to give up). Run eagerly there is no
+    broker to hold a delayed retry: the row stays queued for `emails_resume`."""
+    attempt = outbox.email_deliver(email_id=email_id)
+    if attempt.retry_in is not None and not self.request.is_eager:
+        raise self.retry(countdown=attempt.retry_in)
+    return attempt.state
+
+
+@shared_task(acks_late=True)
+def emails_resume() -> int:
+    """Periodic: queue again what a lost task or a killed worker left behind."""
+    return outbox.emails_resume()
