@@ -271,6 +271,9 @@ LOGGING = {
 }
 
 # Product settings
+# The company's currency: quotas, budgets and costs are in it, and totals over deals in several
+# currencies are converted into it with the exchange rates admins maintain (sales.ExchangeRate).
+CRM_CURRENCY = os.environ.get("CRM_CURRENCY", "EUR").strip().upper()
 CRM_LIST_PAGE_SIZE = 25
 CRM_COUNT_CAP = 10_000  # lists show "10.000+" instead of counting a million rows
 # Two-factor login (TOTP, django-otp): anyone may turn it on; with this set, admins must.
