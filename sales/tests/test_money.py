@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sales import money, services
-from sales.models import Deal, ExchangeRate
+from sales.models import Deal, ExchangeRate, LineItem
 from sales.tests.factories import DealFactory
 
 pytestmark = pytest.mark.django_db
@@ -177,3 +177,23 @@ def test_search_suggestions_and_the_timeline_write_money_in_the_readers_language
     with translation.override("de"):
         entries, _next = timeline_for(user=alice, organization=deal.organization)
         assert next(e for e in entries if "Hallenkran" in e.title).body == "25.820,00\xa0€"
+
+
+def test_the_demo_has_rates_for_its_foreign_deals_and_line_items_make_amounts():
+    import io
+
+    from django.core.management import call_command
+    from django.db.models import OuterRef, Subquery
+
+    call_command("seed_demo", "--force", stdout=io.StringIO())
+    foreign = Deal.objects.exclude(currency="EUR")
+    assert set(foreign.values_list("currency", flat=True)) == {"CHF", "USD", "GBP"}
+    assert 0.05 < foreign.count() / Deal.objects.count() < 0.2
+    assert not Deal.objects.filter(money.rate_missing()).exists()
+    totals = Deal.objects.filter(line_items__isnull=False).distinct().annotate(
+        items=Subquery(
+            LineItem.objects.filter(deal=OuterRef("pk")).order_by().values("deal").annotate(t=Sum("total")).values("t")
+        )
+    )
+    assert totals.exists()
+    assert all(deal.amount == deal.items for deal in totals)
