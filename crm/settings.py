@@ -243,6 +243,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "contacts-imports-resume-stalled": {"task": "contacts.tasks.imports_resume_stalled", "schedule": 300.0},
     "contacts-import-files-purge": {"task": "contacts.tasks.import_files_purge", "schedule": 6 * 3600.0},
     "sales-task-reminders": {"task": "sales.tasks.send_task_reminders", "schedule": 60.0},
+    "sales-deals-convert": {"task": "sales.tasks.deals_convert", "schedule": 6 * 3600.0},
     "marketing-sends-resume-stalled": {"task": "marketing.tasks.sends_resume_stalled", "schedule": 60.0},
     "service-sla-escalate": {"task": "service.tasks.sla_escalate", "schedule": 300.0},
     "appointments-reminders": {"task": "appointments.tasks.reminders_send_due", "schedule": 60.0},

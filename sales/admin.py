@@ -130,7 +130,7 @@ class DealAdmin(AccessControlledAdmin, SimpleHistoryAdmin):
     raw_id_fields = ["organization", "lead", "territory"]
     inlines = [DealContactInline, LineItemInline]
     show_full_result_count = False
-    readonly_fields = ["created_at", "updated_at", "stage_entered_at", "last_activity_at", "closed_at"]
+    readonly_fields = ["converted_amount", "created_at", "updated_at", "stage_entered_at", "last_activity_at", "closed_at"]
 
     def save_related(self, request, form, formsets, change):
         """Here too a deal with line items is worth their total (Deal.amount_from_line_items)."""

@@ -10,10 +10,11 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.money import company_currency
 from sales import money
 from sales.models import Deal, Lead, Stage, StageChange, Territory
 
@@ -208,6 +209,29 @@ def deal_reopen(*, deal: Deal, user) -> Deal:
 def deal_record_created(*, deal: Deal, user) -> None:
     """The first stage entry of a new deal, so that time in stage starts at creation."""
     StageChange.objects.create(deal=deal, to_stage_id=deal.stage_id, changed_at=deal.stage_entered_at, changed_by=user)
+
+
+# --- amounts in the company currency ---------------------------------------------------------
+
+
+def deals_convert(*, currencies=None, deal_ids=None) -> int:
+    """Store the amount in the company currency (Deal.converted_amount, rule in sales.money) of
+    the deals in `currencies` or with `deal_ids` (default: all), in three UPDATE statements that
+    write only the deals whose value changed; returns how many. Idempotent: after a rate changes,
+    after bulk inserts, and every six hours (rates valid from a later day, "today" moving on)."""
+    company = company_currency()
+    deals = Deal.objects.all()
+    if currencies is not None:
+        deals = deals.filter(currency__in=list(currencies))
+    if deal_ids is not None:
+        deals = deals.filter(pk__in=list(deal_ids))
+    # exclude(x=y) keeps the rows where x is NULL: those are written too.
+    changed = deals.filter(currency=company).exclude(converted_amount=F("amount")).update(converted_amount=F("amount"))
+    foreign = deals.exclude(currency=company)
+    value = money.conversion()
+    changed += foreign.filter(money.has_rate()).exclude(converted_amount=value).update(converted_amount=value)
+    changed += foreign.filter(converted_amount__isnull=False).exclude(money.has_rate()).update(converted_amount=None)
+    return changed
 
 
 # --- figures for other apps ------------------------------------------------------------------

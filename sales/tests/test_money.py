@@ -63,6 +63,45 @@ def test_a_won_deal_converts_at_the_rate_of_the_day_it_was_won(alice, stages, ra
     assert Decimal(value).quantize(Decimal("0.01")) == Decimal("1100.00")  # 2021's rate, not the expected date's
 
 
+def test_the_stored_conversion_and_the_sql_conversion_agree(mixed):
+    """Deal.save() converts in Python, deals_convert in SQL: the same rule, the same cents."""
+    saved = dict(Deal.objects.values_list("pk", "converted_amount"))
+    Deal.objects.update(converted_amount=Decimal("1"))
+    assert services.deals_convert() == len(saved)
+    assert dict(Deal.objects.values_list("pk", "converted_amount")) == saved
+    assert saved[mixed["chf_2021"].pk] == Decimal("1100.00") and saved[mixed["gbp"].pk] is None
+    assert services.deals_convert() == 0  # idempotent
+
+
+def test_a_new_or_changed_rate_converts_the_deals_of_its_currency_again(mixed, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        ExchangeRate.objects.create(currency="GBP", rate=Decimal("1.15"), valid_from=date(2025, 1, 1))
+    assert Deal.objects.get(pk=mixed["gbp"].pk).converted_amount == Decimal("805.00")
+    rate = ExchangeRate.objects.get(currency="CHF", valid_from=date(2022, 1, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        rate.rate = Decimal("1.25")
+        rate.save()
+    assert Deal.objects.get(pk=mixed["chf_2030"].pk).converted_amount == Decimal("1250.00")
+    assert Deal.objects.get(pk=mixed["chf_2021"].pk).converted_amount == Decimal("1100.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        rate.delete()
+    assert Deal.objects.get(pk=mixed["chf_2030"].pk).converted_amount == Decimal("1100.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        ExchangeRate.objects.filter(currency="USD").delete()
+    assert Deal.objects.get(pk=mixed["usd"].pk).converted_amount is None  # no rate left: left out, not kept
+
+
+def test_a_rate_valid_from_a_later_day_applies_from_that_day(alice, stages, rates):
+    """The periodic deals_convert takes a rate entered in advance into account once it is valid."""
+    deal = DealFactory(owner=alice, stage=stages["Angebot"], currency="USD", amount=Decimal("100"), expected_close_date=None)
+    ExchangeRate.objects.bulk_create([ExchangeRate(currency="USD", rate=Decimal("0.90"), valid_from=date(2031, 1, 1))])
+    services.deals_convert()
+    assert Deal.objects.get(pk=deal.pk).converted_amount == Decimal("80.00")  # today: before 2031
+    Deal.objects.filter(pk=deal.pk).update(expected_close_date=date(2031, 2, 1))
+    assert services.deals_convert(currencies=["USD"]) == 1
+    assert Deal.objects.get(pk=deal.pk).converted_amount == Decimal("90.00")
+
+
 def test_a_rate_for_the_company_currency_is_refused():
     with pytest.raises(ValidationError) as error:
         ExchangeRate(currency="EUR", rate=Decimal("1"), valid_from=date(2024, 1, 1)).full_clean()

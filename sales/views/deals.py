@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -71,7 +73,7 @@ class DealDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
 
     def get_object(self, queryset=None):
         queryset = Deal.objects.select_related("organization", "owner", "stage", "pipeline", "territory", "lead").annotate(
-            amount_converted=money.converted(), rate_used=money.rate()
+            rate_used=money.rate()
         )
         return get_object_or_404(queryset.visible_to(self.request.user), pk=self.kwargs["pk"])
 
@@ -90,7 +92,7 @@ class DealDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
             .order_by("done", "due_at")[:50]
         )
         # The rate as written in the reader's language, without trailing zeros ("1,2" / "1.2").
-        rate_label = formats.number_format(deal.rate_used.normalize()) if deal.rate_used is not None else ""
+        rate_label = formats.number_format(Decimal(deal.rate_used).normalize()) if deal.rate_used is not None else ""
         context.update(
             rate_label=rate_label,
             can_edit=deal.is_editable_by(self.request.user),
