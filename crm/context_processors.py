@@ -1,11 +1,13 @@
 from django.conf import settings
 
 from crm import navigation
+from crm.money import company_currency
 from crm.roles import Role, user_roles
 
 
 def frame(request):
-    """What the layout needs on every page: navigation, the help page id, the user's roles."""
+    """What the layout needs on every page: navigation, the help page id, the user's roles, the
+    company currency (the one converted totals are in)."""
     match = getattr(request, "resolver_match", None)
     roles = user_roles(request.user) if hasattr(request, "user") else frozenset()
     view_name = match.view_name if match else ""
@@ -15,4 +17,5 @@ def frame(request):
         "user_roles": roles,
         "role_labels": [Role(r).label for r in sorted(roles)],
         "LANGUAGES": settings.LANGUAGES,
+        "company_currency": company_currency(),
     }

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from crm.money import format_money
+
 
 @dataclass(frozen=True)
 class Change:
@@ -17,6 +19,7 @@ class HistoryRow:
     user: str
     action: str
     changes: list[Change]
+    reason: str = ""  # why the change was made, when the code that made it said so (history_change_reason)
 
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
@@ -27,6 +30,9 @@ def _display(record, field_name: str) -> str:
     value = getattr(record, field.attname, None)
     if field.choices and value not in (None, ""):
         return str(dict(field.flatchoices).get(value, value))
+    if field_name in getattr(record.instance_type, "money_fields", ()) and value is not None:
+        # An amount in the record's currency (a model's `money_fields`) reads as money ("150.660,00 €").
+        return format_money(value, getattr(record, "currency", "") or None)
     return "" if value is None else str(value)
 
 
@@ -49,6 +55,7 @@ def history_rows(obj, *, limit: int = 50, offset: int = 0) -> tuple[list[History
                 user=(user.get_full_name() or user.username) if user else "",
                 action=record.history_type,
                 changes=changes,
+                reason=record.history_change_reason or "",
             )
         )
     return rows, len(records) > limit

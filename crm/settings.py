@@ -258,6 +258,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "contacts-imports-resume-stalled": {"task": "contacts.tasks.imports_resume_stalled", "schedule": 300.0},
     "contacts-import-files-purge": {"task": "contacts.tasks.import_files_purge", "schedule": 6 * 3600.0},
     "sales-task-reminders": {"task": "sales.tasks.send_task_reminders", "schedule": 60.0},
+    "sales-deals-convert": {"task": "sales.tasks.deals_convert", "schedule": 6 * 3600.0},
     "marketing-sends-resume-stalled": {"task": "marketing.tasks.sends_resume_stalled", "schedule": 60.0},
     "service-sla-escalate": {"task": "service.tasks.sla_escalate", "schedule": 300.0},
     "appointments-reminders": {"task": "appointments.tasks.reminders_send_due", "schedule": 60.0},
@@ -315,6 +316,9 @@ LOGGING = {
 }
 
 # Product settings
+# The company's currency: quotas, budgets and costs are in it, and totals over deals in several
+# currencies are converted into it with the exchange rates admins maintain (sales.ExchangeRate).
+CRM_CURRENCY = os.environ.get("CRM_CURRENCY", "EUR").strip().upper()
 CRM_LIST_PAGE_SIZE = 25
 CRM_COUNT_CAP = 10_000  # lists show "10.000+" instead of counting a million rows
 # Two-factor login (TOTP, django-otp): anyone may turn it on; with this set, admins must.

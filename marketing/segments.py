@@ -61,10 +61,13 @@ def _ids(values) -> list[int]:
 
 
 def _organization_deal_total(person_ids_field: str, deals, minimum: int) -> Exists:
-    """People working at an organization whose deals (of `deals`) add up to at least `minimum` euros."""
+    """People working at an organization whose deals (of `deals`) add up to at least `minimum` in
+    the company currency (each deal converted as sales.money does; one without a rate adds nothing)."""
+    from sales import money
+
     totals = (
         deals.filter(organization=OuterRef("organization_id")).order_by().values("organization")
-        .annotate(total=Sum("amount")).values("total")
+        .annotate(total=Sum(money.converted())).values("total")
     )
     return Exists(
         Employment.objects.filter(person=OuterRef(person_ids_field))

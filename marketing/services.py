@@ -374,7 +374,7 @@ def form_submit(
 
 SUMMED = (
     "targeted", "sent", "delivered", "opened", "clicked", "bounced", "unsubscribed", "responded", "leads", "deals",
-    "won_deals", "won_revenue",
+    "won_deals", "won_revenue", "unconverted",
 )
 
 
@@ -385,7 +385,7 @@ def campaign_results(campaigns) -> dict[int, dict]:
     figures = {
         c.pk: {"targeted": 0, "sent": 0, "delivered": 0, "opened": 0, "clicked": 0, "bounced": 0,
                "unsubscribed": 0, "responded": 0, "leads": 0, "deals": 0, "won_deals": 0,
-               "won_revenue": Decimal("0.00"), "cost": c.cost, "cost_per_lead": None, "roi": None}
+               "won_revenue": Decimal("0.00"), "unconverted": 0, "cost": c.cost, "cost_per_lead": None, "roi": None}
         for c in campaigns
     }
     for row in (
@@ -410,7 +410,8 @@ def campaign_results(campaigns) -> dict[int, dict]:
         .values("campaign_id").annotate(n=Count("person_id", distinct=True))
     ):
         figures[row["campaign_id"]]["unsubscribed"] = row["n"]
-    # Leads, deals and won revenue come from sales, attributed by the campaign code (utm_campaign).
+    # Leads, deals and won revenue come from sales, attributed by the campaign code (utm_campaign);
+    # the revenue is in the company currency, "unconverted" the won deals without an exchange rate.
     sales = campaign_figures([c.code for c in campaigns])
     for campaign in campaigns:
         f = figures[campaign.pk]

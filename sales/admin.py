@@ -1,15 +1,18 @@
 """Django admin for the sales app: admins edit pipelines, stages, products, territories, quotas,
-automation rules and the sales settings here."""
+automation rules, exchange rates and the sales settings here."""
 
 from django.contrib import admin
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from crm.admin import AccessControlledAdmin
+from crm.money import format_money
 from sales.models import (
     AutomationRule,
     AutomationRun,
     Deal,
     DealContact,
+    ExchangeRate,
     Lead,
     LineItem,
     Pipeline,
@@ -119,7 +122,7 @@ class LineItemInline(admin.TabularInline):
 
 @admin.register(Deal)
 class DealAdmin(AccessControlledAdmin, SimpleHistoryAdmin):
-    list_display = ["name", "organization", "pipeline", "stage", "status", "amount", "expected_close_date", "owner"]
+    list_display = ["name", "organization", "pipeline", "stage", "status", "amount", "currency", "expected_close_date", "owner"]
     list_filter = ["status", "pipeline", "forecast_category"]
     search_fields = ["name"]
     list_select_related = ["organization", "pipeline", "stage", "owner"]
@@ -127,7 +130,29 @@ class DealAdmin(AccessControlledAdmin, SimpleHistoryAdmin):
     raw_id_fields = ["organization", "lead", "territory"]
     inlines = [DealContactInline, LineItemInline]
     show_full_result_count = False
-    readonly_fields = ["created_at", "updated_at", "stage_entered_at", "last_activity_at", "closed_at"]
+    readonly_fields = ["converted_amount", "created_at", "updated_at", "stage_entered_at", "last_activity_at", "closed_at"]
+
+    def save_related(self, request, form, formsets, change):
+        """Here too a deal with line items is worth their total (Deal.amount_from_line_items)."""
+        super().save_related(request, form, formsets, change)
+        changed = form.instance.amount_from_line_items()
+        if changed is not None:
+            self.message_user(
+                request,
+                _("The amount is now %(new)s, the total of the line items (it was %(old)s).")
+                % {"new": format_money(changed[1], form.instance.currency),
+                   "old": format_money(changed[0], form.instance.currency)},
+            )
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(SimpleHistoryAdmin):
+    """Rates into the company currency; totals over deals convert with them (sales.money)."""
+
+    list_display = ["currency", "valid_from", "rate"]
+    list_filter = ["currency"]
+    date_hierarchy = "valid_from"
+    ordering = ["currency", "-valid_from"]
 
 
 @admin.register(StageChange)

@@ -5,7 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.filters import CrmFilterSet, SafeModelChoiceFilter, SearchKeyFilter
 from crm.models import Team
+from crm.money import CURRENCIES
 from crm.roles import Role
+from sales import money
 from sales.models import Deal, Lead, Pipeline, Stage, Territory
 
 
@@ -55,6 +57,10 @@ class DealFilter(BoardFilter):
         label=_("Forecast category"), choices=Deal.ForecastCategory.choices, empty_label=_("All")
     )
     stale = django_filters.BooleanFilter(label=_("Only stale deals"), method="filter_stale", widget=forms.CheckboxInput)
+    currency = django_filters.ChoiceFilter(label=_("Currency"), choices=CURRENCIES, empty_label=_("All"))
+    no_rate = django_filters.BooleanFilter(
+        label=_("Only deals without exchange rate"), method="filter_no_rate", widget=forms.CheckboxInput
+    )
     organization = django_filters.NumberFilter(label=_("Organization"), widget=forms.HiddenInput)
     # Deals attributed to a campaign (utm_campaign): the marketing dashboard links here.
     campaign_code = django_filters.CharFilter(label=_("Campaign code"), widget=forms.HiddenInput)
@@ -63,11 +69,15 @@ class DealFilter(BoardFilter):
         model = Deal
         fields = [
             "q", "status", "pipeline", "stage", "owner", "team", "territory", "forecast_category", "close_from",
-            "close_to", "stale", "mine", "organization", "campaign_code",
+            "close_to", "currency", "stale", "no_rate", "mine", "organization", "campaign_code",
         ]
 
     def filter_stale(self, qs, name, value):
         return qs.stale() if value else qs
+
+    def filter_no_rate(self, qs, name, value):
+        """Deals that totals leave out: no exchange rate for their currency on their close date."""
+        return qs.filter(money.rate_missing()) if value else qs
 
 
 class LeadFilter(OwnerTeamFilterSet):

@@ -59,11 +59,21 @@ class DealForm(forms.ModelForm):
             "territory",
         ]
         widgets = {"expected_close_date": DateInput()}
-        help_texts = {"amount": _("Filled from the line items when there are any.")}
+        help_texts = {
+            "amount": _("Without line items: the amount you type. With line items it becomes their total."),
+            "currency": _("The amount and the prices of the line items are in this currency."),
+        }
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.has_line_items = bool(self.instance.pk) and self.instance.line_items.exists()
+        if self.has_line_items:
+            # The amount is the line items' total (Deal.amount_from_line_items): shown, not typed.
+            self.fields["amount"].disabled = True
+            self.fields["amount"].help_text = _(
+                "The total of the line items below: change them to change the amount."
+            )
         self.fields["organization"].queryset = Organization.objects.visible_to(user)
         self.fields["territory"].queryset = Territory.objects.filter(is_active=True)
         self.fields["probability"].required = False
@@ -93,13 +103,33 @@ class LineItemForm(forms.ModelForm):
         model = LineItem
         fields = ["product", "description", "quantity", "unit_price", "discount_percent"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit_price"].required = False
+        self.fields["unit_price"].help_text = _("In the deal's currency; empty: the product's list price.")
+
     def clean(self):
         cleaned = super().clean()
         product = cleaned.get("product")
-        if product is not None and cleaned.get("unit_price") is None:
-            cleaned["unit_price"] = product.unit_price
-            self.errors.pop("unit_price", None)
+        if product is not None and cleaned.get("unit_price") is None and "unit_price" not in self.errors:
+            deal_currency = self._deal_currency()
+            if deal_currency and product.currency != deal_currency:
+                # A list price in another currency is not silently taken as this deal's currency.
+                self.add_error("unit_price", _(
+                    "The list price of “%(product)s” is in %(product_currency)s, the deal is in %(deal_currency)s: "
+                    "enter the unit price in %(deal_currency)s."
+                ) % {"product": product.name, "product_currency": product.currency, "deal_currency": deal_currency})
+            else:
+                cleaned["unit_price"] = product.unit_price
+        elif product is None and cleaned.get("unit_price") is None and "unit_price" not in self.errors:
+            self.add_error("unit_price", _("Enter a unit price or choose a product."))
         return cleaned
+
+    def _deal_currency(self) -> str:
+        try:
+            return self.instance.deal.currency
+        except LineItem.deal.RelatedObjectDoesNotExist:
+            return ""
 
 
 LineItemFormSet = inlineformset_factory(Deal, LineItem, form=LineItemForm, extra=1, can_delete=True, max_num=100, validate_max=True)

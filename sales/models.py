@@ -21,9 +21,9 @@ from simple_history.models import HistoricalRecords
 
 from contacts.models import Organization
 from crm.models import SearchIndexedModel, managed_user_ids, teammate_ids
+from crm.money import CURRENCIES, company_currency
 from crm.roles import Role, has_role, is_crm_user
 
-CURRENCIES = [("EUR", "EUR"), ("CHF", "CHF"), ("USD", "USD"), ("GBP", "GBP")]
 MONEY = {"max_digits": 14, "decimal_places": 2}
 CENT = Decimal("0.01")
 
@@ -52,6 +52,45 @@ class SalesSettings(models.Model):
     def load(cls) -> "SalesSettings":
         obj, _created = cls.objects.get_or_create(pk=1)
         return obj
+
+
+class ExchangeRate(models.Model):
+    """What one unit of a currency is worth in the company currency (CRM_CURRENCY), from
+    `valid_from` on until the currency's next rate. Admins maintain the rates in the Django admin;
+    `sales.money` converts with them (a deal at the rate valid on its close date)."""
+
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES)
+    rate = models.DecimalField(
+        _("rate"), max_digits=18, decimal_places=8, validators=[MinValueValidator(Decimal("0.00000001"))],
+        help_text=_("Value of one unit of the currency in the company currency, e.g. 1 CHF = 1.04 EUR."),
+    )
+    valid_from = models.DateField(_("valid from"), help_text=_("Valid from this day until the next rate of the currency."))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        ordering = ["currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency", "valid_from"],
+                name="exchangerate_unique_day",
+                violation_error_message=_("This currency already has a rate from this day."),
+            ),
+            models.CheckConstraint(
+                condition=Q(rate__gt=0), name="exchangerate_rate_positive",
+                violation_error_message=_("A rate is more than zero."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate} {company_currency()} ({self.valid_from:%Y-%m-%d})"
+
+    def clean(self):
+        super().clean()
+        if self.currency == company_currency():
+            raise ValidationError({"currency": _("The company currency needs no rate: it is worth 1 by definition.")})
 
 
 def deals_visible_to_everyone(user) -> bool:
@@ -170,7 +209,7 @@ class Product(SearchIndexedModel):
     sku = models.CharField(_("article number"), max_length=50, unique=True)
     description = models.TextField(_("description"), blank=True)
     unit_price = models.DecimalField(_("list price"), validators=[MinValueValidator(0)], **MONEY)
-    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES, default="EUR")
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES, default=company_currency)
     tax_rate = models.DecimalField(
         _("VAT rate (%)"), max_digits=5, decimal_places=2, default=Decimal("19.00"),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
@@ -178,6 +217,7 @@ class Product(SearchIndexedModel):
     is_active = models.BooleanField(_("active"), default=True)
 
     history = HistoricalRecords(excluded_fields=["search_key"])
+    money_fields = ("unit_price",)  # in `currency` (crm.history shows them as money)
 
     class Meta:
         verbose_name = _("product")
@@ -194,7 +234,7 @@ class Product(SearchIndexedModel):
 
 class PriceList(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
-    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES, default="EUR")
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES, default=company_currency)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
@@ -509,7 +549,12 @@ class Deal(SearchIndexedModel):
         Territory, verbose_name=_("territory"), on_delete=models.SET_NULL, null=True, blank=True, related_name="deals"
     )
     amount = models.DecimalField(_("amount"), default=Decimal("0"), validators=[MinValueValidator(0)], **MONEY)
-    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES, default="EUR")
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES, default=company_currency)
+    # The amount in the company currency by the rule of sales.money (NULL: no exchange rate for the
+    # deal's currency on its day). Written by save() and sales.services.deals_convert, never typed;
+    # totals add it up. Code that changes amount, currency or the dates with QuerySet.update() or
+    # bulk inserts calls deals_convert afterwards.
+    converted_amount = models.DecimalField(_("amount in the company currency"), null=True, blank=True, editable=False, **MONEY)
     expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
     probability = models.PositiveSmallIntegerField(
         _("probability (%)"), default=10, validators=[MaxValueValidator(100)]
@@ -537,8 +582,9 @@ class Deal(SearchIndexedModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["search_key", "updated_at", "last_activity_at"])
+    history = HistoricalRecords(excluded_fields=["search_key", "updated_at", "last_activity_at", "converted_amount"])
     objects = DealQuerySet.as_manager()
+    money_fields = ("amount",)  # in `currency` (crm.history shows them as money)
 
     class Meta:
         verbose_name = _("deal")
@@ -577,7 +623,8 @@ class Deal(SearchIndexedModel):
             models.Index(fields=["-created_at", "-id"], name="deal_created_idx"),
             # The board's column totals read only this index (an index-only scan on Postgres).
             models.Index(
-                fields=["pipeline", "status", "stage", "owner", "closed_at", "amount"], name="deal_board_totals_idx"
+                fields=["pipeline", "status", "stage", "owner", "closed_at", "converted_amount"],
+                name="deal_board_totals_idx",
             ),
             models.Index(fields=["stage", "status", "-amount", "-id"], name="deal_board_cards_idx"),
         ]
@@ -617,11 +664,30 @@ class Deal(SearchIndexedModel):
         if self.status == self.Status.LOST and not self.lost_reason:
             raise ValidationError({"lost_reason": _("A lost deal needs a reason.")})
 
-    def recompute_amount(self) -> None:
-        """The amount is the sum of the line items when there are any."""
+    CONVERSION_FIELDS = frozenset({"amount", "currency", "closed_at", "expected_close_date"})
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or self.CONVERSION_FIELDS & set(update_fields):
+            from sales.money import converted_amount_of
+
+            self.converted_amount = converted_amount_of(self)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "converted_amount"}
+        super().save(*args, **kwargs)
+
+    def amount_from_line_items(self) -> tuple[Decimal, Decimal] | None:
+        """A deal with line items is worth their total: set and save the amount when it differs
+        (the history records the change with its reason) and return (old, new). A deal without line
+        items keeps the amount typed for it (None)."""
         total = self.line_items.aggregate(total=models.Sum("total"))["total"]
-        if total is not None:
-            self.amount = total
+        if total is None or total == self.amount:
+            return None
+        old, self.amount = self.amount, total
+        self._change_reason = str(_("Amount set to the total of the line items"))
+        self.save(update_fields=["amount", "updated_at"])
+        del self._change_reason
+        return old, total
 
 
 class DealContact(models.Model):

@@ -2,13 +2,14 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from crm.money import format_money
 from crm.search import SearchProvider
 from sales.models import Deal, Lead
 
 
 def _describe_deal(deal: Deal) -> tuple[str, str]:
     # No join to the organization: crm.search's raw SQL names search_key, which both tables have.
-    return deal.name, " · ".join(p for p in [deal.get_status_display(), f"{deal.amount:,.0f} {deal.currency}"] if p)
+    return deal.name, " · ".join(p for p in [deal.get_status_display(), format_money(deal.amount, deal.currency, whole=True)] if p)
 
 
 def _describe_lead(lead: Lead) -> tuple[str, str]:

@@ -1,7 +1,8 @@
 """Demo and benchmark data for sales: pipelines "Neugeschäft" and "Verlängerungen", products, a
-price list, territories, quotas, leads and about three deals per person, written in bulk
-(crm.bulk), 10,000 deals per transaction. Small data sets also get contact people, line items
-and their history records."""
+price list, territories, quotas, monthly exchange rates, leads and about three deals per person
+(about one in ten in CHF, USD or GBP), written in bulk (crm.bulk), 10,000 deals per transaction.
+Small data sets also get contact people, line items (the deal's amount is their total) and their
+history records."""
 
 import random
 import time
@@ -13,12 +14,15 @@ from django.utils import timezone
 
 from contacts.models import Employment, Organization
 from crm import bulk
+from crm.money import company_currency
 from crm.roles import Role
 from crm.seeding import Seeder, register
+from sales import services
 from sales.models import (
     AutomationRule,
     Deal,
     DealContact,
+    ExchangeRate,
     Lead,
     LineItem,
     Pipeline,
@@ -122,6 +126,39 @@ def _territories(reps, managers):
     return list(Territory.objects.all())
 
 
+# Foreign deals of the demo: (currency, share of the deals, rate into EUR two years ago).
+FOREIGN_CURRENCIES = [("CHF", 0.06, Decimal("0.95")), ("USD", 0.03, Decimal("0.91")), ("GBP", 0.02, Decimal("1.15"))]
+RATE_MONTHS = 26  # back to before the oldest demo deal closed (540 + 120 days)
+
+
+def _exchange_rates(today, rng):
+    """A rate on the first of each month for RATE_MONTHS months, drifting a little, so that every
+    demo deal converts (sales.money: the rate of its close date)."""
+    month = today.replace(day=1)
+    firsts = []
+    for _i in range(RATE_MONTHS):
+        firsts.append(month)
+        month = (month - timedelta(days=1)).replace(day=1)
+    rows = []
+    for currency, _share, start in FOREIGN_CURRENCIES:
+        if currency == company_currency():
+            continue
+        rate = start
+        for first in reversed(firsts):
+            rate = (rate * (Decimal("1") + Decimal(rng.randint(-15, 18)) / 1000)).quantize(Decimal("0.0001"))
+            rows.append(ExchangeRate(currency=currency, rate=rate, valid_from=first))
+    ExchangeRate.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _currency(rng) -> str:
+    roll = rng.random()
+    for currency, share, _start in FOREIGN_CURRENCIES:
+        if roll < share:
+            return currency
+        roll -= share
+    return company_currency()
+
+
 def _quotas(reps, today):
     month = today.replace(day=1)
     rows = []
@@ -162,6 +199,10 @@ def seed_sales(*, scale: int, users: dict, faker, log) -> None:
     today = timezone.localdate()
     _quotas(reps, today)
     _rules(pipelines)
+    # Own generators: the other demo data stays what it was without foreign currencies.
+    _exchange_rates(today, random.Random(scale + 11))
+    currency_rng = random.Random(scale + 13)
+    company = company_currency()
 
     org_ids = list(Organization.objects.values_list("pk", flat=True))
     total = min(scale * DEALS_PER_PERSON, MAX_DEALS)
@@ -180,6 +221,7 @@ def seed_sales(*, scale: int, users: dict, faker, log) -> None:
             roll = rng.random()
             created_at = now - timedelta(days=rng.randint(1, 540), minutes=rng.randint(0, 1440))
             amount = Decimal(rng.choice([2, 5, 8, 12, 18, 25, 40, 60, 90, 150]) * 1000 + rng.randint(0, 99) * 10)
+            currency = _currency(currency_rng)
             if roll < 0.35:
                 stage = rng.choice(open_stages)
                 status, closed_at = Deal.Status.OPEN, None
@@ -198,7 +240,8 @@ def seed_sales(*, scale: int, users: dict, faker, log) -> None:
                 pipeline=pipeline, stage=stage, organization_id=rng.choice(org_ids) if org_ids else None,
                 owner_id=rng.choice(owners).pk if owners else None,
                 territory=rng.choice(territories) if territories and rng.random() < 0.7 else None,
-                amount=amount, currency="EUR", expected_close_date=close_date,
+                amount=amount, currency=currency, converted_amount=amount if currency == company else None,
+                expected_close_date=close_date,
                 probability=stage.probability, status=status, closed_at=closed_at,
                 lost_reason=rng.choice(Deal.LostReason.values) if status == Deal.Status.LOST else "",
                 forecast_category=rng.choice(["pipeline", "pipeline", "best_case", "commit"]) if status == Deal.Status.OPEN else "pipeline",
@@ -222,6 +265,8 @@ def seed_sales(*, scale: int, users: dict, faker, log) -> None:
                 _details(deals, products, rng)
         made += count
         log(f"  {made:,} deals ({time.perf_counter() - started:.0f} s)")
+    # Bulk inserts skip Deal.save(): the foreign deals get their amount in EUR here, in one UPDATE.
+    services.deals_convert(currencies=[currency for currency, _share, _start in FOREIGN_CURRENCIES])
     _leads(scale=scale, faker=faker, rng=rng, owners=owners, now=now)
     log(f"Sales data ready in {time.perf_counter() - started:.1f} s.")
 
@@ -241,9 +286,16 @@ def _details(deals, products, rng):
             product = rng.choice(products)
             item = LineItem(deal_id=deal.pk, product=product, quantity=Decimal(rng.randint(1, 5)), unit_price=product.unit_price)
             item.total = item.compute_total()
-            items.append(item)
+            if deal.currency == product.currency:  # list prices are in EUR: foreign deals keep a typed amount
+                items.append(item)
+                # A deal with line items is worth their total (Deal.amount_from_line_items).
+                deal.amount = deal.converted_amount = item.total
     DealContact.objects.bulk_create(contacts, ignore_conflicts=True)
     LineItem.objects.bulk_create(items)
+    with_items = {item.deal_id for item in items}
+    Deal.objects.bulk_update(
+        [deal for deal in deals if deal.pk in with_items], ["amount", "converted_amount"], batch_size=1000
+    )
     for deal in deals:
         deal._history_date = deal.created_at
     Deal.history.bulk_history_create(deals)

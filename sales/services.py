@@ -10,10 +10,12 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.money import company_currency
+from sales import money
 from sales.models import Deal, Lead, Stage, StageChange, Territory
 
 ZERO = Decimal("0.00")
@@ -209,13 +211,39 @@ def deal_record_created(*, deal: Deal, user) -> None:
     StageChange.objects.create(deal=deal, to_stage_id=deal.stage_id, changed_at=deal.stage_entered_at, changed_by=user)
 
 
+# --- amounts in the company currency ---------------------------------------------------------
+
+
+def deals_convert(*, currencies=None, deal_ids=None) -> int:
+    """Store the amount in the company currency (Deal.converted_amount, rule in sales.money) of
+    the deals in `currencies` or with `deal_ids` (default: all), in three UPDATE statements that
+    write only the deals whose value changed; returns how many. Idempotent: after a rate changes,
+    after bulk inserts, and every six hours (rates valid from a later day, "today" moving on)."""
+    company = company_currency()
+    deals = Deal.objects.all()
+    if currencies is not None:
+        deals = deals.filter(currency__in=list(currencies))
+    if deal_ids is not None:
+        deals = deals.filter(pk__in=list(deal_ids))
+    # exclude(x=y) keeps the rows where x is NULL: those are written too.
+    changed = deals.filter(currency=company).exclude(converted_amount=F("amount")).update(converted_amount=F("amount"))
+    foreign = deals.exclude(currency=company)
+    value = money.conversion()
+    changed += foreign.filter(money.has_rate()).exclude(converted_amount=value).update(converted_amount=value)
+    changed += foreign.filter(converted_amount__isnull=False).exclude(money.has_rate()).update(converted_amount=None)
+    return changed
+
+
 # --- figures for other apps ------------------------------------------------------------------
 
 
 def campaign_figures(codes: list[str]) -> dict[str, dict]:
-    """Leads, deals, won deals and won revenue per campaign code, in two queries."""
+    """Leads, deals, won deals and won revenue (in the company currency, see sales.money) per
+    campaign code, and how many won deals lack an exchange rate ("unconverted"), in two queries."""
     codes = [c for c in dict.fromkeys(codes) if c]
-    figures = {code: {"leads": 0, "deals": 0, "won_deals": 0, "won_revenue": ZERO} for code in codes}
+    figures = {
+        code: {"leads": 0, "deals": 0, "won_deals": 0, "won_revenue": ZERO, "unconverted": 0} for code in codes
+    }
     if not codes:
         return figures
     for row in Lead.objects.filter(campaign_code__in=codes).values("campaign_code").annotate(n=Count("pk")).order_by():
@@ -226,7 +254,8 @@ def campaign_figures(codes: list[str]) -> dict[str, dict]:
         .annotate(
             n=Count("pk"),
             won=Count("pk", filter=Q(status=Deal.Status.WON)),
-            revenue=Sum("amount", filter=Q(status=Deal.Status.WON)),
+            revenue=Sum(money.converted(), filter=Q(status=Deal.Status.WON)),
+            unconverted=money.unconverted(filter=Q(status=Deal.Status.WON)),
         )
         .order_by()
     )
@@ -235,11 +264,13 @@ def campaign_figures(codes: list[str]) -> dict[str, dict]:
         entry["deals"] = row["n"]
         entry["won_deals"] = row["won"]
         entry["won_revenue"] = Decimal(row["revenue"] or 0).quantize(Decimal("0.01"))
+        entry["unconverted"] = row["unconverted"]
     return figures
 
 
 def customer_revenue(organization_ids) -> dict[int, Decimal]:
-    """Won revenue per organization (every id asked for is in the answer), in one query."""
+    """Won revenue per organization in the company currency (every id asked for is in the answer;
+    deals without an exchange rate are left out, see sales.money), in one query."""
     ids = list(organization_ids)
     revenue = {pk: ZERO for pk in ids}
     if not ids:
@@ -248,7 +279,7 @@ def customer_revenue(organization_ids) -> dict[int, Decimal]:
         Deal.objects.won()
         .filter(organization_id__in=ids)
         .values("organization_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(money.converted()))
         .order_by()
     )
     for row in rows:
@@ -279,11 +310,13 @@ def forecast(*, user_ids, period: str, day, territory_id: int | None = None) -> 
     - commit: closed won + open deals in the forecast category "commit" expected to close in it;
     - best case: commit + open "best case" deals expected to close in it;
     - pipeline: open deals expected to close in it, not omitted; weighted = amount × probability;
-    - quota: the rep's quota for the period (a quarter without its own quota: the sum of its months).
+    - quota: the rep's quota for the period (a quarter without its own quota: the sum of its months);
+    - unconverted: deals left out of the sums for lack of an exchange rate.
 
-    Two queries for the deals and the quotas, whatever the number of reps."""
+    Amounts are in the company currency: each deal converted at the rate valid on its close date
+    (sales.money); quotas are in the company currency. Two queries for the deals and the quotas,
+    whatever the number of reps."""
     from django.contrib.auth import get_user_model
-    from django.db.models import DecimalField, ExpressionWrapper, F
 
     from sales.models import Quota
 
@@ -299,18 +332,19 @@ def forecast(*, user_ids, period: str, day, territory_id: int | None = None) -> 
     open_in_period = Q(status=Deal.Status.OPEN, expected_close_date__gte=start, expected_close_date__lt=end) & ~Q(
         forecast_category=Deal.ForecastCategory.OMITTED
     )
-    weighted = ExpressionWrapper(F("amount") * F("probability") / 100, output_field=DecimalField(max_digits=20, decimal_places=4))
+    amount = money.converted()
     rows = (
         deals.filter(won | open_in_period)
         .values("owner_id")
         .annotate(
-            closed_won=Sum("amount", filter=won),
+            closed_won=Sum(amount, filter=won),
             won_count=Count("pk", filter=won),
-            commit_open=Sum("amount", filter=open_in_period & Q(forecast_category=Deal.ForecastCategory.COMMIT)),
-            best_open=Sum("amount", filter=open_in_period & Q(forecast_category=Deal.ForecastCategory.BEST_CASE)),
-            pipeline=Sum("amount", filter=open_in_period),
-            weighted=Sum(weighted, filter=open_in_period),
+            commit_open=Sum(amount, filter=open_in_period & Q(forecast_category=Deal.ForecastCategory.COMMIT)),
+            best_open=Sum(amount, filter=open_in_period & Q(forecast_category=Deal.ForecastCategory.BEST_CASE)),
+            pipeline=Sum(amount, filter=open_in_period),
+            weighted=Sum(money.weighted(), filter=open_in_period),
             open_count=Count("pk", filter=open_in_period),
+            unconverted=money.unconverted(),
         )
         .order_by()
     )
@@ -324,7 +358,7 @@ def forecast(*, user_ids, period: str, day, territory_id: int | None = None) -> 
     for user_id, amount in month_sums.items():
         quotas.setdefault(user_id, amount)
 
-    def money(value) -> Decimal:
+    def cents(value) -> Decimal:
         return Decimal(value or 0).quantize(Decimal("0.01"))
 
     users = {u.pk: u for u in get_user_model().objects.filter(pk__in=user_ids).order_by("first_name", "last_name", "username")}
@@ -332,25 +366,27 @@ def forecast(*, user_ids, period: str, day, territory_id: int | None = None) -> 
     reps = []
     for user_id, user in users.items():
         row = by_owner.get(user_id, {})
-        closed_won = money(row.get("closed_won"))
-        commit = closed_won + money(row.get("commit_open"))
+        closed_won = cents(row.get("closed_won"))
+        commit = closed_won + cents(row.get("commit_open"))
         entry = {
             "user": user,
             "closed_won": closed_won,
             "commit": commit,
-            "best_case": commit + money(row.get("best_open")),
-            "pipeline": money(row.get("pipeline")),
-            "weighted": money(row.get("weighted")),
+            "best_case": commit + cents(row.get("best_open")),
+            "pipeline": cents(row.get("pipeline")),
+            "weighted": cents(row.get("weighted")),
             "won_count": row.get("won_count", 0),
             "open_count": row.get("open_count", 0),
+            "unconverted": row.get("unconverted", 0),
             "quota": quotas.get(user_id),
         }
         entry["attainment"] = (
             round(entry["closed_won"] * 100 / entry["quota"]) if entry["quota"] else None
         )
         reps.append(entry)
-    keys = ("closed_won", "commit", "best_case", "pipeline", "weighted", "won_count", "open_count")
-    total = {key: sum((r[key] for r in reps), ZERO if key not in ("won_count", "open_count") else 0) for key in keys}
+    counts = ("won_count", "open_count", "unconverted")
+    keys = ("closed_won", "commit", "best_case", "pipeline", "weighted", *counts)
+    total = {key: sum((r[key] for r in reps), 0 if key in counts else ZERO) for key in keys}
     quota_values = [r["quota"] for r in reps if r["quota"] is not None]
     total["quota"] = sum(quota_values, ZERO) if quota_values else None
     total["attainment"] = round(total["closed_won"] * 100 / total["quota"]) if total["quota"] else None

@@ -19,3 +19,11 @@ def run_lead_status_rules(lead_id: int, status: str, event_key: str) -> int:
 def send_task_reminders() -> int:
     """Periodic (every minute): reminders for tasks that fell due."""
     return automation.reminders_send()
+
+
+@shared_task(acks_late=True)
+def deals_convert(currency: str | None = None) -> int:
+    """After an exchange rate of `currency` changed, and every six hours for all (idempotent)."""
+    from sales.services import deals_convert as convert
+
+    return convert(currencies=[currency] if currency else None)

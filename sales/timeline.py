@@ -3,6 +3,7 @@ person (as contact) or an organization. A fixed number of queries per page."""
 
 from django.utils.translation import gettext as _
 
+from crm.money import format_money
 from crm.timeline import TimelineEntry
 from sales.models import Deal, StageChange
 
@@ -41,7 +42,7 @@ def stage_change_entries(*, user, person=None, organization=None, before=None, l
                 kind_label=_("Deal"),
                 icon=icon,
                 title=title,
-                body=f"{deal.amount:,.2f} {deal.currency}".replace(",", "X").replace(".", ",").replace("X", "."),
+                body=format_money(deal.amount, deal.currency),
                 url=deal.get_absolute_url(),
                 actor=(change.changed_by.get_full_name() or change.changed_by.username) if change.changed_by else "",
             )

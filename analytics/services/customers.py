@@ -34,11 +34,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from analytics.figures import Figure
+from analytics.figures import Figure, money_rows
 from analytics.scope import Period, Scope, scope_from
 from analytics.snapshots import serializable
 from contacts.models import Activity, Organization
 from crm.roles import Role, has_role
+from sales import money
 from sales.models import Deal, Territory
 from service.services import vip_organizations
 
@@ -79,7 +80,7 @@ RFM_KEYS = [key for key, _label, _condition in RFM_SEGMENTS]
 LIST_KEYS = ["top", "churn", "win_back", *(f"rfm_{key}" for key in RFM_KEYS)]
 
 
-def money(value) -> Decimal:
+def cents(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT)
 
 
@@ -118,6 +119,7 @@ class CustomersDashboard:
 
     def csv_rows(self) -> Iterator[tuple]:
         """(figure, item, measure, value): every number of the page, one per row."""
+        yield from money_rows(self.notes)
         for card in self.cards:
             yield card.label, "", _("Value"), card.value
             if card.total is not None:
@@ -224,15 +226,17 @@ def _won_per_organization(*, user, scope: Scope, now: datetime):
     last_12 = Q(closed_at__gte=now - YEAR)
     before_12 = Q(closed_at__gte=now - 2 * YEAR, closed_at__lt=now - YEAR)
     zero = Decimal("0")
+    amount = money.converted()  # in the company currency, each deal at the rate of the day it was won
     return (
         scoped_deals(user=user, scope=scope)
         .filter(status=Deal.Status.WON, closed_at__isnull=False)
         .values("organization_id")
         .annotate(
-            revenue=Coalesce(Sum("amount", filter=in_period), zero), frequency=Count("pk", filter=in_period),
-            revenue_12m=Coalesce(Sum("amount", filter=last_12), zero), won_12m=Count("pk", filter=last_12),
-            revenue_prev_12m=Coalesce(Sum("amount", filter=before_12), zero),
-            lifetime=Sum("amount"), won_count=Count("pk"), first_won=Min("closed_at"), last_won=Max("closed_at"),
+            revenue=Coalesce(Sum(amount, filter=in_period), zero), frequency=Count("pk", filter=in_period),
+            revenue_12m=Coalesce(Sum(amount, filter=last_12), zero), won_12m=Count("pk", filter=last_12),
+            revenue_prev_12m=Coalesce(Sum(amount, filter=before_12), zero),
+            lifetime=Coalesce(Sum(amount), zero), won_count=Count("pk"), first_won=Min("closed_at"),
+            last_won=Max("closed_at"), unconverted=money.unconverted(),
         )
         .order_by()
     )
@@ -428,14 +432,14 @@ def customers_dashboard(*, user, scope: Scope) -> CustomersDashboard:
     sql, params = _statement("top", user=user, scope=scope, now=now)
     rows = _first(sql, params, LIST_SIZE)
     customers = rows[0][4] if rows else 0
-    total = money(rows[0][5]) if rows else money(0)
-    top_revenue = money(rows[0][6]) if rows else money(0)
+    total = cents(rows[0][5]) if rows else cents(0)
+    top_revenue = cents(rows[0][6]) if rows else cents(0)
     pareto = {
         "customers": customers, "top_count": (customers + 4) // 5, "total": total, "top_revenue": top_revenue,
         "share": percent(top_revenue, total),
     }
     top_customers = [
-        {"label": name, "organization_id": pk, "url": _organization_url(pk), "revenue": money(revenue),
+        {"label": name, "organization_id": pk, "url": _organization_url(pk), "revenue": cents(revenue),
          "share": percent(revenue, total), "deals_url": _won_deals_url(pk)}
         for pk, name, revenue, _place, _customers, _total, _top in rows
     ]
@@ -461,11 +465,11 @@ def customers_dashboard(*, user, scope: Scope) -> CustomersDashboard:
         row = by_segment.get(key)
         rfm.append({
             "key": key, "list": f"rfm_{key}", "label": str(label), "count": row[4] if row else 0,
-            "revenue": money(row[5] if row else 0), "lifetime": money(row[6] if row else 0),
+            "revenue": cents(row[5] if row else 0), "lifetime": cents(row[6] if row else 0),
             "r": round(float(row[7]), 1) if row else None, "f": round(float(row[8]), 1) if row else None,
             "m": round(float(row[9]), 1) if row else None,
             "members": [
-                {"label": sample[2], "url": _organization_url(sample[1]), "revenue": money(sample[3])}
+                {"label": sample[2], "url": _organization_url(sample[1]), "revenue": cents(sample[3])}
                 for sample in rows if sample[0] == key
             ],
         })
@@ -476,7 +480,7 @@ def customers_dashboard(*, user, scope: Scope) -> CustomersDashboard:
     churn_count = rows[0][6] if rows else 0
     churn = []
     for pk, name, revenue_12m, revenue_prev_12m, last_activity, before, _count, _place in rows:
-        revenue_12m, revenue_prev_12m = money(revenue_12m), money(revenue_prev_12m)
+        revenue_12m, revenue_prev_12m = cents(revenue_12m), cents(revenue_prev_12m)
         churn.append({
             "label": name, "url": _organization_url(pk), "revenue_12m": revenue_12m,
             "revenue_prev_12m": revenue_prev_12m, "last_activity_days": _days_since(last_activity, now),
@@ -495,25 +499,25 @@ def customers_dashboard(*, user, scope: Scope) -> CustomersDashboard:
     by_tier = {row[0]: row for row in tier_rows}
     tiers = [
         {"key": key, "label": str(label), "minimum": minimum, "count": by_tier[key][1] if key in by_tier else 0,
-         "revenue": money(by_tier[key][2] if key in by_tier else 0), "vip": by_tier[key][3] if key in by_tier else 0}
+         "revenue": cents(by_tier[key][2] if key in by_tier else 0), "vip": by_tier[key][3] if key in by_tier else 0}
         for key, label, minimum in TIERS
     ]
 
     # Customer lifetime value: mean yearly revenue × mean lifespan (at least one year each).
     years = _years_between("first_won", "last_won")
     lifetime_row = _fetch(
-        f"{prefix}, spans AS (SELECT lifetime, CASE WHEN {years} < 1 THEN 1.0 ELSE {years} END AS years FROM won) "  # nosec B608
-        "SELECT COUNT(*), SUM(lifetime), AVG(lifetime / years), AVG(years) FROM spans",
+        f"{prefix}, spans AS (SELECT lifetime, unconverted, CASE WHEN {years} < 1 THEN 1.0 ELSE {years} END AS years "  # nosec B608
+        "FROM won) SELECT COUNT(*), SUM(lifetime), AVG(lifetime / years), AVG(years), SUM(unconverted) FROM spans",
         params,
     )[0]
     customers_ever = lifetime_row[0] or 0
     yearly, average_years = Decimal(str(lifetime_row[2] or 0)), Decimal(str(lifetime_row[3] or 0))
     lifetime = {
-        "customers": customers_ever, "revenue": money(lifetime_row[1]), "yearly": money(yearly),
-        "years": average_years.quantize(CENT), "value": money(yearly * average_years),
+        "customers": customers_ever, "revenue": cents(lifetime_row[1]), "yearly": cents(yearly),
+        "years": average_years.quantize(CENT), "value": cents(yearly * average_years),
     }
     top_lifetime = [
-        {"label": name, "url": _organization_url(pk), "deals_url": _won_deals_url(pk), "lifetime": money(amount),
+        {"label": name, "url": _organization_url(pk), "deals_url": _won_deals_url(pk), "lifetime": cents(amount),
          "won_count": count, "first_won": _moment(first).date() if first else None,
          "last_won": _moment(last).date() if last else None}
         for pk, name, amount, count, first, last in _fetch(
@@ -529,7 +533,7 @@ def customers_dashboard(*, user, scope: Scope) -> CustomersDashboard:
     rows = _first(sql, params, LIST_SIZE)
     win_back_count = rows[0][5] if rows else 0
     win_back = [
-        {"label": name, "url": _organization_url(pk), "deals_url": _won_deals_url(pk), "lifetime": money(amount),
+        {"label": name, "url": _organization_url(pk), "deals_url": _won_deals_url(pk), "lifetime": cents(amount),
          "won_count": count, "days": _days_since(last, now)}
         for pk, name, amount, count, last, _count, _place in rows
     ]
@@ -548,7 +552,11 @@ def customers_dashboard(*, user, scope: Scope) -> CustomersDashboard:
         Figure("win_back", _("Win-back candidates"), win_back_count, None, "#win-back-title",
                _("Former customers: no deal won in 12 months and none open.")),
     ]
-    notes = {"vip_revenue": settings.SERVICE_VIP_REVENUE}
+    # Won deals the revenue leaves out for lack of an exchange rate (sales.money).
+    notes = {
+        "vip_revenue": settings.SERVICE_VIP_REVENUE, "unconverted": int(lifetime_row[4] or 0),
+        "unconverted_url": f"{reverse('sales:deal_list')}?status=won&no_rate=on" if opens_deals(user) else "",
+    }
     if not opens_deals(user):
         for row in [*top_customers, *top_lifetime, *win_back]:
             row["deals_url"] = ""

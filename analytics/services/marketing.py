@@ -22,7 +22,7 @@ from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from analytics.figures import Figure
+from analytics.figures import Figure, money_rows
 from analytics.scope import Period, Scope, scope_from
 from analytics.snapshots import serializable
 from crm.roles import Role, has_role
@@ -80,6 +80,7 @@ class MarketingDashboard:
 
     def csv_rows(self) -> Iterator[tuple]:
         """(figure, item, measure, value): every number of the page, one per row."""
+        yield from money_rows(self.totals)
         for card in self.cards:
             yield card.label, "", _("Value"), card.value
         section = _("Campaign funnel")

@@ -14,30 +14,29 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Avg, Count, DecimalField, DurationField, ExpressionWrapper, F, Max, Q, Sum
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Q, Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from analytics.figures import Figure
+from analytics.figures import Figure, money_rows
 from analytics.scope import Period, Scope, scope_from
 from analytics.snapshots import serializable
 from crm.models import managed_user_ids
 from crm.roles import Role, has_role
+from sales import money
 from sales import services as sales_services
 from sales.models import Deal, Lead, Stage, StageChange, Territory, deals_visible_to_everyone
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
 DAY = timedelta(days=1)
-WEIGHTED = ExpressionWrapper(
-    F("amount") * F("probability") / 100, output_field=DecimalField(max_digits=20, decimal_places=4)
-)
 LEADERBOARD_SIZE = 10
 
 
-def money(value) -> Decimal:
+def cents(value) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
 
 
@@ -67,6 +66,7 @@ class SalesDashboard:
 
     def csv_rows(self) -> Iterator[tuple]:
         """(figure, item, measure, value): every number of the page, one per row."""
+        yield from money_rows(self.notes)
         for card in self.cards:
             yield card.label, "", _("Value"), card.value
             if card.total is not None:
@@ -185,12 +185,17 @@ def sales_dashboard(*, user, scope: Scope) -> SalesDashboard:
     def stage_label(stage: Stage) -> str:
         return f"{stage.pipeline.name} · {stage.name}" if several_pipelines else stage.name
 
-    # Open deals by stage: count, amount, weighted amount (amount × probability).
+    # Open deals by stage: count, amount, weighted amount (amount × probability). Amounts are in
+    # the company currency (sales.money); `unconverted` counts the deals left out for lack of a rate.
+    amount = money.converted()
     by_stage = {
         row["stage_id"]: row
         for row in deals.filter(status=Deal.Status.OPEN)
         .values("stage_id")
-        .annotate(count=Count("pk"), sum_amount=Sum("amount"), sum_weighted=Sum(WEIGHTED))
+        .annotate(
+            count=Count("pk"), sum_amount=Sum(amount), sum_weighted=Sum(money.weighted()),
+            unconverted=money.unconverted(),
+        )
         .order_by()
     }
     stage_rows = []
@@ -200,7 +205,8 @@ def sales_dashboard(*, user, scope: Scope) -> SalesDashboard:
         row = by_stage.get(stage.pk, {})
         stage_rows.append({
             "label": stage_label(stage), "stage_id": stage.pk, "count": row.get("count", 0),
-            "amount": money(row.get("sum_amount")), "weighted": money(row.get("sum_weighted")),
+            "amount": cents(row.get("sum_amount")), "weighted": cents(row.get("sum_weighted")),
+            "unconverted": row.get("unconverted", 0),
             "url": _deal_list_url(scope, status=Deal.Status.OPEN, stage=stage.pk),
         })
     stage_totals = {
@@ -208,6 +214,7 @@ def sales_dashboard(*, user, scope: Scope) -> SalesDashboard:
         "count": sum(r["count"] for r in stage_rows),
         "amount": sum((r["amount"] for r in stage_rows), Decimal("0.00")),
         "weighted": sum((r["weighted"] for r in stage_rows), Decimal("0.00")),
+        "unconverted": sum(r["unconverted"] for r in stage_rows),
         "url": _deal_list_url(scope, status=Deal.Status.OPEN),
     }
 
@@ -219,8 +226,9 @@ def sales_dashboard(*, user, scope: Scope) -> SalesDashboard:
     ).aggregate(
         won_count=Count("pk", filter=won),
         lost_count=Count("pk", filter=Q(status=Deal.Status.LOST)),
-        won_amount=Sum("amount", filter=won),
-        won_average=Avg("amount", filter=won),
+        won_amount=Sum(amount, filter=won),
+        won_average=Avg(amount, filter=won),
+        won_unconverted=money.unconverted(filter=won),
         cycle=Avg(cycle, filter=won),
     )
     won_count, lost_count = closed["won_count"], closed["lost_count"]
@@ -228,11 +236,11 @@ def sales_dashboard(*, user, scope: Scope) -> SalesDashboard:
     cards = [
         Figure("open_pipeline", _("Open pipeline"), stage_totals["amount"], None, stage_totals["url"],
                _("Amount of all open deals, whatever their expected close date.")),
-        Figure("won_amount", _("Won in the period"), money(closed["won_amount"]), None, won_url,
+        Figure("won_amount", _("Won in the period"), cents(closed["won_amount"]), None, won_url,
                _("Amount of the deals won in the period.")),
         Figure("win_rate", _("Win rate"), won_count, won_count + lost_count, "",
                _("Won deals out of the deals won or lost in the period.")),
-        Figure("average_deal_size", _("Average won deal"), money(closed["won_average"]), None, won_url,
+        Figure("average_deal_size", _("Average won deal"), cents(closed["won_average"]), None, won_url,
                _("Average amount of the deals won in the period.")),
         Figure("sales_cycle", _("Sales cycle in days"), days(closed["cycle"]) if won_count else None, None, "",
                _("Average days from creating a deal to winning it, for the deals won in the period.")),
@@ -242,12 +250,14 @@ def sales_dashboard(*, user, scope: Scope) -> SalesDashboard:
     leaders = (
         deals.filter(won, closed_at__gte=start_at, closed_at__lt=end_at, owner__isnull=False)
         .values("owner_id", "owner__first_name", "owner__last_name", "owner__username")
-        .annotate(count=Count("pk"), sum_amount=Sum("amount"))
+        .annotate(
+            count=Count("pk"), sum_amount=Coalesce(Sum(amount), Decimal("0")), unconverted=money.unconverted()
+        )
         .order_by("-sum_amount", "owner__username")[:LEADERBOARD_SIZE]
     )
     leaderboard = [
         {"label": _user_label(r["owner__first_name"], r["owner__last_name"], r["owner__username"]),
-         "count": r["count"], "amount": money(r["sum_amount"]),
+         "count": r["count"], "amount": cents(r["sum_amount"]), "unconverted": r["unconverted"],
          "url": _deal_list_url(scope, status=Deal.Status.WON, owner=r["owner_id"], sort="-close")}
         for r in leaders
     ]
@@ -256,12 +266,14 @@ def sales_dashboard(*, user, scope: Scope) -> SalesDashboard:
     source_labels = dict(Lead.Source.choices)
     created = deals.filter(created_at__gte=start_at, created_at__lt=end_at)
     source_rows = (
-        created.values("source").annotate(count=Count("pk"), sum_amount=Sum("amount"), won=Count("pk", filter=won))
+        created.values("source").annotate(
+            count=Count("pk"), sum_amount=Sum(amount), won=Count("pk", filter=won), unconverted=money.unconverted()
+        )
         .order_by("-count", "source")
     )
     sources = [
         {"label": str(source_labels.get(r["source"], r["source"])) if r["source"] else _("No source"),
-         "count": r["count"], "amount": money(r["sum_amount"]), "won": r["won"]}
+         "count": r["count"], "amount": cents(r["sum_amount"]), "won": r["won"], "unconverted": r["unconverted"]}
         for r in source_rows
     ]
 
@@ -325,4 +337,9 @@ def sales_dashboard(*, user, scope: Scope) -> SalesDashboard:
         )
     data["total"]["label"] = _("Total")
     data["last_day"] = last_day
-    return SalesDashboard(cards, stage_rows, stage_totals, data, funnel, time_in_stage, sources, leaderboard)
+    # Open deals and deals won in the period that the amounts leave out for lack of an exchange rate.
+    notes = {
+        "unconverted": stage_totals["unconverted"] + closed["won_unconverted"],
+        "unconverted_url": _deal_list_url(scope, no_rate="on"),
+    }
+    return SalesDashboard(cards, stage_rows, stage_totals, data, funnel, time_in_stage, sources, leaderboard, notes)

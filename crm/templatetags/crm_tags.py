@@ -3,8 +3,10 @@ import re
 from django import template
 from django.utils.html import escape, format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm import recordpage
+from crm.money import format_money
 
 register = template.Library()
 
@@ -33,6 +35,34 @@ def page_url(context, page_number: int) -> str:
     params = context["request"].GET.copy()
     params["page"] = page_number
     return f"?{params.urlencode()}"
+
+
+@register.filter
+def money(value, currency=None) -> str:
+    """`{{ deal.amount|money:deal.currency }}`: "25.820,00 €" / "€25,820.00"; without a currency
+    the company currency. The one way a template writes an amount (crm.money.format_money)."""
+    return format_money(value, currency or None)
+
+
+@register.filter
+def money_whole(value, currency=None) -> str:
+    """`{{ total|money_whole }}`: the same rounded to whole units ("25.820 €")."""
+    return format_money(value, currency or None, whole=True)
+
+
+@register.simple_tag
+def unconverted_mark(count) -> str:
+    """Next to a converted total: how many deals it leaves out for lack of an exchange rate."""
+    if not count:
+        return ""
+    title = ngettext(
+        "%(n)s deal without an exchange rate is not included",
+        "%(n)s deals without an exchange rate are not included", count,
+    ) % {"n": count}
+    return format_html(
+        '<span class="badge text-bg-warning ms-1" title="{}" data-testid="unconverted-mark">+{} <span class="visually-hidden">{}</span></span>',
+        title, count, title,
+    )
 
 
 @register.filter

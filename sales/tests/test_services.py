@@ -43,8 +43,8 @@ def test_campaign_figures_and_customer_revenue(alice, django_assert_num_queries)
     DealFactory(campaign_code="herbst", owner=alice, amount=Decimal("7000"), organization=won.organization)
     with django_assert_num_queries(2):
         figures = services.campaign_figures(["herbst", "leer"])
-    assert figures["herbst"] == {"leads": 2, "deals": 2, "won_deals": 1, "won_revenue": Decimal("5000.00")}
-    assert figures["leer"] == {"leads": 0, "deals": 0, "won_deals": 0, "won_revenue": Decimal("0.00")}
+    assert figures["herbst"] == {"leads": 2, "deals": 2, "won_deals": 1, "won_revenue": Decimal("5000.00"), "unconverted": 0}
+    assert figures["leer"] == {"leads": 0, "deals": 0, "won_deals": 0, "won_revenue": Decimal("0.00"), "unconverted": 0}
     with django_assert_num_queries(1):
         revenue = services.customer_revenue([won.organization_id, 999999])
     assert revenue == {won.organization_id: Decimal("5000.00"), 999999: Decimal("0.00")}

@@ -4,15 +4,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.access import get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
 from crm.lists import int_param
+from crm.money import format_money
 from crm.roles import has_role
-from sales import services
+from sales import money, services
 from sales.filters import BoardFilter
 from sales.models import Deal, Pipeline, Stage
 from sales.views.common import SALES_WRITERS
@@ -25,8 +26,10 @@ CLOSED_COLUMN_DAYS = 30
 
 
 def column_totals(queryset) -> dict:
-    """Count and sum per stage: open deals, and deals closed in the last CLOSED_COLUMN_DAYS. Two
-    queries that each read only deal_board_totals_idx (an OR of both would read the table)."""
+    """Count and sum per stage: open deals, and deals closed in the last CLOSED_COLUMN_DAYS. The
+    sum is in the company currency (sales.money: each deal at the rate of its close date);
+    `unconverted` counts the deals left out for lack of a rate. Two queries that each read only
+    deal_board_totals_idx (an OR of both would read the table)."""
     cutoff = timezone.now() - timezone.timedelta(days=CLOSED_COLUMN_DAYS)
     parts = [
         queryset.filter(status=Deal.Status.OPEN),
@@ -34,9 +37,20 @@ def column_totals(queryset) -> dict:
     ]
     totals = {}
     for part in parts:
-        for row in part.values("stage_id").annotate(count=Count("stage_id"), total=Sum("amount")).order_by():
+        rows = part.values("stage_id").annotate(
+            count=Count("stage_id"), total=Sum(money.converted()), unconverted=money.unconverted()
+        )
+        for row in rows.order_by():
             totals[row["stage_id"]] = row
     return totals
+
+
+def _column_stats(totals: dict, stage_id: int) -> dict:
+    stats = totals.get(stage_id, {})
+    return {
+        "stage_id": stage_id, "count": stats.get("count", 0), "unconverted": stats.get("unconverted", 0),
+        "total_label": format_money(stats.get("total") or 0, whole=True),
+    }
 
 
 def _pipeline(request):
@@ -58,7 +72,6 @@ def board(request):
         now = timezone.now()
         cutoff = timezone.now() - timezone.timedelta(days=CLOSED_COLUMN_DAYS)
         detail_url = reverse("sales:deal_detail", args=[0])
-        separator = formats.get_format("THOUSAND_SEPARATOR")
         base = filterset.qs.filter(pipeline=pipeline)
         for stage in stages:
             if stage.is_closed:
@@ -73,14 +86,11 @@ def board(request):
                 card.stale = card.is_open and card.last_activity_at < now - timezone.timedelta(days=pipeline.stale_after_days)
                 # Labels made here: per-card template filters cost milliseconds on a full board.
                 card.url = detail_url.replace("/0/", f"/{card.pk}/")
-                card.amount_label = f"{card.amount:,.0f}".replace(",", separator)
+                card.amount_label = format_money(card.amount, card.currency, whole=True)
                 card.close_label = card.expected_close_date.strftime("%d.%m.%Y") if card.expected_close_date else ""
                 card.owner_label = (card.owner.get_full_name() or card.owner.username) if card.owner else ""
                 card.days = max(0, (now - card.stage_entered_at).days)
-            stats = totals.get(stage.pk, {"count": 0, "total": 0})
-            columns.append(
-                {"stage": stage, "cards": cards, "count": stats["count"], "total": stats["total"] or 0, "limit": limit}
-            )
+            columns.append({"stage": stage, "cards": cards, "limit": limit, **_column_stats(totals, stage.pk)})
     context = {
         "pipelines": pipelines,
         "pipeline": pipeline,
@@ -91,6 +101,8 @@ def board(request):
         "days_title": _("Days in stage"),
         "days_unit": _("days"),
         "stale_label": _("stale"),
+        "unconverted": sum(column["unconverted"] for column in columns),
+        "unconverted_url": reverse("sales:deal_list") + f"?no_rate=on&pipeline={pipeline.pk}" if pipeline else "",
         "breadcrumbs": [crumb(_("Deals"), "sales:deal_list"), crumb(_("Board"))],
     }
     return render(request, "sales/board.html", context)
@@ -116,10 +128,7 @@ def deal_move(request, pk: int):
         return render(request, "sales/partials/board_message.html", {"error": " ".join(exc.messages)}, status=409)
     filterset = BoardFilter(request.GET or None, queryset=Deal.objects.visible_to(request.user), request=request)
     totals = column_totals(filterset.qs.filter(pipeline_id=deal.pipeline_id, stage_id__in=[old_stage_id, stage.pk]))
-    changed = [
-        {"stage_id": sid, "count": totals.get(sid, {}).get("count", 0), "total": totals.get(sid, {}).get("total") or 0}
-        for sid in {old_stage_id, stage.pk}
-    ]
+    changed = [_column_stats(totals, sid) for sid in {old_stage_id, stage.pk}]
     return render(
         request,
         "sales/partials/board_message.html",

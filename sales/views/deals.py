@@ -1,10 +1,12 @@
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, DetailView, UpdateView
@@ -13,8 +15,9 @@ from contacts.models import Activity
 from crm.access import RoleRequiredMixin, get_editable_or_403, get_visible_or_404, role_required
 from crm.breadcrumbs import BreadcrumbMixin, crumb
 from crm.lists import FilteredListView
+from crm.money import format_money
 from crm.roles import Role, has_role
-from sales import services
+from sales import money, services
 from sales.automation import task_create
 from sales.filters import DealFilter
 from sales.forms import DealContactForm, DealForm, LineItemFormSet, LostForm, ReassignForm, TaskForm, WonForm
@@ -69,7 +72,9 @@ class DealDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
     template_name = "sales/deal_detail.html"
 
     def get_object(self, queryset=None):
-        queryset = Deal.objects.select_related("organization", "owner", "stage", "pipeline", "territory", "lead")
+        queryset = Deal.objects.select_related("organization", "owner", "stage", "pipeline", "territory", "lead").annotate(
+            rate_used=money.rate()
+        )
         return get_object_or_404(queryset.visible_to(self.request.user), pk=self.kwargs["pk"])
 
     def get_breadcrumbs(self):
@@ -86,7 +91,10 @@ class DealDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
             .select_related("assignee")
             .order_by("done", "due_at")[:50]
         )
+        # The rate as written in the reader's language, without trailing zeros ("1,2" / "1.2").
+        rate_label = formats.number_format(Decimal(deal.rate_used).normalize()) if deal.rate_used is not None else ""
         context.update(
+            rate_label=rate_label,
             can_edit=deal.is_editable_by(self.request.user),
             line_items=list(deal.line_items.select_related("product")),
             deal_contacts=list(deal.deal_contacts.select_related("person").order_by("person__last_name")),
@@ -140,12 +148,17 @@ class DealFormMixin:
         return HttpResponseRedirect(self.object.get_absolute_url())
 
 
-def _save_line_items(deal, formset):
+def _save_line_items(request, deal, formset):
     formset.instance = deal
     formset.save()
-    if deal.line_items.exists():
-        deal.recompute_amount()
-        deal.save(update_fields=["amount"])
+    changed = deal.amount_from_line_items()
+    if changed is not None:
+        old, new = changed
+        messages.info(
+            request,
+            _("The amount is now %(new)s, the total of the line items (it was %(old)s).")
+            % {"new": format_money(new, deal.currency), "old": format_money(old, deal.currency)},
+        )
 
 
 class DealCreateView(RoleRequiredMixin, BreadcrumbMixin, DealFormMixin, CreateView):
@@ -170,7 +183,7 @@ class DealCreateView(RoleRequiredMixin, BreadcrumbMixin, DealFormMixin, CreateVi
         deal.save()
         self.object = deal
         services.deal_record_created(deal=deal, user=self.request.user)
-        _save_line_items(deal, formset)
+        _save_line_items(self.request, deal, formset)
         messages.success(self.request, _("Deal “%(name)s” was created.") % {"name": deal.name})
 
 
@@ -207,7 +220,7 @@ class DealUpdateView(RoleRequiredMixin, BreadcrumbMixin, DealFormMixin, UpdateVi
         deal.last_activity_at = timezone.now()
         deal.save()
         self.object = deal
-        _save_line_items(deal, formset)
+        _save_line_items(self.request, deal, formset)
         if new_stage is not None and new_stage.pk != original_stage_id:
             self.object = services.deal_move(deal=deal, stage=new_stage, user=self.request.user)
         messages.success(self.request, _("Deal “%(name)s” was saved.") % {"name": deal.name})
