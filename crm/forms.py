@@ -92,3 +92,26 @@ class OutboxPasswordResetForm(PasswordResetForm):
         html = loader.render_to_string(html_email_template_name, context) if html_email_template_name else ""
         outbox.email_queue(to=to_email, subject=subject, body=body, html=html, from_email=from_email,
                            regarding=context["user"])
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("What the token is for, e.g. “Web shop sync”."))
+    scope = forms.ChoiceField(label=_("Scope"), choices=(), initial="read")
+    expires_on = forms.DateField(
+        label=_("Expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Empty: until you revoke it. The token stops working at the start of this day."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from crm.models import ApiToken
+
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = ApiToken.Scope.choices
+
+    def clean_expires_on(self):
+        from django.utils import timezone
+
+        value = self.cleaned_data.get("expires_on")
+        if value is not None and value <= timezone.localdate():
+            raise ValidationError(_("Choose a day after today."))
+        return value

@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "simple_history",
     "phonenumber_field",
@@ -265,6 +268,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "service-sla-escalate": {"task": "service.tasks.sla_escalate", "schedule": 300.0},
     "appointments-reminders": {"task": "appointments.tasks.reminders_send_due", "schedule": 60.0},
     "analytics-snapshots-refresh": {"task": "analytics.tasks.snapshots_refresh", "schedule": 300.0},
+    "crm-api-idempotency-keys-purge": {"task": "crm.tasks.idempotency_keys_purge", "schedule": 3600.0},
 }
 
 # Production hardening; DEBUG=1 relaxes what a laptop cannot provide (HTTPS).
@@ -316,6 +320,53 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# The REST API (crm/api; each app's api/ room), mounted under /api/v1/. Every request acts as its
+# user: a personal API token (Authorization: Bearer ...) or the browser's session (with CSRF).
+# JSON only (no browsable API: Swagger UI at /api/docs/ is the interactive view); errors are RFC
+# 9457 problem details (crm.api.exceptions); lists page by cursor, never by COUNT or OFFSET.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "crm.api.authentication.BearerTokenAuthentication",
+        "crm.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["crm.api.permissions.CrmUserPermission"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["crm.api.parsers.LimitedJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.KeysetPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api.throttling.UserOrTokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("CRM_API_RATE", "600/min")},
+    "EXCEPTION_HANDLER": "crm.api.exceptions.problem_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "PAGE_SIZE": 50,
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DATETIME_FORMAT": "iso-8601",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CRM API",
+    "DESCRIPTION": "The CRM's REST API. Authentication, paging, errors and concurrency: see the help page of /api/docs/.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayRequestDuration": True},
+    "ENUM_NAME_OVERRIDES": {
+        "ActivityKindEnum": "contacts.models.Activity.Kind",
+        "AddressKindEnum": "contacts.models.OrganizationAddress.Kind",
+        "ChangeActionEnum": "crm.models.ChangeEvent.Action",
+    },
+}
+# Page size of API lists (?limit= up to the maximum), the records a batch call takes, how long an
+# Idempotency-Key is remembered, and how many requests a user (or token) may make.
+CRM_API_PAGE_SIZE = env_int("CRM_API_PAGE_SIZE", 50)
+CRM_API_MAX_PAGE_SIZE = env_int("CRM_API_MAX_PAGE_SIZE", 500)
+CRM_API_BATCH_MAX = env_int("CRM_API_BATCH_MAX", 1000)
+CRM_API_IDEMPOTENCY_HOURS = env_int("CRM_API_IDEMPOTENCY_HOURS", 24)
+# A batch of 1,000 people is about 1 MB of JSON; the pages keep Django's 10 MB limit too.
 
 # Product settings
 # The company's currency: quotas, budgets and costs are in it, and totals over deals in several

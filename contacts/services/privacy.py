@@ -9,6 +9,7 @@ from the emptied fields on save.
 from django.utils.translation import gettext as _
 
 from contacts.models import Activity, Attachment, Person
+from crm import changefeed
 
 PERSONAL_FIELDS = {
     "salutation": Person.Salutation.NONE,
@@ -86,6 +87,7 @@ def erase_person(person) -> int:
         setattr(person, field, value)
     person.last_name = _("Erased person %(id)s") % {"id": person.pk}
     person.skip_history_when_saving = True
+    changefeed.mark_erased(person)
     try:
         person.save()
     finally:
