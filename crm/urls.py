@@ -6,9 +6,9 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView
 
 from crm import views
+from crm.access import role_required
 from crm.api import views as api_views
 from crm.api.exceptions import is_api_request, problem_response
-from crm.access import role_required
 from crm.breadcrumbs import Crumb
 from crm.forms import LoginForm, OutboxPasswordResetForm
 

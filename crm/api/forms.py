@@ -2,8 +2,9 @@
 exactly what the form checks (field rules, the model's clean() and constraints, duplicate
 checks), with the form's messages.
 
-The JSON body becomes form data: for a partial update the record's current values, overlaid
-with the fields the request names; for create and full update only the request's fields.
+The JSON body becomes form data: the fields the request names, and for the others on create the
+empty form's defaults, on a partial update (PATCH) the record's current values, on a full
+update (PUT) nothing.
 """
 
 import datetime
@@ -48,15 +49,20 @@ def current_value(bound_field):
 
 
 def form_data(form_class, *, instance, changes: dict, partial: bool, form_kwargs: dict, extra: dict | None = None):
-    unbound = form_class(instance=instance, **form_kwargs)
+    creating = instance is None or instance.pk is None
+    # For a new record the form without an instance, as the create page shows it (its initial
+    # values, the owner among them, are set only then).
+    unbound = form_class(instance=None if creating else instance, **form_kwargs)
     data = MultiValueDict()
     for name, field in unbound.fields.items():
         if name in changes:
             value = changes[name]
-        elif partial and instance is not None and instance.pk:
+        elif creating or partial:
+            # Create: what the empty form offers (the model's defaults, you as the owner), as a
+            # browser posts the fields the user left alone. Partial update: the current value.
             value = current_value(unbound[name])
         else:
-            continue
+            continue  # full update (PUT): a field left out is emptied
         converted = form_value(field, value)
         data.setlist(unbound.add_prefix(name), converted if isinstance(converted, list) else [converted])
     for key, value in (extra or {}).items():

@@ -47,7 +47,7 @@ def token_create(*, user, name: str, scope: str, expires_at=None) -> NewToken:
 
 def token_find(raw: str) -> ApiToken | None:
     """The usable token that `raw` is, or None (unknown, wrong secret, revoked, expired)."""
-    parts = raw.split("_")
+    parts = raw.split("_", 2)  # the secret itself may hold "_"
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) != 8 or len(raw) > 100:
         return None
     token = ApiToken.objects.usable().select_related("user").filter(prefix=parts[1]).first()
