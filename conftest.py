@@ -101,3 +101,11 @@ def smtp_sink(settings):
     sink = SmtpSink().use(settings).start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture
+def write_token(alice):
+    """A read-and-write API token of alice's (crm/tests/api_client.py sends requests with it)."""
+    from crm.api import tokens
+
+    return tokens.token_create(user=alice, name="Alice's sync", scope="read_write").secret

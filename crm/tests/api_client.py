@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from crm.api import tokens
 
 
@@ -22,7 +20,3 @@ def call(client, method: str, url: str, body=None, *, token: str | None = None, 
 def token_for(user, scope: str = "read_write", **kwargs) -> str:
     return tokens.token_create(user=user, name=f"Token of {user.username}", scope=scope, **kwargs).secret
 
-
-@pytest.fixture
-def write_token(alice):
-    return token_for(alice)

@@ -12,7 +12,7 @@ from contacts.services.duplicates import person_merge
 from contacts.tests.factories import OrganizationFactory, PersonFactory
 from crm import privacy
 from crm.models import ApiToken, ChangeEvent, IdempotencyKey
-from crm.tests.api_client import call, token_for, write_token  # noqa: F401  (a fixture)
+from crm.tests.api_client import call, token_for
 
 PEOPLE = "/api/v1/people/"
 
