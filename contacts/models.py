@@ -132,11 +132,9 @@ class ExternalIdModel(models.Model):
     def clean(self):
         super().clean()
         # Empty strings mean "none", so that the unique constraint ignores them (NULLs are distinct).
+        # The pairing and uniqueness are the constraints' (checked with the form's other ones).
         self.external_source = (self.external_source or "").strip() or None
         self.external_id = (self.external_id or "").strip() or None
-        if (self.external_source is None) != (self.external_id is None):
-            field = "external_id" if self.external_id is None else "external_source"
-            raise ValidationError({field: _("An external id needs its system, and a system needs the id.")})
 
 
 class Organization(EditableByMixin, ChangeFeedModel, ExternalIdModel, SearchIndexedModel):

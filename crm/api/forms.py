@@ -78,10 +78,18 @@ def form_errors(form) -> dict:
     return errors
 
 
+def _similar(candidate) -> dict:
+    record = getattr(candidate, "record", candidate)
+    entry = {"id": record.pk, "name": str(record)}
+    if hasattr(candidate, "reason_label"):
+        entry["reason"] = str(candidate.reason_label)
+    return entry
+
+
 def similar_conflict(records: list) -> Conflict:
     return Conflict(
         _("Similar records already exist. Send the request again with “confirm_new”: true if this is a new one."),
-        extra={"similar": [{"id": r.pk, "name": str(r)} for r in records]},
+        extra={"similar": [_similar(candidate) for candidate in records]},
     )
 
 

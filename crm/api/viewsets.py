@@ -13,6 +13,7 @@ import json
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status, viewsets
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from crm.api.exceptions import PreconditionFailed
@@ -45,6 +46,14 @@ class RecordViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return self.base_queryset()
+
+    def get_object(self):
+        """A record by its id among those the user may see: the list's filters (a task list's
+        "yours, open" default, say) do not hide it."""
+        lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+        obj = get_object_or_404(self.get_queryset(), **{self.lookup_field: lookup})
+        self.check_object_permissions(self.request, obj)
+        return obj
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "user": self.request.user}
