@@ -349,6 +349,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The CRM's REST API. Authentication, paging, errors and concurrency: see the help page of /api/docs/.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs are for CRM users, like every page that is not public.
+    "SERVE_PERMISSIONS": ["crm.api.permissions.CrmUserPermission"],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -235,7 +235,7 @@ def test_organizations_batch(client, alice, write_token):
 @pytest.mark.parametrize("count", [3, 30])
 def test_the_people_list_makes_the_same_few_queries_for_few_and_many(client, alice, write_token, django_assert_max_num_queries, count):
     tag = Tag.objects.create(name="VIP")
-    for index in range(count):
+    for _ in range(count):
         person = PersonFactory(owner=alice)
         person.tags.add(tag)
         EmploymentFactory(person=person)
