@@ -38,6 +38,9 @@ DEBUG = env_bool("DEBUG", False)
 # `manage.py check --deploy` fail, so production cannot run on it unnoticed.
 _DEV_SECRET_KEY = "django-insecure-dev-only-key-set-SECRET_KEY-in-production-0123456789"
 SECRET_KEY = os.environ.get("SECRET_KEY") or _DEV_SECRET_KEY
+# Rotating SECRET_KEY: keep the old one here (comma-separated), or signed links and the marketing
+# suppression list (keyed hashes, marketing.privacy) made with it no longer match.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -212,11 +215,18 @@ if os.environ.get("EMAIL_HOST"):
     EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
-    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-    # Without a timeout a hanging server holds a worker forever (Django's default is none).
-    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465 and not EMAIL_USE_TLS)
 else:
     EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# One set of SMTP settings for every connection the CRM opens (the outbox and campaign sends both
+# connect through crm.outbox.SMTPBackend). The server's certificate is always verified: against
+# the system's CAs, or only against EMAIL_SSL_CAFILE (a private CA or the server's self-signed
+# certificate, PEM). EMAIL_SSL_CERTFILE/KEYFILE: a client certificate, for servers that want one.
+EMAIL_SSL_CAFILE = os.environ.get("EMAIL_SSL_CAFILE", "")
+EMAIL_SSL_CERTFILE = os.environ.get("EMAIL_SSL_CERTFILE") or None
+EMAIL_SSL_KEYFILE = os.environ.get("EMAIL_SSL_KEYFILE") or None
+# Without a timeout a hanging server holds a worker forever (Django's default is none).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 # The CRM's public address, for absolute links in emails and calendar files (crm.links).
 CRM_BASE_URL = os.environ.get("CRM_BASE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
@@ -352,6 +362,8 @@ SERVICE_IMAP_PORT = env_int("SERVICE_IMAP_PORT", 993)
 SERVICE_IMAP_USER = os.environ.get("SERVICE_IMAP_USER", "")
 SERVICE_IMAP_PASSWORD = os.environ.get("SERVICE_IMAP_PASSWORD", "")
 SERVICE_IMAP_SSL = env_bool("SERVICE_IMAP_SSL", True)
+# The IMAP server's certificate is verified against the system's CAs, or only this file's (PEM).
+SERVICE_IMAP_SSL_CAFILE = os.environ.get("SERVICE_IMAP_SSL_CAFILE", "")
 SERVICE_IMAP_FOLDER = os.environ.get("SERVICE_IMAP_FOLDER", "INBOX")
 SERVICE_VIP_REVENUE = env_int("SERVICE_VIP_REVENUE", 10_000_000)
 SERVICE_SLA_WARN_MINUTES = env_int("SERVICE_SLA_WARN_MINUTES", 60)
