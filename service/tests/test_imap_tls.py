@@ -69,15 +69,14 @@ def imap_server(settings, certificate):
     server.stop()
 
 
-def test_an_untrusted_certificate_is_refused_before_the_password_is_sent(imap_server):
+def test_an_untrusted_certificate_is_refused_before_the_password_is_sent_unless_the_ca_file_trusts_it(
+    imap_server, settings, certificate
+):
     with pytest.raises(ssl.SSLCertVerificationError):
         connect()
     assert imap_server.logins == []
 
-
-def test_a_certificate_trusted_by_the_ca_file_setting_is_accepted(imap_server, settings, certificate):
     settings.SERVICE_IMAP_SSL_CAFILE = str(certificate.cert)
-
     client = connect()
     client.shutdown()
 
