@@ -182,8 +182,11 @@ class SmtpSender:
     def _connect(self) -> smtplib.SMTP:
         """A connection opened by the configured SMTP backend (its TLS context and certificate
         checks, STARTTLS or implicit TLS, EMAIL_TIMEOUT, login), then driven by this sender."""
-        backend = get_connection(fail_silently=False)
         smtp = None
+        try:
+            backend = get_connection(fail_silently=False)  # ValueError: EMAIL_USE_TLS and EMAIL_USE_SSL both set
+        except ValueError as error:
+            raise ConnectFailed(_("The mail server settings are wrong: %(error)s") % {"error": error}) from error
         try:
             backend.open()
             smtp, backend.connection = backend.connection, None

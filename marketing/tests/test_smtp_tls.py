@@ -146,3 +146,14 @@ def test_the_campaign_page_says_why_messages_wait_and_why_they_failed(
     send_batch(campaign_id=campaign.pk, batch=0)
     page = client.get(campaign.get_absolute_url()).content.decode()
     assert "Not sent, in the words of the mail server or the sender:" in page and "(3)" in page
+
+
+def test_contradicting_tls_settings_end_the_send_with_the_reason(smtp_sink, settings, campaign, django_capture_on_commit_callbacks):
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = True
+    settings.CRM_EMAIL_MAX_ATTEMPTS = 1
+
+    campaign = start_send(campaign, django_capture_on_commit_callbacks)
+
+    assert campaign.status == Campaign.Status.SENT and smtp_sink.messages == []
+    assert all("mutually exclusive" in d.error for d in Delivery.objects.filter(campaign=campaign, status=Delivery.Status.FAILED))
+    assert Delivery.objects.filter(campaign=campaign, status=Delivery.Status.FAILED).count() == 3
