@@ -68,9 +68,9 @@ class Server:
     def request(self, path: str, data: dict | None = None, forwarded_for: str = "") -> tuple[int, str]:
         headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(self.base + path, data=body, headers=headers)
+        request = urllib.request.Request(self.base + path, data=body, headers=headers)  # noqa: S310 (http://127.0.0.1)
         try:
-            with self.opener.open(request, timeout=20) as response:  # nosec B310 (http://127.0.0.1 only)
+            with self.opener.open(request, timeout=20) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
