@@ -30,7 +30,8 @@ from marketing.models import WebFormSubmission
 from marketing.tests.factories import WebFormFactory
 from service.models import PortalAccess
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# gunicorn runs in other processes, on the real clock; so does this test (conftest.FROZEN_AT).
+pytestmark = [pytest.mark.services, pytest.mark.real_clock, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 CACHE_URL = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") or "redis://127.0.0.1:6379/2"
 FORM_LIMIT = 4
