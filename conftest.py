@@ -36,6 +36,14 @@ def make_user(username: str, *roles: str, **kwargs):
     return user
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """No cached value (a rate-limit counter, say) leaks from one test into the next."""
+    from crm.tests.cache import cache_clear
+
+    cache_clear()
+
+
 @pytest.fixture
 def role_users(db):
     """One user per role, the sales rep and the sales manager in one team."""

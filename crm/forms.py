@@ -1,13 +1,14 @@
 """Form fields shared by all apps."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField as FilterModelChoiceField
 
-from crm import outbox, twofactor
+from crm import outbox, ratelimit, twofactor
 
 
 def parse_id(value) -> int | None:
@@ -83,10 +84,15 @@ class TwoFactorConfirmForm(forms.Form):
 
 class OutboxPasswordResetForm(PasswordResetForm):
     """Django's password reset, its email stored in the outbox (crm.outbox) and delivered by a
-    worker: a mail server that is down loses nothing and shows the visitor no error."""
+    worker: a mail server that is down loses nothing and shows the visitor no error. One account
+    gets at most CRM_PASSWORD_RESET_RECIPIENT_LIMIT resets in the rate-limit window, however many
+    visitors ask (the page answers them all alike)."""
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
                   html_email_template_name=None):
+        if ratelimit.hit("password-reset-recipient", to_email.strip().lower(),
+                         limit=settings.CRM_PASSWORD_RESET_RECIPIENT_LIMIT):
+            return
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
         body = loader.render_to_string(email_template_name, context)
         html = loader.render_to_string(html_email_template_name, context) if html_email_template_name else ""

@@ -11,6 +11,7 @@ from crm.api import views as api_views
 from crm.api.exceptions import is_api_request, problem_response
 from crm.breadcrumbs import Crumb
 from crm.forms import LoginForm, OutboxPasswordResetForm
+from crm.ratelimit import rate_limit
 
 
 def _auth(view, template, title, **kwargs):
@@ -52,14 +53,14 @@ urlpatterns = [
     ),
     path(
         "password/reset/",
-        _auth(
+        rate_limit("password-reset", limit="CRM_PASSWORD_RESET_RATE_LIMIT", frame="base.html")(_auth(
             auth_views.PasswordResetView,
             "registration/password_reset_form.html",
             _("Reset password"),
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
             form_class=OutboxPasswordResetForm,
-        ),
+        )),
         name="password_reset",
     ),
     path(

@@ -22,7 +22,8 @@ from contacts.services import importing
 from contacts.tasks import import_run
 from crm.celery import app
 
-pytestmark = pytest.mark.services
+# The worker runs in another process, on the real clock; so does this test (conftest.FROZEN_AT).
+pytestmark = [pytest.mark.services, pytest.mark.real_clock]
 
 BROKER_URL = "redis://127.0.0.1:6379/15"
 WAIT_SECONDS = 60
