@@ -4,14 +4,18 @@ Each URL function picks a different row or query per request where that matters,
 benchmark does not measure one cached page over and over.
 """
 
+import json
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Max, Min
+from django.test import Client
 from django.urls import reverse
 
 from contacts.models import Organization, Person
-from crm.benchmarks import Endpoint, register
+from crm.api.tokens import token_create
+from crm.benchmarks import Endpoint, Throughput, register, register_throughput
 from crm.roles import Role
 
 DEEP_PAGE = 200
@@ -77,7 +81,69 @@ ENDPOINTS = [
     ),
     Endpoint("person_detail", _detail(Person, "contacts:person_detail"), role=Role.SALES_REP),
     Endpoint("organization_detail", _detail(Organization, "contacts:organization_detail"), role=Role.SALES_REP),
+    # The API: a sync client's page of 100 people (session-authenticated here, the same queries).
+    Endpoint("api_people_list_100", lambda user, rng: "/api/v1/people/?limit=100", role=Role.SALES_REP),
 ]
+
+BATCH_SIZE = 1000
+CITIES = ["Kiel", "Bonn", "Ulm", "Jena", "Gera", "Hof"]
+
+
+def _api_client(user) -> tuple[Client, dict]:
+    secret = token_create(user=user, name="benchmark", scope="read_write").secret
+    return Client(raise_request_exception=True), {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def _batch_upsert(user, rng) -> list[tuple[int, float]]:
+    """A sync of 1,000 people as a shop sends it: first all new (created, each checked for a
+    duplicate email and similar names), then the same 1,000 again with half of them changed
+    (matched by external id: updated or unchanged)."""
+    client, headers = _api_client(user)
+    run = rng.randrange(10**9)
+    records = [
+        {"external_source": "benchmark", "external_id": f"{run}-{n}", "first_name": f"Bench{n}",
+         "last_name": f"Sync{run}x{n}", "email": f"sync{run}.{n}@example.org", "city": rng.choice(CITIES)}
+        for n in range(BATCH_SIZE)
+    ]
+    again = [{**record, "city": record["city"] + " Nord"} if n % 2 else record for n, record in enumerate(records)]
+    calls = []
+    for batch, expected in ((records, "created"), (again, None)):
+        body = json.dumps({"records": batch})
+        start = time.perf_counter()
+        response = client.post("/api/v1/people/batch/", data=body, content_type="application/json", secure=True, **headers)
+        calls.append((len(batch), time.perf_counter() - start))
+        failed = response.json().get("failed") if response.status_code == 200 else None
+        if response.status_code != 200 or failed or expected and response.json()["created"] != len(batch):
+            raise RuntimeError(f"batch upsert: {response.status_code} {response.content[:500]!r}")
+    return calls
+
+
+def _change_feed(user, rng) -> list[tuple[int, float]]:
+    """Pages of 1,000 entries of the change feed from the start, as a new mirror reads it (at
+    most 20 pages). A seeded data set has no feed (seeding writes none): one entry per person
+    is added first, not measured, and rolled back with the rest."""
+    from crm import changefeed
+    from crm.models import ChangeEvent
+
+    missing = 20 * 1000 - ChangeEvent.objects.count()
+    if missing > 0:
+        changefeed.record_created(Person, list(Person.objects.order_by("pk").values_list("pk", flat=True)[:missing]))
+    client, headers = _api_client(user)
+    calls, since = [], 0
+    for _ in range(20):
+        start = time.perf_counter()
+        response = client.get(f"/api/v1/changes/?since={since}&limit=1000", secure=True, **headers)
+        seconds = time.perf_counter() - start
+        if response.status_code != 200:
+            raise RuntimeError(f"change feed: {response.status_code} {response.content[:500]!r}")
+        page = response.json()
+        calls.append((len(page["results"]), seconds))
+        since = page["since"]
+        if not page["more"]:
+            break
+    return calls
 
 for endpoint in ENDPOINTS:
     register(endpoint)
+register_throughput(Throughput("api_batch_upsert_people", _batch_upsert, role=Role.ADMIN))
+register_throughput(Throughput("api_change_feed", _change_feed, role=Role.SALES_REP))

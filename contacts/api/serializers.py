@@ -164,6 +164,10 @@ class PersonSerializer(ExternalIdMixin, FormSerializer):
                                               if rows or errors else [_("Check the organizations.")]})
         self.formset = formset
 
+    def related_changes(self) -> bool:
+        """Whether the employment rows change (the batch's "unchanged" check)."""
+        return self.formset is not None and self.formset.has_changed()
+
     def _save(self, form):
         person = form.save()
         if self.formset is not None:

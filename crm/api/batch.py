@@ -47,11 +47,41 @@ class _Refused(Exception):
         self.errors, self.extra = errors, extra or {}
 
 
+def _key(record) -> tuple:
+    """What a record is matched by, to notice a later record of the batch about the same one."""
+    if not isinstance(record, dict):
+        return ()
+    email = record.get("email")
+    return (
+        (str(record.get("external_source")), str(record.get("external_id"))) if record.get("external_id") else None,
+        email.strip().lower() if isinstance(email, str) and email.strip() else None,
+    )
+
+
+def state_of(obj) -> dict:
+    """The stored values of a record and its many-to-many fields, from memory (what the batch
+    compares to see whether a record would change, without saving it)."""
+    state = {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+    for field in obj._meta.many_to_many:
+        state[field.name] = {related.pk for related in getattr(obj, field.name).all()}
+    return state
+
+
 class BatchUpsertMixin:
-    """For a RecordViewSet: POST <list>/batch/. The viewset defines `batch_match(record)`."""
+    """For a RecordViewSet: POST <list>/batch/. The viewset defines `batch_match(record)`, and may
+    define `batch_match_many(records)` that finds them all in a few queries.
+
+    Speed (1,000 records per call): the records are matched, checked for write access and locked
+    in a few queries for the whole batch; one serializer serves every record; a record is
+    validated (the form, its duplicate checks) before a savepoint is opened, and only a record
+    that changes is saved. "Unchanged" compares the record's values before and after the form
+    put the request's values on it, so nothing is written and rolled back for it."""
 
     def batch_match(self, record: dict):
         return None
+
+    def batch_match_many(self, records: list) -> list:
+        return [self.batch_match(record) if isinstance(record, dict) else None for record in records]
 
     @extend_schema(request=BatchRequestSerializer, responses={200: BatchResponseSerializer})
     @action(detail=False, methods=["post"], url_path="batch")
@@ -69,7 +99,7 @@ class BatchUpsertMixin:
         if not isinstance(atomic, bool):
             raise exceptions.ValidationError({"atomic": [_("Give true or false.")]})
         with transaction.atomic():
-            results = [self._upsert(index, record) for index, record in enumerate(records)]
+            results = self._upsert_all(records)
             failed = sum(1 for r in results if r["status"] == "error")
             if atomic and failed:
                 transaction.set_rollback(True)
@@ -85,30 +115,66 @@ class BatchUpsertMixin:
             )
         return Response({"atomic": atomic, **counts, "failed": failed, "results": results})
 
-    def _upsert(self, index: int, record) -> dict:
+    def _upsert_all(self, records: list) -> list[dict]:
+        matches = self.batch_match_many(records)
+        ids = {obj.pk for obj in matches if obj is not None}
+        editable, locked = set(), {}
+        if ids:
+            model = self.model
+            editable = set(model.objects.editable_by(self.request.user).filter(pk__in=ids).values_list("pk", flat=True))
+            # Locked until the batch ends, loaded as the detail loads them (prefetched relations).
+            lock = self.get_queryset().filter(pk__in=editable).select_for_update(of=("self",))
+            locked = {obj.pk: obj for obj in lock}
+        self._batch_serializer = None
+        seen, results = set(), []
+        for index, record in enumerate(records):
+            key = _key(record)
+            existing = matches[index]
+            if existing is None and any(part in seen for part in key if part):
+                existing = self.batch_match(record)  # about a record an earlier entry of this batch created
+                if existing is not None:
+                    editable |= set(type(existing).objects.editable_by(self.request.user).filter(pk=existing.pk)
+                                    .values_list("pk", flat=True))
+                    locked.setdefault(existing.pk, self.get_queryset().select_for_update(of=("self",)).get(pk=existing.pk))
+            seen.update(part for part in key if part)
+            results.append(self._upsert(index, record, existing, editable, locked))
+        return results
+
+    def _upsert(self, index: int, record, existing, editable: set, locked: dict) -> dict:
         try:
+            if not isinstance(record, dict):
+                raise _Refused({"non_field_errors": [_("Send a JSON object.")]})
+            if existing is None:
+                serializer = self._validated(None, record)
+                with transaction.atomic():
+                    obj = serializer.save()
+                return {"index": index, "status": "created", "id": obj.pk}
+            if existing.pk not in editable:
+                raise _Refused({"non_field_errors": [_("You may see this record but not change it.")]})
+            existing = locked[existing.pk]
+            before = state_of(existing)
+            serializer = self._validated(existing, record)
+            if not self._changes(serializer, existing, before):
+                return {"index": index, "status": "unchanged", "id": existing.pk}
             with transaction.atomic():
-                if not isinstance(record, dict):
-                    raise _Refused({"non_field_errors": [_("Send a JSON object.")]})
-                existing = self.batch_match(record)
-                if existing is None:
-                    obj = self._write(None, record)
-                    return {"index": index, "status": "created", "id": obj.pk}
-                model = type(existing)
-                if not model.objects.editable_by(self.request.user).filter(pk=existing.pk).exists():
-                    raise _Refused({"non_field_errors": [_("You may see this record but not change it.")]})
-                existing = model._base_manager.select_for_update().get(pk=existing.pk)
-                before = self._compared(self.reloaded(existing))
-                obj = self._write(existing, record)
-                if self._compared(self.reloaded(obj)) == before:
-                    transaction.set_rollback(True)  # nothing changed: no save, no history, no change event
-                    return {"index": index, "status": "unchanged", "id": existing.pk}
-                return {"index": index, "status": "updated", "id": obj.pk}
+                obj = serializer.save()
+            return {"index": index, "status": "updated", "id": obj.pk}
         except _Refused as refused:
             return {"index": index, "status": "error", "id": None, "errors": refused.errors, **refused.extra}
 
-    def _write(self, instance, record):
-        serializer = self.get_serializer(instance, data=record, partial=instance is not None)
+    def _serializer(self, instance, record):
+        """One serializer for the whole batch (building its fields costs more than a record)."""
+        serializer = self._batch_serializer
+        if serializer is None:
+            serializer = self._batch_serializer = self.get_serializer(instance, data=record, partial=instance is not None)
+            return serializer
+        serializer.instance, serializer.initial_data, serializer.partial = instance, record, instance is not None
+        for name in ("_validated_data", "_errors", "_data"):
+            serializer.__dict__.pop(name, None)
+        return serializer
+
+    def _validated(self, instance, record):
+        serializer = self._serializer(instance, record)
         try:
             serializer.is_valid(raise_exception=True)
         except Conflict as conflict:
@@ -116,10 +182,18 @@ class BatchUpsertMixin:
         except exceptions.ValidationError as error:
             errors = plain_errors(error.detail)
             raise _Refused(errors if isinstance(errors, dict) else {"non_field_errors": errors}) from None
-        return serializer.save()
+        return serializer
 
-    def _compared(self, obj) -> dict:
-        data = dict(self.get_serializer(obj).data)
-        for name in IGNORED_IN_COMPARISON:
-            data.pop(name, None)
-        return data
+    def _changes(self, serializer, instance, before: dict) -> bool:
+        """Whether saving would change the record: its fields as the form set them, its
+        many-to-many fields as the form cleaned them, and the serializer's related rows."""
+        form = serializer.validated_data["form"]
+        after = {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+        for field in instance._meta.many_to_many:
+            if field.name in form.cleaned_data:
+                after[field.name] = {related.pk for related in form.cleaned_data[field.name] or []}
+            else:
+                after[field.name] = before[field.name]
+        changed = {name for name in after if after[name] != before.get(name)} - IGNORED_IN_COMPARISON
+        related = getattr(serializer, "related_changes", None)
+        return bool(changed) or bool(related and related())

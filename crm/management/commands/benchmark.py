@@ -24,13 +24,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
-from crm.benchmarks import Endpoint, endpoints
+from crm.benchmarks import Endpoint, Throughput, endpoints, throughputs
 
 
 class Command(BaseCommand):
@@ -59,14 +59,15 @@ class Command(BaseCommand):
     ):
         if requests < 1:
             raise CommandError("--requests must be at least 1.")
-        selected = endpoints()
+        selected, cases = endpoints(), throughputs()
         if only:
             names = {name.strip() for name in only.split(",")}
-            unknown = names - {e.name for e in selected}
+            unknown = names - {e.name for e in selected} - {c.name for c in cases}
             if unknown:
                 raise CommandError(f"Unknown endpoints: {', '.join(sorted(unknown))}")
             selected = [e for e in selected if e.name in names]
-        if not selected:
+            cases = [c for c in cases if c.name in names]
+        if not selected and not cases:
             raise CommandError("No endpoints registered (see crm.benchmarks).")
         fixed_user = self.get_user(user) if user else None
 
@@ -84,6 +85,7 @@ class Command(BaseCommand):
                     self.measure(endpoint, fixed_user or self.user_for(endpoint.role), requests, warmup, rng)
                 )
                 self.print_row(results[-1])
+            throughput_results = [self.measure_throughput(case, fixed_user or self.user_for(case.role), rng) for case in cases]
 
         total_time = sum(sum(r.pop("_times")) for r in results)
         total_requests = sum(r["requests"] for r in results)
@@ -98,6 +100,7 @@ class Command(BaseCommand):
             "warmup_per_endpoint": warmup,
             "requests_per_second_sequential": round(total_requests / total_time, 1) if total_time else None,
             "endpoints": results,
+            "throughput": throughput_results,
         }
         path = output or Path(settings.VAR_DIR) / "benchmarks" / f"{started_at.astimezone():%Y-%m-%dT%H%M%S}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,6 +174,26 @@ class Command(BaseCommand):
             "slowest_query": slowest_query,
             "_times": times,
         }
+
+    def measure_throughput(self, case: Throughput, user, rng: random.Random) -> dict:
+        """Records per second of one case; what it wrote is rolled back, so runs stay comparable."""
+        with transaction.atomic():
+            calls = case.run(user, rng)
+            transaction.set_rollback(True)
+        records, seconds = sum(n for n, _ in calls), sum(s for _, s in calls)
+        result = {
+            "name": case.name, "role": case.role, "user": user.get_username(), "calls": len(calls),
+            "records": records, "seconds": round(seconds, 3),
+            "records_per_second": round(records / seconds, 1) if seconds else None,
+        }
+        if not getattr(self, "_throughput_header_printed", False):
+            self.stdout.write(f"\n{'throughput':<30} {'role':<14} {'calls':>5} {'records':>8} {'seconds':>8} {'records/s':>10}")
+            self._throughput_header_printed = True
+        self.stdout.write(
+            f"{case.name:<30} {case.role:<14} {len(calls):>5} {records:>8} {seconds:>8.2f} "
+            f"{result['records_per_second'] or 0:>10.1f}"
+        )
+        return result
 
     def print_row(self, result: dict) -> None:
         if not getattr(self, "_header_printed", False):
