@@ -9,11 +9,16 @@ something else (a merge, an erasure, a queryset update) says so with `record()` 
 the instance before it deletes or saves it (`mark_merged`, `mark_erased`).
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db import models, transaction
 from django.db.models.signals import post_delete
 from django.utils import timezone
 
 _kinds: dict[str, type[models.Model]] = {}
+# Inside `deferred()`: the events waiting to be written, in the order of the changes.
+_pending: ContextVar[list | None] = ContextVar("changefeed_pending", default=None)
 
 
 def register(kind: str, model: type[models.Model]) -> None:
@@ -36,9 +41,34 @@ def kind_of(model) -> str | None:
 def record(kind: str, object_id: int, action: str, *, survivor_id: int | None = None, reason: str = ""):
     from crm.models import ChangeEvent
 
-    return ChangeEvent.objects.create(
+    event = ChangeEvent(
         kind=kind, object_id=object_id, action=action, survivor_id=survivor_id, reason=reason, occurred_at=timezone.now()
     )
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(event)
+        return event
+    event.save()
+    return event
+
+
+@contextmanager
+def deferred():
+    """For many changes in one transaction (a batch upsert): their events are collected and
+    written with one INSERT when the block ends, still inside the transaction and in the order of
+    the changes. Yields the list, so that a caller whose savepoint for one record rolls back can
+    drop that record's events (`del pending[mark:]`)."""
+    from crm.models import ChangeEvent
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("changefeed.deferred() needs a transaction: the events belong to it.")
+    pending: list = []
+    token = _pending.set(pending)
+    try:
+        yield pending
+    finally:
+        _pending.reset(token)
+    ChangeEvent.objects.bulk_create(pending, batch_size=1000)
 
 
 def record_created(model, ids: list[int]) -> None:
@@ -108,6 +138,10 @@ class ChangeFeedModel(models.Model):
 
     def save(self, *args, **kwargs):
         created = self._state.adding
+        if _pending.get() is not None:  # the event is written with the others, in this transaction
+            super().save(*args, **kwargs)
+            record_saved(self, created=created)
+            return
         with transaction.atomic(using=kwargs.get("using")):
             super().save(*args, **kwargs)
             record_saved(self, created=created)
