@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
 
-from contacts.forms.records import EmploymentFormSet, NoteForm, OrganizationForm, PersonForm, TaskForm
+from contacts.forms.records import EmploymentFormSet, KnownEmails, NoteForm, OrganizationForm, PersonForm, TaskForm
 from contacts.models import Activity, Employment, Organization, OrganizationAddress, Person, Tag
 from crm.api.forms import FormSerializer, form_errors, form_value
 from crm.forms import parse_id
@@ -24,6 +24,39 @@ class ExternalIdMixin:
                 setattr(instance, name, (str(value).strip() or None) if value is not None else None)
         return instance
 
+    known_external_ids: dict | None = None  # in a batch: (system, id) -> ids of the records with it
+
+    def batch_prepare(self, records):
+        super().batch_prepare(records)
+        keys = {(str(r["external_source"]).strip(), str(r["external_id"]).strip()) for r in records
+                if isinstance(r, dict) and r.get("external_source") and r.get("external_id")}
+        self.known_external_ids = {key: set() for key in keys}
+        self._external_ids_of: dict[int, list] = {}  # record id -> its keys in known_external_ids
+        if keys:
+            model = self.Meta.model
+            found = model.objects.filter(external_source__in={s for s, _ in keys}, external_id__in={i for _, i in keys})
+            for pk, source, external_id in found.values_list("pk", "external_source", "external_id"):
+                if (source, external_id) in self.known_external_ids:
+                    self.known_external_ids[(source, external_id)].add(pk)
+                    self._external_ids_of.setdefault(pk, []).append((source, external_id))
+
+    def batch_saved(self, obj):
+        super().batch_saved(obj)
+        for key in self._external_ids_of.pop(obj.pk, ()):
+            self.known_external_ids[key].discard(obj.pk)
+        key = (obj.external_source, obj.external_id)
+        self._external_ids_of[obj.pk] = [key] if key in self.known_external_ids else []
+        if obj.external_id is not None and key in self.known_external_ids:
+            self.known_external_ids[key].add(obj.pk)
+
+    def _external_id_taken(self, instance) -> bool:
+        key = (instance.external_source, instance.external_id)
+        if self.known_external_ids is not None and key in self.known_external_ids:
+            return bool(self.known_external_ids[key] - {instance.pk})
+        return type(instance).objects.filter(
+            external_source=instance.external_source, external_id=instance.external_id
+        ).exclude(pk=instance.pk).exists()
+
     def validate_after_form(self, form, data):
         super().validate_after_form(form, data)
         instance = form.instance
@@ -38,10 +71,7 @@ class ExternalIdMixin:
             missing = "external_id" if instance.external_id is None else "external_source"
             raise exceptions.ValidationError({missing: [_("An external id needs its system, and a system needs the id.")]})
         if instance.external_id is not None:
-            clash = type(instance).objects.filter(
-                external_source=instance.external_source, external_id=instance.external_id
-            ).exclude(pk=instance.pk)
-            if clash.exists():
+            if self._external_id_taken(instance):
                 raise exceptions.ValidationError(
                     {"external_id": [_("Another record already has this external id in this system.")]}
                 )
@@ -84,8 +114,21 @@ class PersonSerializer(ExternalIdMixin, FormSerializer):
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
+    known_emails = None  # in a batch: who holds the addresses its records name (KnownEmails)
+
     def form_kwargs(self):
-        return {"user": self.context["user"]}
+        return {"user": self.context["user"], "known_emails": self.known_emails}
+
+    def batch_prepare(self, records):
+        super().batch_prepare(records)
+        emails = {r["email"].strip().lower() for r in records if isinstance(r, dict) and isinstance(r.get("email"), str)}
+        instances = self.context.get("batch_instances", ())
+        emails |= {person.email for person in instances} | {person.email_secondary for person in instances}
+        self.known_emails = KnownEmails(emails - {""})
+
+    def batch_saved(self, obj):
+        super().batch_saved(obj)
+        self.known_emails.saved(obj)
 
     # --- employments: the page's formset, built from the JSON list ---------------------------
 
@@ -103,7 +146,11 @@ class PersonSerializer(ExternalIdMixin, FormSerializer):
         request the current rows stay as they are."""
         rows = self._employment_rows(data)
         instance = self.instance
-        existing = list(instance.employments.order_by("pk")) if instance is not None and instance.pk else []
+        existing = []
+        if instance is not None and instance.pk:
+            # The prefetched rows when the record was loaded with them (a batch), else a query.
+            prefetched = "employments" in getattr(instance, "_prefetched_objects_cache", {})
+            existing = sorted(instance.employments.all(), key=lambda e: e.pk) if prefetched else list(instance.employments.order_by("pk"))
         self.formset_data, self.formset_positions = None, []
         if rows is None:
             if not existing:

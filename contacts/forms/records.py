@@ -5,6 +5,7 @@ import re
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.forms import inlineformset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -106,6 +107,42 @@ AddressFormSet = inlineformset_factory(
 )
 
 
+class KnownEmails:
+    """Who holds some email addresses, loaded in one query for many forms (a batch upsert of
+    1,000 people): `clash()` answers what PersonForm.clean_email would ask the database, and
+    `saved()` keeps it current as the people are saved. An address not loaded is asked for."""
+
+    def __init__(self, emails):
+        self.loaded = {e for e in emails if e}
+        self.holders: dict[int, tuple[str, str, str]] = {}  # pk -> (email, email_secondary, full name)
+        self.primary: dict[str, set[int]] = {}
+        self.secondary: dict[str, set[int]] = {}
+        if self.loaded:
+            query = Person.objects.filter(models.Q(email__in=self.loaded) | models.Q(email_secondary__in=self.loaded))
+            for person in query.only("pk", "email", "email_secondary", "academic_title", "first_name", "last_name"):
+                self.saved(person)
+
+    def saved(self, person) -> None:
+        old = self.holders.pop(person.pk, None)
+        if old is not None:
+            self.primary.get(old[0], set()).discard(person.pk)
+            self.secondary.get(old[1], set()).discard(person.pk)
+        self.holders[person.pk] = (person.email, person.email_secondary, person.full_name)
+        self.primary.setdefault(person.email, set()).add(person.pk)
+        self.secondary.setdefault(person.email_secondary, set()).add(person.pk)
+
+    def clash(self, email: str, exclude_pk):
+        """The name of the person (the lowest id) who has `email`, first or second address, or None;
+        NotImplemented for an address that was not loaded."""
+        if email not in self.loaded:
+            return NotImplemented
+        for table in (self.primary, self.secondary):
+            holders = table.get(email, set()) - {exclude_pk}
+            if holders:
+                return self.holders[min(holders)][2]
+        return None
+
+
 class PersonForm(DuplicateCheckMixin, forms.ModelForm):
     owner = UserChoiceField(label=_("Owner"), queryset=crm_users(), required=False)
 
@@ -127,12 +164,13 @@ class PersonForm(DuplicateCheckMixin, forms.ModelForm):
             "mobile": _("International format, e.g. +49 171 1234567."),
         }
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, user=None, known_emails: KnownEmails | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = crm_users()
         if not self.instance.pk and user is not None:
             self.initial.setdefault("owner", user.pk)
         self.user = user
+        self.known_emails = known_emails
 
     def similar_records(self) -> list:
         # The organizations come from the employment rows of the same POST (prefix "rows").
@@ -154,13 +192,16 @@ class PersonForm(DuplicateCheckMixin, forms.ModelForm):
     def clean_email(self):
         email = (self.cleaned_data.get("email") or "").strip().lower()
         if email:
-            clash = Person.objects.filter(email=email).exclude(pk=self.instance.pk).first()
-            if clash is None:
-                clash = Person.objects.filter(email_secondary=email).exclude(pk=self.instance.pk).first()
-            if clash is not None:
+            name = self.known_emails.clash(email, self.instance.pk) if self.known_emails else NotImplemented
+            if name is NotImplemented:
+                clash = Person.objects.filter(email=email).exclude(pk=self.instance.pk).first()
+                if clash is None:
+                    clash = Person.objects.filter(email_secondary=email).exclude(pk=self.instance.pk).first()
+                name = clash.full_name if clash is not None else None
+            if name is not None:
                 raise forms.ValidationError(
                     _("%(name)s already has this email address. Open that person instead of creating a duplicate."),
-                    params={"name": clash.full_name},
+                    params={"name": name},
                     code="duplicate_email",
                 )
         return email

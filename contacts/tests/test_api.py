@@ -251,3 +251,47 @@ def test_each_role_reads_people_as_on_the_pages(client, role_users):
     for role, user in role_users.items():
         assert call(client, "get", PEOPLE, token=token_for(user)).status_code == 200, role
     assert Role.ADMIN in role_users
+
+
+def test_a_batch_writes_history_and_the_change_feed_in_order(client, alice, write_token):
+    old = PersonFactory(owner=alice, last_name="Alt", external_source="shop", external_id="1")
+    before = ChangeEvent.objects.count()
+    records = [{"last_name": "Erst", "external_source": "shop", "external_id": "2"},
+               {"external_source": "shop", "external_id": "1", "city": "Jena"},
+               {"last_name": "Zweit", "email": "zweit@example.de"}]
+    response = call(client, "post", BATCH, {"records": records}, token=write_token)
+    assert [r["status"] for r in response.json()["results"]] == ["created", "updated", "created"]
+    ids = [r["id"] for r in response.json()["results"]]
+    events = list(ChangeEvent.objects.order_by("pk").values_list("object_id", "action")[before:])
+    assert events == [(ids[0], "created"), (old.pk, "updated"), (ids[2], "created")]
+    assert [h.history_type for h in old.history.all()] == ["~", "+"]
+    assert old.history.first().city == "Jena" and old.history.first().history_user == alice
+    assert Person.objects.get(pk=ids[0]).history.get().history_type == "+"
+
+
+def test_later_records_of_a_batch_see_the_earlier_ones(client, alice, write_token):
+    records = [{"last_name": "Eins", "email": "eins@example.de", "external_source": "shop", "external_id": "7"},
+               {"last_name": "Zwei", "email": "eins@example.de"},  # matched by the address the first one took
+               {"external_source": "shop", "external_id": "7", "city": "Gera"},
+               {"last_name": "Drei", "email": "drei@example.de", "external_source": "shop", "external_id": "8"},
+               {"external_source": "shop", "external_id": "7", "email": "drei@example.de"}]  # the address "Drei" took
+    response = call(client, "post", BATCH, {"records": records}, token=write_token)
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["created", "updated", "updated", "created", "error"], results
+    assert results[1]["id"] == results[2]["id"] == results[0]["id"]
+    assert "already has this email address" in results[4]["errors"]["email"][0]
+    person = Person.objects.get(pk=results[0]["id"])
+    assert (person.last_name, person.city) == ("Zwei", "Gera")
+
+
+def test_a_batch_costs_a_few_queries_per_record(client, alice, write_token, django_assert_max_num_queries):
+    Tag.objects.create(name="VIP")
+    existing = [PersonFactory(owner=alice, email=f"p{n}@example.de") for n in range(20)]
+    records = [{"email": p.email, "city": "Hof"} for p in existing[:10]] + [{"email": p.email} for p in existing[10:]]
+    records += [{"last_name": f"Neu{n}", "email": f"neu{n}@example.de"} for n in range(20)]
+    # Per saved record: its savepoint (2), the owner check of the model, its tags, its INSERT or
+    # UPDATE; per unchanged record nothing but its owner check; plus a fixed few for the batch.
+    with django_assert_max_num_queries(30 * 5 + 10 + 25):
+        response = call(client, "post", BATCH, {"records": records}, token=write_token)
+    body = response.json()
+    assert (body["created"], body["updated"], body["unchanged"], body["failed"]) == (20, 10, 10, 0), body

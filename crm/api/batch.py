@@ -65,9 +65,15 @@ def state_of(obj) -> dict:
     """The stored values of a record and its many-to-many fields, from memory (what the batch
     compares to see whether a record would change, without saving it)."""
     state = {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
-    for field in obj._meta.many_to_many:
+    for field in editable_many_to_many(obj):
         state[field.name] = {related.pk for related in getattr(obj, field.name).all()}
     return state
+
+
+def editable_many_to_many(obj) -> list:
+    """Many-to-many fields a form sets (tags); those through a model of their own (a person's
+    organizations through employments) are the serializer's `related_changes`."""
+    return [field for field in obj._meta.many_to_many if field.remote_field.through._meta.auto_created]
 
 
 class BatchUpsertMixin:
@@ -132,6 +138,7 @@ class BatchUpsertMixin:
             locked = {obj.pk: obj for obj in lock}
         self._batch_serializer = None
         self._history = {"created": [], "updated": []}
+        self._prepared = (records, list(locked.values()))
         seen, results = set(), []
         for index, record in enumerate(records):
             key = _key(record)
@@ -184,6 +191,8 @@ class BatchUpsertMixin:
             instance.__dict__.pop("skip_history_when_saving", None)
         if tracked:
             self._history[result].append(copy.copy(obj))
+        if hasattr(serializer, "batch_saved"):
+            serializer.batch_saved(obj)
         return obj
 
     def _write_history(self) -> None:
@@ -200,6 +209,10 @@ class BatchUpsertMixin:
         serializer = self._batch_serializer
         if serializer is None:
             serializer = self._batch_serializer = self.get_serializer(instance, data=record, partial=instance is not None)
+            records, instances = self._prepared
+            serializer.context["batch_instances"] = instances
+            if hasattr(serializer, "batch_prepare"):
+                serializer.batch_prepare(records)
             return serializer
         serializer.instance, serializer.initial_data, serializer.partial = instance, record, instance is not None
         for name in ("_validated_data", "_errors", "_data"):
@@ -222,7 +235,7 @@ class BatchUpsertMixin:
         many-to-many fields as the form cleaned them, and the serializer's related rows."""
         form = serializer.validated_data["form"]
         after = {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
-        for field in instance._meta.many_to_many:
+        for field in editable_many_to_many(instance):
             if field.name in form.cleaned_data:
                 after[field.name] = {related.pk for related in form.cleaned_data[field.name] or []}
             else:

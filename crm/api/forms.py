@@ -12,7 +12,7 @@ import decimal
 from collections.abc import Mapping
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
@@ -93,11 +93,52 @@ def similar_conflict(records: list) -> Conflict:
     )
 
 
+def memoize_choices(form, memo: dict) -> None:
+    """The form's choices of records (owner, tags) looked up once per value for all the forms of
+    a batch: the same rule, without a query per record. A refusal is remembered too."""
+    form_name = type(form).__name__
+    for name, field in form.fields.items():
+        if isinstance(field, forms.ModelMultipleChoiceField):
+            method = "_check_values"
+        elif isinstance(field, forms.ModelChoiceField):
+            method = "to_python"
+        else:
+            continue
+        original = getattr(field, method)
+
+        def cached(value, _original=original, _key=(form_name, name)):
+            try:
+                key = (*_key, tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else value)
+                hash(key)
+            except TypeError:
+                return _original(value)
+            if key not in memo:
+                try:
+                    result = _original(value)
+                    memo[key] = (True, list(result) if isinstance(result, models.QuerySet) else result)
+                except ValidationError as error:
+                    memo[key] = (False, error)
+            passed, result = memo[key]
+            if not passed:
+                raise result
+            return result
+
+        setattr(field, method, cached)
+
+
 class FormWriteMixin:
     """A ModelSerializer whose writes go through `form_class` (the page's form)."""
 
     form_class: type[forms.ModelForm] = None
     confirm_field = "confirm_new"
+    choice_memo: dict | None = None  # in a batch: the record choices its forms looked up
+
+    def batch_prepare(self, records: list) -> None:
+        """Before a batch upsert: load once what all its records' checks need."""
+        self.choice_memo = {}
+
+    def batch_saved(self, obj) -> None:
+        """After a record of a batch was saved: keep what batch_prepare loaded current."""
 
     def get_validators(self):
         return []  # the form checks the model's constraints
@@ -127,6 +168,8 @@ class FormWriteMixin:
             form_kwargs=self.form_kwargs(), extra=extra,
         )
         form = self.form_class(data=form_data_, instance=instance, **self.form_kwargs())
+        if self.choice_memo is not None:
+            memoize_choices(form, self.choice_memo)
         valid = form.is_valid()
         if not valid and form.has_error(NON_FIELD_ERRORS, "similar_exists"):
             raise similar_conflict(getattr(form, "similar", []))
