@@ -40,28 +40,48 @@ def client_key(request) -> str:
     return address
 
 
-def hit(scope: str, key: str, *, limit: int, window: int | None = None) -> bool:
-    """Counts one request of `key` in `scope`: True when it is over `limit` requests in the window
-    (0 means no limit)."""
-    if limit <= 0:
-        return False
+def _cache_key(scope: str, key: str) -> str:
+    return f"ratelimit:{scope}:{salted_hmac('crm.ratelimit', key).hexdigest()[:32]}"
+
+
+def add(scope: str, key: str, amount: int = 1, *, window: int | None = None) -> int | None:
+    """Adds `amount` to the count of `key` in `scope` for the window that its first count started;
+    the new count, or None when the cache is not available."""
     window = window or settings.CRM_RATE_LIMIT_WINDOW
-    cache_key = f"ratelimit:{scope}:{salted_hmac('crm.ratelimit', key).hexdigest()[:32]}"
+    cache_key = _cache_key(scope, key)
     try:
         cache.add(cache_key, 0, window)
         try:
-            count = cache.incr(cache_key)
+            count = cache.incr(cache_key, amount)
         except ValueError:  # expired between add and incr
-            cache.set(cache_key, 1, window)
-            count = 1
-        if count == 1:
+            cache.set(cache_key, amount, window)
+            count = amount
+        if count == amount:
             # Django's Redis incr checks that the key exists, then increments: a key expiring in
             # between comes back without an expiry. The first count (re)sets it.
             cache.touch(cache_key, window)
     except Exception:  # noqa: BLE001 - any cache error: let the request through, say so
         logger.warning("rate limit %s: the cache is not available, not counting", scope, exc_info=True)
+        return None
+    return count
+
+
+def used(scope: str, key: str) -> int:
+    """The count of `key` in `scope` in its current window (0 when the cache is not available)."""
+    try:
+        return int(cache.get(_cache_key(scope, key)) or 0)
+    except Exception:  # noqa: BLE001 - as in add()
+        logger.warning("rate limit %s: the cache is not available, not counting", scope, exc_info=True)
+        return 0
+
+
+def hit(scope: str, key: str, *, limit: int, window: int | None = None) -> bool:
+    """Counts one request of `key` in `scope`: True when it is over `limit` requests in the window
+    (0 means no limit)."""
+    if limit <= 0:
         return False
-    return count > limit
+    count = add(scope, key, 1, window=window)
+    return count is not None and count > limit
 
 
 def client_hit(request, scope: str, *, limit: int, extra: str = "") -> bool:

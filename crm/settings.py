@@ -403,6 +403,11 @@ CRM_API_PAGE_SIZE = env_int("CRM_API_PAGE_SIZE", 50)
 CRM_API_MAX_PAGE_SIZE = env_int("CRM_API_MAX_PAGE_SIZE", 500)
 CRM_API_BATCH_MAX = env_int("CRM_API_BATCH_MAX", 1000)
 CRM_API_IDEMPOTENCY_HOURS = env_int("CRM_API_IDEMPOTENCY_HOURS", 24)
+# Records (list rows and single records) a user whose role may not export may read through the
+# API per window, per user: about what a person reads page by page, far from a whole list
+# (crm.api.throttling.ReadBudget). 0: no limit.
+CRM_API_READ_LIMIT_WITHOUT_EXPORT = env_int("CRM_API_READ_LIMIT_WITHOUT_EXPORT", 2000)
+CRM_API_READ_WINDOW = env_int("CRM_API_READ_WINDOW", 3600)
 # A batch of 1,000 people is about 1 MB of JSON; the pages keep Django's 10 MB limit too.
 
 # Product settings

@@ -73,6 +73,7 @@ class TagViewSet(RecordViewSet):
     model = Tag
     serializer_class = serializers.TagSerializer
     write_roles = (Role.ADMIN,)
+    read_budget = False  # tags hold no customer data
     ordering_fields = {"name": ("name",)}
     default_ordering = "name"
 

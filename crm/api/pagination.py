@@ -25,6 +25,8 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from crm.api.throttling import ReadBudget
+
 
 def _encode(values: list, reverse: bool) -> str:
     raw = json.dumps({"v": values, "r": int(reverse)}, separators=(",", ":")).encode()
@@ -107,6 +109,9 @@ class KeysetPagination(BasePagination):
         self.request = request
         order = self.ordering(request, view)
         size = self.page_size(request)
+        budget = ReadBudget.of(request) if getattr(view, "read_budget", True) else None
+        if budget is not None:
+            size = min(size, budget.left())
         reverse = False
         cursor = request.query_params.get(self.cursor_query_param)
         if cursor is not None:
@@ -129,6 +134,8 @@ class KeysetPagination(BasePagination):
         self.has_next = has_more if not reverse else cursor is not None
         self.has_previous = (cursor is not None) if not reverse else has_more
         self.rows = rows
+        if budget is not None:
+            budget.spend(len(rows))
         return rows
 
     def _cursor_of(self, row, reverse: bool) -> str:

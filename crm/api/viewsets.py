@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from crm.api.exceptions import PreconditionFailed
 from crm.api.idempotency import idempotent
+from crm.api.throttling import ReadBudget
 
 
 def etag_of(obj, data=None) -> str:
@@ -40,6 +41,7 @@ class RecordViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     ordering_fields: dict[str, tuple[str, ...]] = {}
     default_ordering = ""
+    read_budget = True  # reads count against the budget of users without the export permission
 
     def base_queryset(self):
         return self.model.objects.visible_to(self.request.user)
@@ -80,7 +82,12 @@ class RecordViewSet(viewsets.ModelViewSet):
             raise PreconditionFailed()
 
     def retrieve(self, request, *args, **kwargs):
+        budget = ReadBudget.of(request) if self.read_budget else None
+        if budget is not None:
+            budget.left()
         obj = self.get_object()
+        if budget is not None:
+            budget.spend(1)
         etag = self.etag(obj)
         if_none_match = request.headers.get("If-None-Match")
         if if_none_match and (if_none_match.strip() == "*" or etag in _tags(if_none_match)):
