@@ -81,8 +81,9 @@ ENDPOINTS = [
     ),
     Endpoint("person_detail", _detail(Person, "contacts:person_detail"), role=Role.SALES_REP),
     Endpoint("organization_detail", _detail(Organization, "contacts:organization_detail"), role=Role.SALES_REP),
-    # The API: a sync client's page of 100 people (session-authenticated here, the same queries).
-    Endpoint("api_people_list_100", lambda user, rng: "/api/v1/people/?limit=100", role=Role.SALES_REP),
+    # The API: a sync client's page of 100 people (session-authenticated here, the same queries), as
+    # a role that may export (the others have a read budget, crm.api.throttling.ReadBudget).
+    Endpoint("api_people_list_100", lambda user, rng: "/api/v1/people/?limit=100", role=Role.SALES_MANAGER),
 ]
 
 BATCH_SIZE = 1000

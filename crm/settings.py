@@ -391,6 +391,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayRequestDuration": True},
+    # Every operation documents the problem details it may answer with (crm.api.schema).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "crm.api.schema.add_problem_responses"],
     "ENUM_NAME_OVERRIDES": {
         "ActivityKindEnum": "contacts.models.Activity.Kind",
         "AddressKindEnum": "contacts.models.OrganizationAddress.Kind",

@@ -4,6 +4,7 @@
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries.serializers import CountryFieldMixin  # a blank country as "", not an object
 from rest_framework import exceptions, serializers
 
 from contacts.forms.records import EmploymentFormSet, KnownEmails, NoteForm, OrganizationForm, PersonForm, TaskForm
@@ -95,7 +96,7 @@ class EmploymentSerializer(serializers.ModelSerializer):
         extra_kwargs = {"organization": {"queryset": Organization.objects.all()}}
 
 
-class PersonSerializer(ExternalIdMixin, FormSerializer):
+class PersonSerializer(CountryFieldMixin, ExternalIdMixin, FormSerializer):
     form_class = PersonForm
     full_name = serializers.CharField(read_only=True)
     employments = EmploymentSerializer(many=True, required=False)
@@ -229,13 +230,13 @@ class PersonSerializer(ExternalIdMixin, FormSerializer):
         return self._save(validated_data["form"])
 
 
-class AddressSerializer(serializers.ModelSerializer):
+class AddressSerializer(CountryFieldMixin, serializers.ModelSerializer):
     class Meta:
         model = OrganizationAddress
         fields = ["id", "kind", "street", "postal_code", "city", "country"]
 
 
-class OrganizationSerializer(ExternalIdMixin, FormSerializer):
+class OrganizationSerializer(CountryFieldMixin, ExternalIdMixin, FormSerializer):
     form_class = OrganizationForm
     addresses = AddressSerializer(many=True, read_only=True)
     confirm_new = serializers.BooleanField(

@@ -20,7 +20,7 @@ class ChangeFeedPageSerializer(serializers.Serializer):
     next = serializers.URLField(help_text="This list from `since` on.")
 
 
-class ChangeFeedView(generics.ListAPIView):
+class ChangeFeedView(generics.GenericAPIView):
     """Creates, updates, deletes and merges of people and organizations, oldest first.
 
     Start without `since`, then pass the `id` of the last entry you processed as `since` (or follow
