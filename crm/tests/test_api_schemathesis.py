@@ -52,6 +52,9 @@ def generated_schema() -> dict:
 
 schema = schemathesis.openapi.from_dict(generated_schema())
 schema.app = get_wsgi_application()
+# Generated examples only: the coverage phase adds dozens of deterministic cases per operation,
+# which would take this past a minute in CI.
+schema.config.phases.coverage.enabled = False
 
 
 @pytest.fixture
