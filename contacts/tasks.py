@@ -1,9 +1,14 @@
 """Celery tasks of the contacts app: thin, idempotent wrappers around services."""
 
+import logging
+
 from celery import shared_task
+from celery.signals import worker_ready
 
 from contacts.models import ImportJob
 from contacts.services import importing
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -16,11 +21,21 @@ def import_run(job_id: int) -> None:
 
 @shared_task
 def imports_resume_stalled() -> int:
-    """Periodic: put imports whose worker died back on the queue."""
+    """Periodic (every minute) and at every worker start: put imports whose worker died back on the queue."""
     ids = importing.imports_resume_stalled()
     for job_id in ids:
         import_run.delay(job_id)
     return len(ids)
+
+
+@worker_ready.connect
+def _resume_imports_on_worker_start(sender=None, **kwargs) -> None:
+    """A worker that starts (typically the one replacing a killed worker) resumes dead imports at
+    once, without waiting for beat, which may not even run."""
+    try:
+        imports_resume_stalled()
+    except Exception:  # a worker must start even when the database is not reachable yet
+        logger.exception("Resuming stalled imports at worker start failed")
 
 
 @shared_task
