@@ -31,14 +31,9 @@ def imports_resume_stalled() -> int:
 @worker_ready.connect
 def _resume_imports_on_worker_start(sender=None, **kwargs) -> None:
     """A worker that starts (typically the one replacing a killed worker) resumes dead imports at
-    once, without waiting for beat, which may not even run."""
+    once, without waiting for beat, which may not even run. Queued as a task, so that the worker's
+    start never waits for the database."""
     try:
-        imports_resume_stalled()
-    except Exception:  # a worker must start even when the database is not reachable yet
-        logger.exception("Resuming stalled imports at worker start failed")
-
-
-@shared_task
-def import_files_purge() -> int:
-    """Periodic: delete uploaded CSV files 30 days after their import finished."""
-    return importing.import_files_purge()
+        imports_resume_stalled.delay()
+    except Exception:  # a worker must start even when the broker hiccups; beat tries again
+        logger.exception("Could not queue the resumption of stalled imports at worker start")
