@@ -1,12 +1,32 @@
 """Shared fixtures: one user per role, plus the alice/bob/charlie trio of STYLE.md
 (alice owns a record, bob is her teammate, charlie is an outsider)."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 
 from crm.models import Team
 from crm.roles import Role
 from crm.tests.factories import UserFactory
+
+# Every test runs on this clock unless it is marked `real_clock`: a Wednesday in the middle of a
+# month, far from a DST switch and off the half hour (slot boundaries), so "this month", "this
+# week" and "today" hold the same records on any day CI runs. The clock ticks (timeouts and
+# durations behave), it just starts here. crm/tests/test_clock.py proves it on the 1st, 2nd, 28th.
+FROZEN_AT = datetime(2026, 11, 18, 10, 7, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(request):
+    """The test's clock (a time_machine traveller: `fixed_clock.move_to(...)`, `.shift(...)`)."""
+    if request.node.get_closest_marker("real_clock"):
+        yield None
+        return
+    with time_machine.travel(FROZEN_AT, tick=True) as traveller:
+        yield traveller
 
 
 def make_user(username: str, *roles: str, **kwargs):
@@ -14,6 +34,14 @@ def make_user(username: str, *roles: str, **kwargs):
     if roles:
         user.groups.add(*Group.objects.filter(name__in=roles))
     return user
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """No cached value (a rate-limit counter, say) leaks from one test into the next."""
+    from crm.tests.cache import cache_clear
+
+    cache_clear()
 
 
 @pytest.fixture
@@ -81,3 +109,11 @@ def smtp_sink(settings):
     sink = SmtpSink().use(settings).start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture
+def write_token(alice):
+    """A read-and-write API token of alice's (crm/tests/api_client.py sends requests with it)."""
+    from crm.api import tokens
+
+    return tokens.token_create(user=alice, name="Alice's sync", scope="read_write").secret

@@ -7,8 +7,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Organization, Person, Tag
+from contacts.models import Activity, Organization, Person, Tag
 from crm.filters import CrmFilterSet, SafeModelChoiceFilter, SearchKeyFilter, country_choices
+from crm.models import managed_user_ids
 
 
 def _active_users(request=None):
@@ -72,3 +73,51 @@ class PersonFilter(OwnerFilterMixin):
     class Meta:
         model = Person
         fields = ["q", "lifecycle_stage", "source", "country", "owner", "tags", "mine", "missing", "stale", "organization"]
+
+
+class TaskFilter(CrmFilterSet):
+    SCOPES = [("mine", _("Assigned to me")), ("team", _("My team")), ("all", _("Everyone"))]
+    scope = django_filters.ChoiceFilter(label=_("Whose"), choices=SCOPES, method="filter_scope", empty_label=None)
+    done = django_filters.BooleanFilter(
+        label=_("Status"),
+        widget=forms.Select(
+            choices=[("", _("All")), ("false", _("Open")), ("true", _("Done"))]
+        ),
+    )
+    overdue = django_filters.BooleanFilter(label=_("Overdue only"), method="filter_overdue", widget=forms.CheckboxInput)
+
+    class Meta:
+        model = Activity
+        fields = ["scope", "done", "overdue"]
+
+    def __init__(self, data=None, *args, **kwargs):
+        data = (data or {}).copy() if data is not None else {}
+        data.setdefault("scope", "mine")
+        data.setdefault("done", "false")
+        super().__init__(data, *args, **kwargs)
+
+    def filter_scope(self, qs, name, value):
+        user = self.request.user
+        if value == "team":
+            return qs.filter(assignee_id__in=managed_user_ids(user))
+        if value == "all":
+            return qs
+        return qs.filter(assignee=user)
+
+    def filter_overdue(self, qs, name, value):
+        return qs.filter(due_at__lt=timezone.now(), done=False) if value else qs
+
+
+class ActivityFilter(CrmFilterSet):
+    """The activities of the API (the pages show them on each record's timeline)."""
+
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Activity.Kind.choices)
+    person = django_filters.NumberFilter(label=_("Person"), field_name="person_id", min_value=1, max_value=2**63 - 1)
+    organization = django_filters.NumberFilter(
+        label=_("Organization"), field_name="organization_id", min_value=1, max_value=2**63 - 1
+    )
+    done = django_filters.BooleanFilter(label=_("Done"))
+
+    class Meta:
+        model = Activity
+        fields = ["kind", "person", "organization", "done"]

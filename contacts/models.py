@@ -22,6 +22,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 from contacts.dedupe import organization_name_key, person_name_key
+from crm.changefeed import ChangeFeedModel
 from crm.models import ManagedRecordQuerySet, SearchIndexedModel, managed_user_ids
 from crm.roles import Role, has_role, is_crm_user
 
@@ -100,7 +101,44 @@ class Tag(models.Model):
         return self.name
 
 
-class Organization(EditableByMixin, SearchIndexedModel):
+class ExternalIdModel(models.Model):
+    """The id a record has in another system (the web shop, the ERP), for syncing through the API:
+    unique per source system; a record without one has neither."""
+
+    external_source = models.CharField(
+        _("external system"), max_length=50, null=True, blank=True,
+        help_text=_("The system the external id belongs to, e.g. “shop” or “erp”."),
+    )
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def external_constraints(cls, prefix: str) -> list:
+        return [
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                name=f"{prefix}_external_id_unique",
+                violation_error_message=_("Another record already has this external id in this system."),
+            ),
+            models.CheckConstraint(
+                condition=Q(external_source__isnull=True, external_id__isnull=True)
+                | Q(external_source__isnull=False, external_id__isnull=False),
+                name=f"{prefix}_external_id_with_source",
+                violation_error_message=_("An external id needs its system, and a system needs the id."),
+            ),
+        ]
+
+    def clean(self):
+        super().clean()
+        # Empty strings mean "none", so that the unique constraint ignores them (NULLs are distinct).
+        # The pairing and uniqueness are the constraints' (checked with the form's other ones).
+        self.external_source = (self.external_source or "").strip() or None
+        self.external_id = (self.external_id or "").strip() or None
+
+
+class Organization(EditableByMixin, ChangeFeedModel, ExternalIdModel, SearchIndexedModel):
     class LegalForm(models.TextChoices):
         GMBH = "gmbh", "GmbH"
         GMBH_CO_KG = "gmbh_co_kg", "GmbH & Co. KG"
@@ -198,6 +236,7 @@ class Organization(EditableByMixin, SearchIndexedModel):
             models.Index(fields=["-updated_at"], name="org_updated_idx"),
             models.Index(fields=["-created_at"], name="org_created_idx"),
         ]
+        constraints = ExternalIdModel.external_constraints("org")
 
     def __str__(self) -> str:
         return self.name
@@ -241,7 +280,7 @@ class OrganizationAddress(models.Model):
         return ", ".join(p for p in [self.street, f"{self.postal_code} {self.city}".strip()] if p)
 
 
-class Person(EditableByMixin, SearchIndexedModel):
+class Person(EditableByMixin, ChangeFeedModel, ExternalIdModel, SearchIndexedModel):
     class Salutation(models.TextChoices):
         MR = "mr", _("Mr")
         MS = "ms", _("Ms")
@@ -333,6 +372,7 @@ class Person(EditableByMixin, SearchIndexedModel):
             models.Index(fields=["-updated_at"], name="person_updated_idx"),
             models.Index(fields=["-created_at"], name="person_created_idx"),
         ]
+        constraints = ExternalIdModel.external_constraints("person")
 
     def __str__(self) -> str:
         return self.full_name

@@ -29,6 +29,15 @@ def register_all() -> None:
         Widget("contacts.my_organizations", "contacts/widgets/my_organizations.html", widgets.my_organizations, order=20)
     )
     register_privacy()
+    register_change_feed()
+
+
+def register_change_feed() -> None:
+    from contacts.models import Organization, Person
+    from crm import changefeed
+
+    changefeed.register("person", Person)
+    changefeed.register("organization", Organization)
 
 
 def _privacy_url(name: str):

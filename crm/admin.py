@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.utils.translation import gettext_lazy as _
 
-from crm.models import PrivacyRequest, Team
+from crm.models import ApiToken, PrivacyRequest, Team
 from crm.search import substring_condition
 from crm.text import query_terms
 
@@ -73,3 +74,27 @@ admin.site.unregister(User)
 @admin.register(User)
 class CrmUserAdmin(UserAdmin):
     list_filter = ["is_active", "is_staff", "groups"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(AccessControlledAdmin):
+    """Every user's API tokens: admins see who holds which and revoke a leaked one. Tokens are
+    made on the user's own page (the secret is shown there once), never here."""
+
+    list_display = ["name", "user", "prefix", "scope", "created_at", "expires_at", "last_used_at", "last_used_from", "revoked_at"]
+    list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["=prefix", "name", "user__username"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["user", "prefix", "created_at", "last_used_at", "last_used_from", "revoked_at", "revoked_by"]
+    fields = ["name", "user", "scope", "prefix", "created_at", "expires_at", "last_used_at", "last_used_from", "revoked_at", "revoked_by"]
+    actions = ["revoke"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            token.revoke(by=request.user)

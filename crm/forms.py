@@ -1,13 +1,14 @@
 """Form fields shared by all apps."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField as FilterModelChoiceField
 
-from crm import outbox, twofactor
+from crm import outbox, ratelimit, twofactor
 
 
 def parse_id(value) -> int | None:
@@ -83,12 +84,40 @@ class TwoFactorConfirmForm(forms.Form):
 
 class OutboxPasswordResetForm(PasswordResetForm):
     """Django's password reset, its email stored in the outbox (crm.outbox) and delivered by a
-    worker: a mail server that is down loses nothing and shows the visitor no error."""
+    worker: a mail server that is down loses nothing and shows the visitor no error. One account
+    gets at most CRM_PASSWORD_RESET_RECIPIENT_LIMIT resets in the rate-limit window, however many
+    visitors ask (the page answers them all alike)."""
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
                   html_email_template_name=None):
+        if ratelimit.hit("password-reset-recipient", to_email.strip().lower(),
+                         limit=settings.CRM_PASSWORD_RESET_RECIPIENT_LIMIT):
+            return
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
         body = loader.render_to_string(email_template_name, context)
         html = loader.render_to_string(html_email_template_name, context) if html_email_template_name else ""
         outbox.email_queue(to=to_email, subject=subject, body=body, html=html, from_email=from_email,
                            regarding=context["user"])
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("What the token is for, e.g. “Web shop sync”."))
+    scope = forms.ChoiceField(label=_("Scope"), choices=(), initial="read")
+    expires_on = forms.DateField(
+        label=_("Expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Empty: until you revoke it. The token stops working at the start of this day."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from crm.models import ApiToken
+
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = ApiToken.Scope.choices
+
+    def clean_expires_on(self):
+        from django.utils import timezone
+
+        value = self.cleaned_data.get("expires_on")
+        if value is not None and value <= timezone.localdate():
+            raise ValidationError(_("Choose a day after today."))
+        return value

@@ -241,3 +241,160 @@ class OutgoingEmailAttachment(models.Model):
             return bytes(self.content)
         with self.file.open("rb") as handle:
             return handle.read()
+
+
+# --- the REST API (crm.api) ------------------------------------------------------------------
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Each user sees their own tokens; admins see everybody's (to revoke a leaked one)."""
+        from crm.roles import Role, has_role
+
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.all() if has_role(user, Role.ADMIN) else self.filter(user=user)
+
+    def editable_by(self, user):
+        return self.visible_to(user)
+
+    def usable(self, *, now=None):
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+
+
+class ApiToken(models.Model):
+    """A personal API token: its holder acts as `user` with the same rights as on the pages
+    (`read` scope: reading only). Only the SHA-256 of the secret is stored; the secret is shown
+    once, when the token is made (crm.api.tokens.token_create). `prefix` finds the row."""
+
+    class Scope(models.TextChoices):
+        READ = "read", _("Read only")
+        READ_WRITE = "read_write", _("Read and write")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, help_text=_("What the token is for, e.g. “Web shop sync”."))
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices, default=Scope.READ)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    last_used_from = models.GenericIPAddressField(_("last used from"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("revoked by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", editable=False,
+    )
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="crm_apitoken_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("api_token_list")
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.READ_WRITE
+
+    def revoke(self, *, by) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.revoked_by = by
+            self.save(update_fields=["revoked_at", "revoked_by"])
+
+
+class IdempotencyKey(models.Model):
+    """A POST made with an `Idempotency-Key` header and the response it got, kept for
+    CRM_API_IDEMPOTENCY_HOURS: the same key with the same request gets this response again and
+    changes nothing; with another request it is refused (crm.api.idempotency). Written in the
+    transaction of the change, so a key exists exactly when its change does."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    status_code = models.PositiveSmallIntegerField(default=0)
+    response_body = models.JSONField(default=dict, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="crm_idempotency_user_key")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ChangeEventQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """What `user` may know happened: changes of records they may see now, and deletions
+        and merges of the kinds of record they may see (the record itself is gone)."""
+        from crm import changefeed
+
+        condition = models.Q(pk__in=[])
+        for kind, model in changefeed.kinds().items():
+            visible = model.objects.visible_to(user)
+            if visible.query.is_empty():
+                continue
+            if not visible.query.where:  # every record of the kind: no need to ask which
+                condition |= models.Q(kind=kind)
+                continue
+            condition |= models.Q(kind=kind, action__in=ChangeEvent.GONE) | models.Q(
+                kind=kind, object_id__in=visible.values("pk")
+            )
+        return self.filter(condition)
+
+
+class ChangeEvent(models.Model):
+    """One entry of the change feed (/api/v1/changes/): a record was created, updated, deleted
+    or merged into another. Written in the transaction of the change (crm.changefeed). The id
+    is the cursor: a client that remembers the last id it saw misses nothing. It carries no
+    data of the record, so an erasure leaves no personal data here."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+        DELETED = "deleted", _("Deleted")
+        MERGED = "merged", _("Merged")
+
+    GONE = (Action.DELETED, Action.MERGED)
+
+    kind = models.CharField(_("kind"), max_length=40)
+    object_id = models.BigIntegerField(_("record id"))
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    # The record a merged one went into.
+    survivor_id = models.BigIntegerField(_("merged into"), null=True, blank=True)
+    # Why a record went: "erased" for a data-protection erasure.
+    reason = models.CharField(_("reason"), max_length=20, blank=True)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    objects = ChangeEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("change")
+        verbose_name_plural = _("changes")
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["kind", "object_id"], name="crm_change_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.object_id} {self.action}"

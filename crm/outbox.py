@@ -21,6 +21,7 @@ CRM_EMAIL_LOST_AFTER_SECONDS: a rare duplicate is preferred to a lost message.
 
 import logging
 import smtplib
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid, parseaddr
@@ -36,6 +37,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
 from crm.models import OutgoingEmail, OutgoingEmailAttachment
@@ -316,11 +318,33 @@ def erase_person(person) -> int:
 # --- the SMTP backend ------------------------------------------------------------------------
 
 
+def tls_client_context(*, cafile: str = "", certfile: str = "", keyfile: str = "") -> ssl.SSLContext:
+    """A TLS context that verifies the server's certificate and name: the system's CAs, or only
+    those of `cafile` (a private CA, or a server's self-signed certificate); with a client
+    certificate when `certfile` is given."""
+    context = ssl.create_default_context(cafile=cafile or None)
+    if certfile or keyfile:
+        context.load_cert_chain(certfile, keyfile or None)
+    return context
+
+
 class SMTPBackend(smtp.EmailBackend):
-    """Django's SMTP backend (its TLS context, EMAIL_* settings and timeouts) that also keeps the
-    server's reply to the message ("250 2.0.0 Ok: queued as 4F1…"), which the outbox records."""
+    """Django's SMTP backend (EMAIL_HOST, EMAIL_PORT, EMAIL_USE_TLS/EMAIL_USE_SSL, EMAIL_TIMEOUT,
+    the login) that also keeps the server's reply to the message ("250 2.0.0 Ok: queued as 4F1…"),
+    which the outbox records. Campaign sends open their connections through it too
+    (marketing.sending), so every SMTP connection of the CRM has the same settings.
+
+    Its TLS context verifies the server against EMAIL_SSL_CAFILE when set (else the system's CAs);
+    Django's own one, given a client certificate (EMAIL_SSL_CERTFILE/KEYFILE), trusts no CA at all."""
 
     last_reply = ""
+
+    @cached_property
+    def ssl_context(self):
+        return tls_client_context(
+            cafile=getattr(settings, "EMAIL_SSL_CAFILE", "") or "", certfile=self.ssl_certfile or "",
+            keyfile=self.ssl_keyfile or "",
+        )
 
     @property
     def connection_class(self):

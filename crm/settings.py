@@ -2,8 +2,8 @@
 
 Every value has an embedded default that works for `make run` on a laptop
 (SQLite under var/, an embedded Celery broker, console email). Production sets
-DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and the email
-variables, and runs with DEBUG unset (off).
+DATABASE_URL, CELERY_BROKER_URL, REDIS_URL (the cache), SECRET_KEY, ALLOWED_HOSTS, the
+email variables and CRM_TRUSTED_PROXIES, and runs with DEBUG unset (off).
 """
 
 import os
@@ -38,6 +38,9 @@ DEBUG = env_bool("DEBUG", False)
 # `manage.py check --deploy` fail, so production cannot run on it unnoticed.
 _DEV_SECRET_KEY = "django-insecure-dev-only-key-set-SECRET_KEY-in-production-0123456789"
 SECRET_KEY = os.environ.get("SECRET_KEY") or _DEV_SECRET_KEY
+# Rotating SECRET_KEY: keep the old one here (comma-separated), or signed links and the marketing
+# suppression list (keyed hashes, marketing.privacy) made with it no longer match.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -55,6 +58,9 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "simple_history",
     "phonenumber_field",
@@ -130,7 +136,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         "-c pg_trgm.word_similarity_threshold=0.45 -c pg_trgm.similarity_threshold=0.3"
     )
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME") or None}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
@@ -141,8 +146,34 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # feature; SQLite builds them without the extra columns, which is all it can do. Postgres
     # still reports the warning for any index that needs it.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# The test database's name (a file path on SQLite; in memory when unset), so parallel checkouts and
+# crm/tests/test_clock.py's runs under another date do not share one.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME") or None}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache: Redis when CACHE_URL or REDIS_URL is set (production and CI), shared by every web and
+# worker process, so rate limits count per visitor, not per gunicorn worker, and survive restarts.
+# Local memory (per process) is only the embedded default for `make run`.
+_CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or ""
+if _CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "crm"),
+            # A Redis that hangs must not hang the pages: the rate limits let requests through then.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "crm"}}
+
+# The proxies in front of gunicorn (README, "Production"), whose X-Forwarded-For entries are
+# believed: their number ("1") or their addresses and networks ("10.0.0.2,172.16.0.0/12").
+# Empty: no proxy, X-Forwarded-For is ignored. The client address (crm.clientip) feeds the rate
+# limits, django-axes and the consent evidence.
+CRM_TRUSTED_PROXIES = os.environ.get("CRM_TRUSTED_PROXIES", "").strip()
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -170,6 +201,8 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_CLIENT_IP_CALLABLE = "crm.clientip.client_ip"  # the address behind our proxies, not the proxy's
+AXES_LOCKOUT_TEMPLATE = "429.html"
 
 # Internationalisation: German first, English second.
 LANGUAGE_CODE = "de"
@@ -216,11 +249,18 @@ if os.environ.get("EMAIL_HOST"):
     EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
-    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-    # Without a timeout a hanging server holds a worker forever (Django's default is none).
-    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465 and not EMAIL_USE_TLS)
 else:
     EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# One set of SMTP settings for every connection the CRM opens (the outbox and campaign sends both
+# connect through crm.outbox.SMTPBackend). The server's certificate is always verified: against
+# the system's CAs, or only against EMAIL_SSL_CAFILE (a private CA or the server's self-signed
+# certificate, PEM). EMAIL_SSL_CERTFILE/KEYFILE: a client certificate, for servers that want one.
+EMAIL_SSL_CAFILE = os.environ.get("EMAIL_SSL_CAFILE", "")
+EMAIL_SSL_CERTFILE = os.environ.get("EMAIL_SSL_CERTFILE") or None
+EMAIL_SSL_KEYFILE = os.environ.get("EMAIL_SSL_KEYFILE") or None
+# Without a timeout a hanging server holds a worker forever (Django's default is none).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 # The CRM's public address, for absolute links in emails and calendar files (crm.links).
 CRM_BASE_URL = os.environ.get("CRM_BASE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
@@ -278,6 +318,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "service-sla-escalate": {"task": "service.tasks.sla_escalate", "schedule": 300.0},
     "appointments-reminders": {"task": "appointments.tasks.reminders_send_due", "schedule": 60.0},
     "analytics-snapshots-refresh": {"task": "analytics.tasks.snapshots_refresh", "schedule": 300.0},
+    "crm-api-idempotency-keys-purge": {"task": "crm.tasks.idempotency_keys_purge", "schedule": 3600.0},
 }
 
 # Production hardening; DEBUG=1 relaxes what a laptop cannot provide (HTTPS).
@@ -330,6 +371,55 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
+# The REST API (crm/api; each app's api/ room), mounted under /api/v1/. Every request acts as its
+# user: a personal API token (Authorization: Bearer ...) or the browser's session (with CSRF).
+# JSON only (no browsable API: Swagger UI at /api/docs/ is the interactive view); errors are RFC
+# 9457 problem details (crm.api.exceptions); lists page by cursor, never by COUNT or OFFSET.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "crm.api.authentication.BearerTokenAuthentication",
+        "crm.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["crm.api.permissions.CrmUserPermission"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["crm.api.parsers.LimitedJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.KeysetPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api.throttling.UserOrTokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("CRM_API_RATE", "600/min")},
+    "EXCEPTION_HANDLER": "crm.api.exceptions.problem_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "PAGE_SIZE": 50,
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DATETIME_FORMAT": "iso-8601",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CRM API",
+    "DESCRIPTION": "The CRM's REST API. Authentication, paging, errors and concurrency: see the help page of /api/docs/.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs are for CRM users, like every page that is not public.
+    "SERVE_PERMISSIONS": ["crm.api.permissions.CrmUserPermission"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayRequestDuration": True},
+    "ENUM_NAME_OVERRIDES": {
+        "ActivityKindEnum": "contacts.models.Activity.Kind",
+        "AddressKindEnum": "contacts.models.OrganizationAddress.Kind",
+        "ChangeActionEnum": "crm.models.ChangeEvent.Action",
+    },
+}
+# Page size of API lists (?limit= up to the maximum), the records a batch call takes, how long an
+# Idempotency-Key is remembered, and how many requests a user (or token) may make.
+CRM_API_PAGE_SIZE = env_int("CRM_API_PAGE_SIZE", 50)
+CRM_API_MAX_PAGE_SIZE = env_int("CRM_API_MAX_PAGE_SIZE", 500)
+CRM_API_BATCH_MAX = env_int("CRM_API_BATCH_MAX", 1000)
+CRM_API_IDEMPOTENCY_HOURS = env_int("CRM_API_IDEMPOTENCY_HOURS", 24)
+# A batch of 1,000 people is about 1 MB of JSON; the pages keep Django's 10 MB limit too.
+
 # Product settings
 # The company's currency: quotas, budgets and costs are in it, and totals over deals in several
 # currencies are converted into it with the exchange rates admins maintain (sales.ExchangeRate).
@@ -341,6 +431,21 @@ CRM_REQUIRE_2FA_FOR_ADMINS = env_bool("CRM_REQUIRE_2FA_FOR_ADMINS", False)
 OTP_TOTP_ISSUER = "CRM"
 CRM_STALE_DAYS = 365  # a customer record nobody changed or logged an activity on for this long is "stale"
 CRM_SEARCH_DROPDOWN_LIMIT = 5
+# Rate limits of the pages anyone may use without logging in (crm.ratelimit): requests per client
+# address (crm.clientip) in CRM_RATE_LIMIT_WINDOW seconds, counted in the cache (CACHES). Beyond
+# them the visitor gets a friendly 429 page. "Recipient" limits count the mails to one address,
+# however many visitors ask; requests beyond them are answered alike and mail nothing. 0: no limit.
+CRM_RATE_LIMIT_WINDOW = env_int("CRM_RATE_LIMIT_WINDOW", 600)
+CRM_PASSWORD_RESET_RATE_LIMIT = env_int("CRM_PASSWORD_RESET_RATE_LIMIT", 5)
+CRM_PASSWORD_RESET_RECIPIENT_LIMIT = env_int("CRM_PASSWORD_RESET_RECIPIENT_LIMIT", 3)
+MARKETING_FORM_RATE_LIMIT = env_int("MARKETING_FORM_RATE_LIMIT", 10)  # posts per form
+# Unsubscribe, preference centre and double opt-in, per link: mail providers send one-click
+# unsubscribes of many recipients from a few addresses, so the link is part of the key.
+MARKETING_LINK_RATE_LIMIT = env_int("MARKETING_LINK_RATE_LIMIT", 20)
+SERVICE_PORTAL_LINK_RATE_LIMIT = env_int("SERVICE_PORTAL_LINK_RATE_LIMIT", 5)  # sign-in link requests
+SERVICE_PORTAL_LINK_RECIPIENT_LIMIT = env_int("SERVICE_PORTAL_LINK_RECIPIENT_LIMIT", 3)
+SERVICE_SURVEY_RATE_LIMIT = env_int("SERVICE_SURVEY_RATE_LIMIT", 10)  # answers per survey link
+APPOINTMENTS_BOOKING_RATE_LIMIT = env_int("APPOINTMENTS_BOOKING_RATE_LIMIT", 10)  # bookings, moves, cancellations
 CRM_SEARCH_PAGE_LIMIT = 50
 # Marketing: the address links in campaign email point at, the send rate per sending process
 # (messages per second, 0 = unlimited), and when a claimed message counts as abandoned.
@@ -348,7 +453,6 @@ MARKETING_SEND_RATE = env_int("MARKETING_SEND_RATE", 800)
 MARKETING_CLAIM_STALE_SECONDS = env_int("MARKETING_CLAIM_STALE_SECONDS", 120)
 # SMTP connections a sending process uses side by side (one message on each at a time).
 MARKETING_SMTP_CONNECTIONS = env_int("MARKETING_SMTP_CONNECTIONS", 10)
-MARKETING_FORM_RATE_LIMIT = env_int("MARKETING_FORM_RATE_LIMIT", 10)  # posts per IP and 10 minutes
 
 # Analytics: dashboard figures are served from a stored snapshot younger than MAX_AGE seconds;
 # beat recomputes every REFRESH seconds the snapshots someone viewed within ACTIVE seconds.
@@ -367,6 +471,8 @@ SERVICE_IMAP_PORT = env_int("SERVICE_IMAP_PORT", 993)
 SERVICE_IMAP_USER = os.environ.get("SERVICE_IMAP_USER", "")
 SERVICE_IMAP_PASSWORD = os.environ.get("SERVICE_IMAP_PASSWORD", "")
 SERVICE_IMAP_SSL = env_bool("SERVICE_IMAP_SSL", True)
+# The IMAP server's certificate is verified against the system's CAs, or only this file's (PEM).
+SERVICE_IMAP_SSL_CAFILE = os.environ.get("SERVICE_IMAP_SSL_CAFILE", "")
 SERVICE_IMAP_FOLDER = os.environ.get("SERVICE_IMAP_FOLDER", "INBOX")
 SERVICE_VIP_REVENUE = env_int("SERVICE_VIP_REVENUE", 10_000_000)
 SERVICE_SLA_WARN_MINUTES = env_int("SERVICE_SLA_WARN_MINUTES", 60)

@@ -3,8 +3,10 @@
 The one test that runs a real Celery worker on Redis switches eagerness off itself.
 """
 
+import os
+
 from crm.settings import *  # noqa: F401,F403
-from crm.settings import VAR_DIR
+from crm.settings import CACHES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
@@ -23,3 +25,7 @@ MEDIA_ROOT = VAR_DIR / "test-media"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # Tests assert on the English source strings; test_login.py checks that German is the default.
 LANGUAGE_CODE = "en"
+# With REDIS_URL the test processes (xdist workers, runs one after the other) share one Redis
+# database: each process has its own key prefix, and conftest.py empties it before every test. A
+# server the tests start (gunicorn) is given one prefix for all its workers by CACHE_KEY_PREFIX.
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX") or f"test-{os.getpid()}"

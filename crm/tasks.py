@@ -20,3 +20,11 @@ def email_deliver(self, email_id: int) -> str | None:
 def emails_resume() -> int:
     """Periodic: queue again what a lost task or a killed worker left behind."""
     return outbox.emails_resume()
+
+
+@shared_task(acks_late=True)
+def idempotency_keys_purge() -> int:
+    """Periodic: forget the API's Idempotency-Keys older than CRM_API_IDEMPOTENCY_HOURS."""
+    from crm.api.idempotency import idempotency_keys_purge as purge
+
+    return purge()

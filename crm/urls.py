@@ -2,10 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView
 
 from crm import views
+from crm.access import role_required
+from crm.api import views as api_views
+from crm.api.exceptions import is_api_request, problem_response
 from crm.breadcrumbs import Crumb
 from crm.forms import LoginForm, OutboxPasswordResetForm
+from crm.ratelimit import rate_limit
 
 
 def _auth(view, template, title, **kwargs):
@@ -26,6 +32,11 @@ urlpatterns = [
         name="login",
     ),
     path("account/two-factor/", views.two_factor, name="two_factor"),
+    path("account/api-tokens/", views.api_token_list, name="api_token_list"),
+    path("account/api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path("api/v1/", include("crm.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", role_required()(api_views.ApiDocsView.as_view()), name="api_docs"),
     path("email/outgoing/", views.OutgoingEmailListView.as_view(), name="outgoing_email_list"),
     path("email/outgoing/<int:pk>/", views.OutgoingEmailDetailView.as_view(), name="outgoing_email_detail"),
     path("email/outgoing/<int:pk>/resend/", views.outgoing_email_resend, name="outgoing_email_resend"),
@@ -42,14 +53,14 @@ urlpatterns = [
     ),
     path(
         "password/reset/",
-        _auth(
+        rate_limit("password-reset", limit="CRM_PASSWORD_RESET_RATE_LIMIT", frame="base.html")(_auth(
             auth_views.PasswordResetView,
             "registration/password_reset_form.html",
             _("Reset password"),
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
             form_class=OutboxPasswordResetForm,
-        ),
+        )),
         name="password_reset",
     ),
     path(
@@ -76,3 +87,16 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("admin/", admin.site.urls),
 ]
+
+
+def handler404(request, exception=None):
+    """Unknown URLs under /api/ answer as the API does (problem details), the rest as pages."""
+    if is_api_request(request):
+        return problem_response(request, 404, _("There is no such API endpoint or record."))
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    if is_api_request(request):
+        return problem_response(request, 500, _("Something went wrong on our side; the error is logged."))
+    return defaults.server_error(request)

@@ -203,3 +203,51 @@ def outgoing_email_resend(request, pk: int):
         return redirect(email)
     regarding = email.regarding
     return redirect(regarding) if regarding is not None and hasattr(regarding, "get_absolute_url") else redirect("home")
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+
+@role_required()
+def api_token_list(request):
+    """The user's API tokens (admins: everybody's), and a form for a new one, whose secret is
+    shown once, right after it was made."""
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    from crm.api import tokens as api_tokens
+    from crm.forms import ApiTokenForm
+    from crm.models import ApiToken
+
+    form = ApiTokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        expires_on = form.cleaned_data["expires_on"]
+        expires_at = (
+            timezone.make_aware(datetime.combine(expires_on, time.min)) if expires_on is not None else None
+        )
+        new_token = api_tokens.token_create(
+            user=request.user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"], expires_at=expires_at
+        )
+        form = ApiTokenForm()
+    tokens = ApiToken.objects.visible_to(request.user).select_related("user", "revoked_by")[:500]
+    context = {
+        "form": form,
+        "new_token": new_token,
+        "tokens": tokens,
+        "show_owner": has_role(request.user, Role.ADMIN),
+        "breadcrumbs": [crumb(_("API tokens"))],
+    }
+    return render(request, "crm/api_token_list.html", context)
+
+
+@require_POST
+@role_required()
+def api_token_revoke(request, pk: int):
+    from crm.models import ApiToken
+
+    token = get_object_or_404(ApiToken.objects.visible_to(request.user), pk=pk)
+    token.revoke(by=request.user)
+    messages.success(request, _("The token “%(name)s” is revoked; programs using it are refused from now on.") % {"name": token.name})
+    return redirect("api_token_list")

@@ -106,11 +106,11 @@ class SuppressedAddressAdmin(AccessControlledAdmin):
     show_full_result_count = False
 
     def get_search_results(self, request, queryset, search_term):
-        from marketing.privacy import email_hash
+        from marketing.privacy import email_hashes
 
         term = search_term.strip()
         if "@" in term:
-            return queryset.filter(email_hash=email_hash(term)), False
+            return queryset.filter(email_hash__in=email_hashes(term)), False
         return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request):

@@ -363,6 +363,8 @@ class Delivery(models.Model):
     """One email of a campaign to one person: unique per campaign and person, claimed before sending.
 
     pending -> claimed (by one sender, with its claim token) -> sent | bounced | failed.
+    A failed attempt that may succeed later puts the row back to pending, due at `next_attempt_at`;
+    after CRM_EMAIL_MAX_ATTEMPTS it fails, with the reason in `error` (marketing.sending).
     The sender commits `sent` after the message body reached the server and just before the
     final "." that makes the server accept it (marketing.sending), so a killed worker leaves
     rows either claimed (the server discarded the unfinished message; sent again) or sent.
@@ -383,6 +385,8 @@ class Delivery(models.Model):
     claim_token = models.CharField(max_length=32, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # After a failed attempt the row waits (backoff) and is not claimed before this time.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -514,10 +518,11 @@ class WebFormSubmission(models.Model):
 
 
 class SuppressedAddress(models.Model):
-    """An erased person's email address, kept only as a hash so that it is never mailed again
-    (GDPR art. 17 erasure without losing the objection to marketing). See marketing.privacy."""
+    """An erased person's email address, kept only as a keyed hash (HMAC-SHA-256 with SECRET_KEY)
+    so that it is never mailed again (GDPR art. 17 erasure without losing the objection to
+    marketing). See marketing.privacy."""
 
-    email_hash = models.CharField(_("email hash (SHA-256)"), max_length=64, unique=True)
+    email_hash = models.CharField(_("email hash (HMAC-SHA-256)"), max_length=64, unique=True)
     recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     class Meta:

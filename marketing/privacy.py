@@ -8,15 +8,24 @@ data, UTM, IP address) and blocked-address entries of the person's addresses.
 Erasure: consents and their changes are deleted; web form submissions and blocked-address entries
 of the person's addresses are deleted; campaign memberships, deliveries and tracking events stay for
 the campaign figures, attached to the anonymised person, without call notes, address or error
-text; messages of a running send that are not out yet are marked failed. Each of the person's email addresses goes on the suppression list as a SHA-256 hash only
+text; messages of a running send that are not out yet are marked failed. Each of the person's email addresses goes on the suppression list as a keyed hash only
 (`SuppressedAddress`): campaign sends skip any person whose address hashes to an entry, so the
 erased person gets no marketing email, even if the address comes back by an import. None of these
 models keeps change history.
+
+The hash is an HMAC keyed with SECRET_KEY (`salted_hmac`), so whoever has a copy of the database
+but not the key cannot test guessed addresses against the list (a plain SHA-256 let them). Its
+message is the SHA-256 of the normalised address that the list held before: the migration
+(0007) turned every old entry into the new one without knowing the address, as Django's
+"wrapped" password hashers upgrade old hashes, and no entry was lost. Lookups also try the keys
+in SECRET_KEY_FALLBACKS, so rotating SECRET_KEY (the old key kept as a fallback) keeps the list.
 """
 
 import hashlib
 
+from django.conf import settings
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 
 from crm.privacy import classify, emails, plain, scrub
 from marketing.models import (
@@ -67,20 +76,51 @@ classify(WebFormSubmission, personal="data utm wants_newsletter ip_address", not
 classify(SuppressedAddress, not_personal="email_hash recorded_at")
 
 
+SUPPRESSION_KEY_SALT = "marketing.privacy.suppressed-address"
+
+
+def normalised(email: str) -> str:
+    return email.strip().lower()
+
+
+def address_digest(email: str) -> str:
+    """The unkeyed digest of an address, never stored: the message of the keyed hash (and what
+    the list held before, see the module docstring)."""
+    return hashlib.sha256(f"crm-suppression:{normalised(email)}".encode()).hexdigest()
+
+
+def keyed_hash(digest: str, *, secret: str | None = None) -> str:
+    return salted_hmac(SUPPRESSION_KEY_SALT, digest, secret=secret, algorithm="sha256").hexdigest()
+
+
 def email_hash(email: str) -> str:
-    return hashlib.sha256(f"crm-suppression:{email.strip().lower()}".encode()).hexdigest()
+    """What the suppression list stores for an address (under the current SECRET_KEY)."""
+    return keyed_hash(address_digest(email))
+
+
+def email_hashes(email: str) -> list[str]:
+    """The address's hash under SECRET_KEY and each of SECRET_KEY_FALLBACKS: what a lookup matches."""
+    digest = address_digest(email)
+    return [keyed_hash(digest, secret=key) for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]]
 
 
 def is_suppressed(email: str) -> bool:
-    return bool(email) and SuppressedAddress.objects.filter(email_hash=email_hash(email)).exists()
+    return bool(email) and SuppressedAddress.objects.filter(email_hash__in=email_hashes(email)).exists()
 
 
 def suppressed_hashes() -> set[str]:
     return set(SuppressedAddress.objects.values_list("email_hash", flat=True))
 
 
+def is_in(email: str, hashes: set[str]) -> bool:
+    """Whether an address is on a list read once with `suppressed_hashes()` (for many addresses)."""
+    return bool(hashes) and not hashes.isdisjoint(email_hashes(email))
+
+
 def suppress(email: str) -> bool:
     """Puts an address on the suppression list; True when it was not there yet."""
+    if is_suppressed(email):
+        return False
     return SuppressedAddress.objects.get_or_create(email_hash=email_hash(email))[1]
 
 

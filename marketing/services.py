@@ -25,7 +25,7 @@ from marketing.models import (
     WebForm,
     WebFormSubmission,
 )
-from marketing.privacy import email_hash, suppressed_hashes
+from marketing.privacy import is_in, suppressed_hashes
 from marketing.segments import MAX_ORGANIZATION_IDS, consent_condition
 from sales.services import campaign_figures, lead_capture
 
@@ -253,7 +253,7 @@ def campaign_prepare_send(*, campaign_id: int) -> int:
             last_pk = page[-1][0]
             rows = []
             for person_id, email in page:
-                if suppressed and email_hash(email) in suppressed:
+                if is_in(email, suppressed):
                     continue  # the address of an erased person (marketing.privacy)
                 rows.append(Delivery(campaign=campaign, person_id=person_id, email=email, batch=count // BATCH_SIZE))
                 count += 1

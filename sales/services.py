@@ -14,6 +14,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm import changefeed
 from crm.money import company_currency
 from sales import money
 from sales.models import Deal, Lead, Stage, StageChange, Territory
@@ -617,5 +618,6 @@ def organization_assign_owner(*, organization) -> None:
         industry=organization.industry,
     )
     if owner is not None:
-        type(organization).objects.filter(pk=organization.pk, owner__isnull=True).update(owner=owner)
+        if type(organization).objects.filter(pk=organization.pk, owner__isnull=True).update(owner=owner):
+            changefeed.record_updated(organization)
         organization.owner = owner

@@ -594,6 +594,9 @@ class PortalAccess(models.Model):
     sees_organization_tickets = models.BooleanField(_("sees the organization's tickets"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
+    # Sign-in links carry the version they were made for; using one, sending a newer one and
+    # signing out count it up, so each link signs in once and only while it is the latest.
+    link_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("portal access")

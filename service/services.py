@@ -2,6 +2,7 @@
 replies by email, inbound email, status changes with surveys, and the customer portal's tokens.
 """
 
+import logging
 import re
 from datetime import datetime
 from email import policy
@@ -12,14 +13,14 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from contacts.models import Person
-from crm import outbox
+from crm import outbox, ratelimit
 from crm.links import absolute_url
 from service.models import (
     PRIORITY_ORDER,
@@ -39,6 +40,7 @@ from service.models import (
 )
 from service.sla import Calendar
 
+logger = logging.getLogger(__name__)
 Tier = CustomerTier.Tier
 SUBJECT_NUMBER = re.compile(r"\bT-(\d{1,9})\b")
 PORTAL_SALT = "service.portal"
@@ -642,7 +644,8 @@ def survey_from_token(token: str) -> SatisfactionSurvey | None:
 
 
 def survey_send(*, ticket: Ticket) -> SatisfactionSurvey | None:
-    """One survey per ticket: a one-click rating link by email to the customer."""
+    """One survey per ticket: by email to the customer, a link per rating (each opens the survey
+    page with that rating chosen; the page's button records it)."""
     survey, created = SatisfactionSurvey.objects.get_or_create(
         ticket=ticket, defaults={"agent": ticket.assignee, "team": ticket.team}
     )
@@ -650,7 +653,8 @@ def survey_send(*, ticket: Ticket) -> SatisfactionSurvey | None:
     if created and recipient:
         url = absolute_url(reverse("service:survey_answer", args=[survey_token(survey)]))
         links = "\n".join(f"{n}: {url}?rating={n}" for n in range(5, 0, -1))
-        body = _("How satisfied are you with the handling of “%(subject)s”? One click is enough:\n\n%(links)s") % {
+        body = _("How satisfied are you with the handling of “%(subject)s”? Choose a rating (5 is best) and "
+                 "confirm it on the page:\n\n%(links)s") % {
             "subject": ticket.subject, "links": links}
         outbox.email_queue(to=recipient, subject=email_subject(ticket), body=body, from_email=settings.SERVICE_FROM_EMAIL,
                            regarding=ticket)
@@ -669,22 +673,83 @@ def survey_answer(*, survey: SatisfactionSurvey, rating: int, comment: str | Non
 # --- portal ----------------------------------------------------------------------------------
 
 
+class PortalLinkRefused(Exception):
+    """A sign-in link that signs nobody in. `reason` is INVALID (forged, or older than
+    SERVICE_PORTAL_LINK_MAX_AGE) or USED (used, superseded by a newer link, or ended by signing out)."""
+
+    INVALID = "invalid"
+    USED = "used"
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 def portal_token(access: PortalAccess) -> str:
-    return signing.dumps(access.pk, salt=PORTAL_SALT)
+    return signing.dumps({"a": access.pk, "v": access.link_version}, salt=PORTAL_SALT)
 
 
-def portal_access_from_token(token: str) -> PortalAccess | None:
+def _portal_token_read(token: str) -> tuple[int, int]:
     try:
-        pk = signing.loads(token, salt=PORTAL_SALT, max_age=settings.SERVICE_PORTAL_LINK_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    return PortalAccess.objects.filter(pk=pk, is_active=True).select_related("person").first()
+        payload = signing.loads(token, salt=PORTAL_SALT, max_age=settings.SERVICE_PORTAL_LINK_MAX_AGE)
+        return int(payload["a"]), int(payload["v"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as error:
+        raise PortalLinkRefused(PortalLinkRefused.INVALID) from error
 
 
-def portal_send_link(*, email: str, build_url) -> bool:
-    """Mails a sign-in link if a customer with portal access has this address. The answer to the
-    visitor is the same either way, so the form does not reveal who is a customer."""
+def _portal_link_current(pk: int, version: int):
+    return PortalAccess.objects.filter(pk=pk, is_active=True, link_version=version)
+
+
+def portal_link_check(*, token: str) -> PortalAccess:
+    """The access a sign-in link opens, without using the link up: mail scanners open every link
+    they see, so the link's page asks for a click (a POST) before it signs in."""
+    pk, version = _portal_token_read(token)
+    access = _portal_link_current(pk, version).select_related("person").first()
+    if access is None:
+        raise PortalLinkRefused(PortalLinkRefused.USED)
+    return access
+
+
+def portal_link_redeem(*, token: str) -> PortalAccess:
+    """Signs in with a link, once: one UPDATE moves the access past the link's version, so of two
+    requests with the same link only one signs in."""
+    pk, version = _portal_token_read(token)
+    if not _portal_link_current(pk, version).update(link_version=F("link_version") + 1, last_login_at=timezone.now()):
+        raise PortalLinkRefused(PortalLinkRefused.USED)
+    return PortalAccess.objects.select_related("person").get(pk=pk)
+
+
+def portal_links_end(*, access: PortalAccess) -> None:
+    """Ends every sign-in link sent to `access` so far (on signing out)."""
+    PortalAccess.objects.filter(pk=access.pk).update(link_version=F("link_version") + 1)
+
+
+def portal_link_request(*, email: str) -> None:
+    """The sign-in form's whole work in the request: hand the address to a task. The request does
+    the same for every address and answers alike, so neither the answer nor its time tells who
+    is a customer; the task looks the address up and mails the link through the outbox."""
     email = email.strip().lower()
+    transaction.on_commit(lambda: _portal_link_enqueue(email))
+
+
+def _portal_link_enqueue(email: str) -> None:
+    from service.tasks import portal_link_send
+
+    try:
+        portal_link_send.delay(email)
+    except Exception:  # noqa: BLE001 - broker down: do it here (the outbox row waits for its beat job)
+        logger.warning("portal: could not enqueue the sign-in link task; sending it in the request", exc_info=True)
+        portal_link_send(email)
+
+
+def portal_link_send(*, email: str) -> bool:
+    """Mails a sign-in link if a customer with portal access has this address; the new link ends
+    the ones sent before. At most SERVICE_PORTAL_LINK_RECIPIENT_LIMIT links per address in the
+    rate-limit window, however many visitors ask for one."""
+    email = email.strip().lower()
+    if ratelimit.hit("portal-link-recipient", email, limit=settings.SERVICE_PORTAL_LINK_RECIPIENT_LIMIT):
+        return False
     access = (
         PortalAccess.objects.filter(is_active=True)
         .filter(Q(person__email=email) | Q(person__email_secondary=email))
@@ -693,14 +758,24 @@ def portal_send_link(*, email: str, build_url) -> bool:
     )
     if access is None:
         return False
-    url = build_url(reverse("service:portal_enter", args=[portal_token(access)]))
-    outbox.email_queue(
-        to=access.person.email or email,
-        subject=_("Your sign-in link to the service portal"),
-        body=_("Open this link within 30 minutes to see your tickets:\n\n%(url)s") % {"url": url},
-        from_email=settings.SERVICE_FROM_EMAIL,
-        regarding=access,
-    )
+    with transaction.atomic():
+        portal_links_end(access=access)
+        access.refresh_from_db(fields=["link_version"])
+        url = absolute_url(reverse("service:portal_enter", args=[portal_token(access)]))
+        minutes = max(1, settings.SERVICE_PORTAL_LINK_MAX_AGE // 60)
+        outbox.email_queue(
+            to=access.person.email or email,
+            subject=_("Your sign-in link to the service portal"),
+            body=ngettext(
+                "Open this link within %(minutes)d minute to see your tickets. It works once; "
+                "signing out or asking for a new link ends it.\n\n%(url)s",
+                "Open this link within %(minutes)d minutes to see your tickets. It works once; "
+                "signing out or asking for a new link ends it.\n\n%(url)s",
+                minutes,
+            ) % {"minutes": minutes, "url": url},
+            from_email=settings.SERVICE_FROM_EMAIL,
+            regarding=access,
+        )
     return True
 
 

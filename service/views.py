@@ -1,6 +1,7 @@
 """Agent workspace (queues, ticket page, bulk actions), reports, inbound mail, and the customer
 side (survey link, portal). Staff views load tickets through Ticket.objects.visible_to/editable_by."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Avg, Count, Q, Sum
 from django.http import FileResponse, Http404, HttpResponseRedirect
@@ -10,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm import outbox
+from crm import outbox, ratelimit
 from crm.access import get_editable_or_403, get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
 from crm.history import history_rows
@@ -45,6 +46,7 @@ TICKET_WORKERS = (Role.ADMIN, *SERVICE_ROLES)
 LEADS = (Role.ADMIN, Role.SUPPORT_LEAD)
 MESSAGES_ON_PAGE = 200
 PORTAL_SESSION_KEY = "service_portal_access"
+PORTAL_FRAME = "service/portal/base.html"
 
 
 def _trail():
@@ -321,15 +323,18 @@ def inbound_list(request):
 # --- customers: survey and portal ------------------------------------------------------------
 
 
+@ratelimit.rate_limit("service-survey", limit="SERVICE_SURVEY_RATE_LIMIT", frame=PORTAL_FRAME,
+                      key=lambda request, token: token)
 def survey_answer(request, token: str):
-    """The one-click survey link: ?rating=N records the rating at once, the form adds a comment."""
+    """The survey link: the email has one link per rating, which opens this page with that rating
+    chosen; only the button (a POST) records it. Mail scanners open every link in a message, and
+    must not cast five ratings."""
     survey = services.survey_from_token(token)
     if survey is None:
         raise Http404
     clicked = request.GET.get("rating", "")
-    if request.method == "GET" and clicked in {"1", "2", "3", "4", "5"}:
-        services.survey_answer(survey=survey, rating=int(clicked))
-    form = SurveyForm(request.POST or None, initial={"rating": survey.rating, "comment": survey.comment})
+    initial = {"rating": int(clicked) if clicked in {"1", "2", "3", "4", "5"} else survey.rating, "comment": survey.comment}
+    form = SurveyForm(request.POST or None, initial=initial)
     saved = False
     if request.method == "POST" and form.is_valid():
         services.survey_answer(survey=survey, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"])
@@ -355,28 +360,44 @@ def portal_required(view):
     return wrapper
 
 
+@ratelimit.rate_limit("service-portal-link", limit="SERVICE_PORTAL_LINK_RATE_LIMIT", frame=PORTAL_FRAME)
 def portal_login(request):
+    """The sign-in form: the same answer, after the same work, for every address (the task
+    behind it mails the link, or nothing)."""
     form = PortalLoginForm(request.POST or None)
     sent = False
     if request.method == "POST" and form.is_valid():
-        services.portal_send_link(email=form.cleaned_data["email"], build_url=request.build_absolute_uri)
+        services.portal_link_request(email=form.cleaned_data["email"])
         sent = True
-    return render(request, "service/portal/login.html", {"form": form, "sent": sent})
+    minutes = max(1, settings.SERVICE_PORTAL_LINK_MAX_AGE // 60)
+    return render(request, "service/portal/login.html", {"form": form, "sent": sent, "link_minutes": minutes})
 
 
 def portal_enter(request, token: str):
-    access = services.portal_access_from_token(token)
-    if access is None:
-        return render(request, "service/portal/login.html", {"form": PortalLoginForm(), "expired": True}, status=400)
+    """The link from the email: a page with one button (mail scanners open links, they do not
+    press buttons); the POST uses the link up and signs in."""
+    try:
+        if request.method == "POST":
+            access = services.portal_link_redeem(token=token)
+        else:
+            services.portal_link_check(token=token)
+    except services.PortalLinkRefused as refused:
+        return render(request, "service/portal/login.html", {"form": PortalLoginForm(), "refused": refused.reason}, status=400)
+    if request.method != "POST":
+        return render(request, "service/portal/enter.html")
     request.session.cycle_key()
     request.session[PORTAL_SESSION_KEY] = access.pk
-    PortalAccess.objects.filter(pk=access.pk).update(last_login_at=timezone.now())
     return redirect("service:portal_ticket_list")
 
 
 @require_POST
 def portal_logout(request):
+    """Ends the portal session and every sign-in link sent before it."""
+    access = _portal_access(request)
+    if access is not None:
+        services.portal_links_end(access=access)
     request.session.pop(PORTAL_SESSION_KEY, None)
+    request.session.cycle_key()
     return redirect("service:portal_login")
 
 

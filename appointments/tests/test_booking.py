@@ -133,6 +133,21 @@ def test_public_page_answers_bad_input_at_the_field(client, first_meeting, day, 
     assert Appointment.objects.count() == 0
 
 
+def test_public_bookings_are_rate_limited_with_a_page_in_the_customers_language(client, first_meeting, day, settings):
+    settings.APPOINTMENTS_BOOKING_RATE_LIMIT = 2
+    url = reverse("appointments:public_book", args=[services.booking_token(appointment_type=first_meeting)])
+    statuses = []
+    for hour in (10, 11, 12):
+        slot = at(day, hour).astimezone(UTC).isoformat()
+        response = client.post(url, {"lang": "de", "tz": "Europe/Berlin", "slot": slot, "name": "Max", "email": f"max{hour}@example.de"})
+        statuses.append(response.status_code)
+    assert statuses == [302, 302, 429]
+    html = response.content.decode()
+    assert 'data-testid="too-many-requests"' in html and "Zu viele Anfragen" in html and 'lang="de"' in html
+    assert Appointment.objects.count() == 2
+    assert client.get(url, {"lang": "de"}).status_code == 200  # the times are still shown
+
+
 def test_forged_or_unknown_links_are_404(client, first_meeting):
     token = services.booking_token(appointment_type=first_meeting)
     assert client.get(reverse("appointments:public_book", args=[token[:-2] + "xx"])).status_code == 404

@@ -18,6 +18,7 @@ from appointments import services
 from appointments.forms import BookingForm, zone_or_default
 from appointments.models import Appointment, AppointmentType, SlotOffer, time_zone_choices
 from appointments.slots import compute_slots, slots_by_day
+from crm.ratelimit import rate_limit
 
 DAYS_SHOWN = 7
 
@@ -81,6 +82,17 @@ def _week_of_slots(request, appointment_type, zone, *, host_ids=None, exclude_ap
     }
 
 
+def _rate_limited_context(request) -> dict:
+    return {"language": _activate_language(request), "page_title": _("Too many requests")}
+
+
+# Booking, picking an offered time, moving and cancelling: posts per client (crm.ratelimit).
+booking_rate_limit = rate_limit(
+    "appointments-booking", limit="APPOINTMENTS_BOOKING_RATE_LIMIT", frame="appointments/public/base.html",
+    context=_rate_limited_context,
+)
+
+
 @lru_cache(maxsize=64)
 def _zone_options(selected: str) -> str:
     """The ~430 <option>s of the time zone select, built once per selected zone (a template loop costs ~15 ms)."""
@@ -119,6 +131,7 @@ def _load_booking(token: str):
 
 
 @never_cache
+@booking_rate_limit
 def public_book(request, token: str):
     """The booking page: free times of one appointment type, in the customer's time zone."""
     language = _activate_language(request)
@@ -160,6 +173,7 @@ def public_book(request, token: str):
 
 
 @never_cache
+@booking_rate_limit
 def public_offer_slot(request, token: str):
     """One proposed time from an email: one button confirms it."""
     language = _activate_language(request)
@@ -236,6 +250,7 @@ def public_done(request, token: str):
 
 
 @never_cache
+@booking_rate_limit
 def public_manage(request, token: str):
     """The customer's link from the confirmation: see, move or cancel the appointment."""
     language = _activate_language(request)

@@ -27,6 +27,7 @@ from simple_history.models import HistoricalChanges
 
 from contacts.dedupe import organization_name_key, person_name_key
 from contacts.models import Activity, Employment, MergeRecord, Organization, Person
+from crm import changefeed
 
 SIMILAR_PERSON_NAME = 0.6
 SIMILAR_ORGANIZATION_NAME = 0.7
@@ -578,6 +579,7 @@ def _merge(model, kind: str, *, survivor, other, user, field_values, before_save
     reason = _("Merged with %(name)s") % {"name": merged_label}
     other._history_user = survivor._history_user = user
     other._change_reason = survivor._change_reason = reason
+    changefeed.mark_merged(other, survivor=survivor)
     other.delete()
     survivor.save()
     details = [_("“%(merged)s” (#%(id)s) was merged into this record.") % {"merged": merged_label, "id": other.pk}]

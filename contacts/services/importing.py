@@ -57,7 +57,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from contacts.dedupe import organization_name_key, person_name_key
 from contacts.models import Employment, ImportJob, Organization, OrganizationAddress, Person
-from crm import bulk
+from crm import bulk, changefeed
 from crm.text import unaccent
 
 logger = logging.getLogger(__name__)
@@ -725,6 +725,7 @@ def _insert(model, objs: list) -> None:
         bulk.insert_objects(model, objs)
     else:
         model.objects.bulk_create(objs, batch_size=CHUNK_SIZE)
+    changefeed.record_created(model, [obj.pk for obj in objs])
 
 
 def _column_defaults(model) -> dict:
@@ -763,6 +764,7 @@ def _copy(model, rows: list[dict]) -> list[int]:
             values.append(value if converter is None else converter.get_db_prep_save(value, db))
         table_rows.append(values)
     bulk.load_rows(model, [model._meta.pk, *fields], table_rows)
+    changefeed.record_created(model, ids)
     return ids
 
 

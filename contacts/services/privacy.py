@@ -19,7 +19,7 @@ from contacts.models import (
     Person,
     Tag,
 )
-from crm import privacy
+from crm import changefeed, privacy
 
 # Organizations are companies: what identifies a person is on the person and their notes.
 classify = privacy.classify
@@ -130,6 +130,7 @@ def erase_person(person) -> int:
         setattr(person, field, value)
     person.last_name = _("Erased person %(id)s") % {"id": person.pk}
     person.skip_history_when_saving = True
+    changefeed.mark_erased(person)
     try:
         person.save()
     finally:

@@ -3,7 +3,7 @@
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from contacts.models import Attachment, ImportJob
+from contacts.models import Attachment, ImportJob, Tag
 from contacts.services import importing
 from contacts.tests.factories import EmploymentFactory, OrganizationFactory, PersonFactory, TaskFactory
 from crm.roles import IMPORT_ROLES, Role
@@ -22,7 +22,10 @@ IMPORT_OR_EXPORT_PAGES = {
 FOREIGN_IMPORT_PAGES = {
     "contacts:import_detail", "contacts:import_mapping", "contacts:import_preview", "contacts:import_progress",
 }
+# The API (JSON): read as the pages are read, by every CRM role; the batch upserts are POST only.
+API_DETAIL_PAGES = {"api:person-detail", "api:organization-detail", "api:activity-detail", "api:task-detail", "api:tag-detail"}
 POST_ONLY_PAGES = {
+    "api:person-batch", "api:organization-batch",
     "contacts:activity_create", "contacts:activity_toggle_done", "contacts:activity_delete",
     "contacts:attachment_upload", "contacts:attachment_delete",
 }
@@ -52,7 +55,10 @@ def records(base: dict) -> dict:
     mapped_job = importing.import_create(target=ImportJob.Target.PEOPLE, upload=upload, info=info, user=admin_user)
     mapped_job.status = ImportJob.Status.MAPPED
     mapped_job.save(update_fields=["status"])
+    tag = Tag.objects.create(name="Stammkunde")
+    person.tags.add(tag)
     return {
+        "tag": tag,
         "organization": organization,
         "twin_organization": twin_organization,
         "person": person,
@@ -87,6 +93,11 @@ def url_kwargs(records) -> dict[str, dict]:
         "contacts:import_mapping": {"pk": job.pk},
         "contacts:import_preview": {"pk": records["mapped_job"].pk},
         "contacts:import_progress": {"pk": job.pk},
+        "api:person-detail": {"pk": person.pk},
+        "api:organization-detail": {"pk": org.pk},
+        "api:activity-detail": {"pk": records["task"].pk},
+        "api:task-detail": {"pk": records["task"].pk},
+        "api:tag-detail": {"pk": records["tag"].pk},
     }
 
 

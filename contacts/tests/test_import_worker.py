@@ -24,7 +24,8 @@ from contacts.services import importing
 from contacts.tasks import import_run
 from crm.celery import app
 
-pytestmark = pytest.mark.services
+# The worker runs in another process, on the real clock; so does this test (conftest.FROZEN_AT).
+pytestmark = [pytest.mark.services, pytest.mark.real_clock]
 
 # The run's own Redis broker when it has one (each engineer has a database of their own), else database 15.
 _RUN_BROKER = os.environ.get("CELERY_BROKER_URL", "")

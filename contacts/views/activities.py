@@ -2,7 +2,6 @@
 ticking tasks off, loading older entries; and the task list."""
 
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
@@ -10,18 +9,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
-from django_filters import BooleanFilter, ChoiceFilter
 
+from contacts.filters import TaskFilter
 from contacts.forms.records import NoteForm, TaskForm
 from contacts.models import Activity
 from contacts.views.common import TIMELINE_PAGE, subject_from
 from crm.access import role_required
 from crm.breadcrumbs import crumb
-from crm.filters import CrmFilterSet
 from crm.lists import FilteredListView
-from crm.models import managed_user_ids
 from crm.timeline import timeline_for
 
 
@@ -114,39 +110,6 @@ def activity_delete(request, pk: int):
         return HttpResponse("")
     messages.success(request, _("Deleted."))
     return _redirect_back(person, organization)
-
-
-class TaskFilter(CrmFilterSet):
-    SCOPES = [("mine", gettext_lazy("Assigned to me")), ("team", gettext_lazy("My team")), ("all", gettext_lazy("Everyone"))]
-    scope = ChoiceFilter(label=gettext_lazy("Whose"), choices=SCOPES, method="filter_scope", empty_label=None)
-    done = BooleanFilter(
-        label=gettext_lazy("Status"),
-        widget=forms.Select(
-            choices=[("", gettext_lazy("All")), ("false", gettext_lazy("Open")), ("true", gettext_lazy("Done"))]
-        ),
-    )
-    overdue = BooleanFilter(label=gettext_lazy("Overdue only"), method="filter_overdue", widget=forms.CheckboxInput)
-
-    class Meta:
-        model = Activity
-        fields = ["scope", "done", "overdue"]
-
-    def __init__(self, data=None, *args, **kwargs):
-        data = (data or {}).copy() if data is not None else {}
-        data.setdefault("scope", "mine")
-        data.setdefault("done", "false")
-        super().__init__(data, *args, **kwargs)
-
-    def filter_scope(self, qs, name, value):
-        user = self.request.user
-        if value == "team":
-            return qs.filter(assignee_id__in=managed_user_ids(user))
-        if value == "all":
-            return qs
-        return qs.filter(assignee=user)
-
-    def filter_overdue(self, qs, name, value):
-        return qs.filter(due_at__lt=timezone.now(), done=False) if value else qs
 
 
 class TaskListView(FilteredListView):

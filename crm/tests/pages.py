@@ -4,7 +4,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-POST_ONLY_PAGES = {"logout", "outgoing_email_resend"}
+POST_ONLY_PAGES = {"logout", "outgoing_email_resend", "api_token_revoke"}
 ADMIN_PAGES = {"outgoing_email_list", "outgoing_email_detail"}
 # Any logged-in account may look after its own password, with or without a CRM role.
 ACCOUNT_PAGES = {"password_change", "password_change_done", "two_factor"}
@@ -21,13 +21,17 @@ def records(base: dict) -> dict:
         from_email="crm@crm.test", to="kunde@example.de", subject="Ihre Anfrage", body="Guten Tag", message_id="<1@crm.test>",
         state=OutgoingEmail.State.FAILED, attempts=10, last_reply="421 4.7.0 Try again later",
     )
-    return {"outgoing_email": email}
+    from crm.api import tokens
+
+    token = tokens.token_create(user=base["user"], name="ERP", scope="read").token
+    return {"outgoing_email": email, "api_token": token}
 
 
 def url_kwargs(records) -> dict[str, dict]:
     return {
         "outgoing_email_detail": {"pk": records["outgoing_email"].pk},
         "outgoing_email_resend": {"pk": records["outgoing_email"].pk},
+        "api_token_revoke": {"pk": records["api_token"].pk},
         "help_panel": {"page_id": "contacts:person_detail"},
         "help_detail": {"page_id": "contacts:person_detail"},
         # A well-formed but unused token: the page explains that the link is invalid.

@@ -20,7 +20,8 @@ from crm.celery import app
 from crm.models import OutgoingEmail
 from crm.tests.smtp import SmtpSink
 
-pytestmark = pytest.mark.services
+# The worker runs in another process, on the real clock; so does this test (conftest.FROZEN_AT).
+pytestmark = [pytest.mark.services, pytest.mark.real_clock]
 
 BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/2"
 

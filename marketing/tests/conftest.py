@@ -4,13 +4,9 @@ from crm.tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _locmem_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "marketing-tests"}}
+def _marketing_settings(settings):
     settings.MARKETING_SEND_RATE = 0
     settings.CRM_BASE_URL = "http://testserver"
-    from django.core.cache import cache
-
-    cache.clear()
 
 
 @pytest.fixture

@@ -132,3 +132,47 @@ def test_a_submission_becomes_a_sales_lead_with_the_campaign_code(client, web_fo
     lead = Lead.objects.get()
     assert (lead.email, lead.company, lead.campaign_code) == ("erika.weber@example.de", "Weber GmbH", "messe-2026")
     assert lead.utm["utm_source"] == "google" and "Bitte Angebot" in lead.note
+
+
+def test_two_visitors_behind_the_proxy_are_counted_apart_and_recorded_as_themselves(client, web_form, settings,
+                                                                                  django_capture_on_commit_callbacks):
+    settings.MARKETING_FORM_RATE_LIMIT = 2
+    settings.CRM_TRUSTED_PROXIES = "1"
+    page = client.get(web_form.get_public_url())
+    token = re.search(r'name="form_token" value="([^"]+)"', page.content.decode()).group(1)
+
+    def post(visitor, n):
+        fields = {"form_token": token, "last_name": "Weber", "email": f"{visitor}-{n}@example.de", "newsletter": "on"}
+        return client.post(web_form.get_public_url(), fields, REMOTE_ADDR="192.0.2.10",
+                           HTTP_X_FORWARDED_FOR=f"6.6.6.6, {visitor}").status_code
+
+    with django_capture_on_commit_callbacks(execute=True):
+        statuses = {visitor: [post(visitor, n) for n in range(3)] for visitor in ("198.51.100.7", "198.51.100.8")}
+    assert statuses == {"198.51.100.7": [200, 200, 429], "198.51.100.8": [200, 200, 429]}
+    # The GDPR evidence names the visitor, not the proxy (nor what the visitor claimed).
+    assert sorted({str(c.ip_address) for c in Consent.objects.all()}) == ["198.51.100.7", "198.51.100.8"]
+    assert {str(s.ip_address) for s in WebFormSubmission.objects.all()} == {"198.51.100.7", "198.51.100.8"}
+
+
+def test_the_limited_form_answers_in_its_own_frame_embeddable_as_before(client, web_form, settings):
+    settings.MARKETING_FORM_RATE_LIMIT = 1
+    post_form(client, web_form, query="?embed=1")
+    response = post_form(client, web_form, query="?embed=1")
+    assert response.status_code == 429
+    assert 'data-testid="too-many-requests"' in response.content.decode()
+    assert "frame-ancestors *" in response["Content-Security-Policy"] and "X-Frame-Options" not in response
+
+
+def test_unsubscribe_preferences_and_confirmation_links_are_limited_per_link(client, settings):
+    settings.MARKETING_LINK_RATE_LIMIT = 2
+    person, other = PersonFactory(), PersonFactory()
+    unsubscribe = reverse("marketing:unsubscribe", args=[tokens.recipient_token(person.pk)])
+    preferences = reverse("marketing:preferences", args=[tokens.recipient_token(person.pk)])
+    assert [client.post(unsubscribe).status_code for _ in range(3)] == [200, 200, 429]
+    assert [client.post(preferences, {}).status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get(unsubscribe).status_code == 200  # showing the button is not limited
+    # A mail provider posting the one-click unsubscribes of many recipients is not stopped.
+    assert client.post(reverse("marketing:unsubscribe", args=[tokens.recipient_token(other.pk)])).status_code == 200
+    consent = ConsentFactory(status=Consent.Status.PENDING)
+    confirm = reverse("marketing:consent_confirm", args=[tokens.confirm_token(consent.pk)])
+    assert [client.get(confirm).status_code for _ in range(3)] == [200, 200, 429]

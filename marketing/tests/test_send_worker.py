@@ -31,7 +31,8 @@ from marketing import services
 from marketing.models import Campaign, Consent, Delivery, EmailTemplate, Segment
 from marketing.tests.factories import HTML
 
-pytestmark = pytest.mark.services
+# The worker runs in another process, on the real clock; so does this test (conftest.FROZEN_AT).
+pytestmark = [pytest.mark.services, pytest.mark.real_clock]
 
 BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/2"
 CONSENTED = int(os.environ.get("MARKETING_TEST_RECIPIENTS", "10000"))

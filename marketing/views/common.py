@@ -53,7 +53,3 @@ def render_history(request, record, trail: list):
         "breadcrumbs": [*trail, crumb(str(record), url=record.get_absolute_url()), crumb(_("History"))],
     }
     return render(request, "contacts/history.html", context)
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None

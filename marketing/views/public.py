@@ -8,7 +8,6 @@ import base64
 
 from csp.decorators import csp_replace
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
@@ -17,13 +16,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from contacts.models import Person
+from crm import ratelimit
+from crm.clientip import client_ip
 from marketing import services, tokens
 from marketing.forms import PreferencesForm, PublicForm
 from marketing.models import Consent, WebForm
-from marketing.views.common import client_ip
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-RATE_WINDOW = 600
+FRAME = "marketing/public/base.html"
 
 
 def _agent(request) -> str:
@@ -40,16 +40,12 @@ def _recipient(token: str) -> tuple[Person, int | None]:
     return person, found[1]
 
 
-def _rate_limited(request, form: WebForm) -> bool:
-    """At most MARKETING_FORM_RATE_LIMIT posts per IP address and form in ten minutes (Django cache)."""
-    key = f"marketing:form-rate:{form.pk}:{client_ip(request)}"
-    cache.add(key, 0, RATE_WINDOW)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, RATE_WINDOW)
-        count = 1
-    return count > getattr(settings, "MARKETING_FORM_RATE_LIMIT", 10)
+def _link_rate_limit(scope: str, methods=("POST",)):
+    """Link pages count per client and link: a mail provider posts the one-click unsubscribes of
+    thousands of recipients from a few addresses."""
+    return ratelimit.rate_limit(
+        scope, limit="MARKETING_LINK_RATE_LIMIT", frame=FRAME, methods=methods, key=lambda request, token: token
+    )
 
 
 @csrf_exempt
@@ -61,7 +57,7 @@ def form_public(request, key: str):
 
     Not protected by the CSRF cookie (cross-site iframes do not send it); instead every post
     carries a signed, time-limited form token issued with the page, the honeypot must be empty,
-    and each address may post only a few times in ten minutes.
+    and each client may post only MARKETING_FORM_RATE_LIMIT times in the window (crm.ratelimit).
     """
     web_form = get_object_or_404(WebForm, key=key, is_active=True)
     utm = {k: request.GET.get(k, request.POST.get(k, ""))[:200] for k in services.UTM_KEYS}
@@ -73,8 +69,8 @@ def form_public(request, key: str):
         if not tokens.form_token_valid(request.POST.get("form_token", ""), web_form.pk):
             form.is_valid()
             form.add_error(None, _("This form has expired. Please reload the page and send it again."))
-        elif _rate_limited(request, web_form):
-            return render(request, "marketing/public/form.html", {**context, "form": form, "rate_limited": True, "form_token": tokens.form_token(web_form.pk)}, status=429)
+        elif ratelimit.client_hit(request, "marketing-form", limit=settings.MARKETING_FORM_RATE_LIMIT, extra=str(web_form.pk)):
+            return ratelimit.too_many_requests(request, frame=FRAME, context=context)
         elif form.is_valid():
             if form.cleaned_data.get("website"):
                 # A bot filled the honeypot: thank it and store nothing.
@@ -88,6 +84,7 @@ def form_public(request, key: str):
     return render(request, "marketing/public/form.html", {**context, "form": form, "form_token": tokens.form_token(web_form.pk)})
 
 
+@_link_rate_limit("marketing-confirm", methods=None)  # a GET: the link in the email confirms
 def consent_confirm(request, token: str):
     """The double opt-in link from the confirmation email."""
     consent = services.consent_confirm(token=token, ip_address=client_ip(request), user_agent=_agent(request))
@@ -105,6 +102,7 @@ def consent_confirm(request, token: str):
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+@_link_rate_limit("marketing-unsubscribe")
 def unsubscribe(request, token: str):
     """RFC 8058 one-click unsubscribe: mail clients POST here without cookies or a CSRF token.
 
@@ -122,6 +120,7 @@ def unsubscribe(request, token: str):
 
 
 @require_http_methods(["GET", "POST"])
+@_link_rate_limit("marketing-preferences")
 def preferences(request, token: str):
     """The preference centre: a recipient chooses what they want, without logging in."""
     person, campaign_id = _recipient(token)

@@ -1,5 +1,7 @@
 """The agent workspace: queues with constant queries, optimistic locking, access, bulk actions."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -182,19 +184,36 @@ def test_merge_moves_the_messages(client, support):
     assert survivor.messages.filter(body="Zweite Mail").exists()
 
 
-def test_resolving_sends_a_one_click_survey(client, support, mailoutbox, django_capture_on_commit_callbacks):
+def test_resolving_sends_a_survey_whose_links_choose_and_whose_button_records(client, support, mailoutbox,
+                                                                               django_capture_on_commit_callbacks):
     ticket = TicketFactory(team=support["team"], assignee=support["anna"], person=PersonFactory(email="k@example.de"))
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_set_status(ticket=ticket, status="resolved", user=support["anna"])
-    link = next(line for line in mailoutbox[0].body.splitlines() if line.startswith("4: ")).split(" ", 1)[1]
-    path = link.split("8000", 1)[1] if "8000" in link else link
-    assert client.get(path).status_code == 200
+    links = dict(line.split(": ", 1) for line in mailoutbox[0].body.splitlines() if re.match(r"^[1-5]: ", line))
+    assert sorted(links) == ["1", "2", "3", "4", "5"]
+    paths = {n: link.split("8000", 1)[1] for n, link in links.items()}
+    for n, path in paths.items():  # a mail scanner opens every link: no rating is cast
+        page = client.get(path)
+        assert page.status_code == 200
+        assert re.search(rf'<input[^>]*value="{n}"[^>]*checked', page.content.decode())  # that rating chosen
     ticket.survey.refresh_from_db()
-    assert ticket.survey.rating == 4 and ticket.survey.agent == support["anna"]
-    client.post(path.split("?")[0], {"rating": "5", "comment": "Sehr schnell"})
+    assert ticket.survey.rating is None and ticket.survey.answered_at is None
+    response = client.post(paths["4"].split("?")[0], {"rating": "4", "comment": "Sehr schnell"})
+    assert 'data-testid="survey-saved"' in response.content.decode()
     ticket.survey.refresh_from_db()
-    assert ticket.survey.rating == 5 and ticket.survey.comment == "Sehr schnell"
+    assert ticket.survey.rating == 4 and ticket.survey.comment == "Sehr schnell" and ticket.survey.agent == support["anna"]
     assert client.get(reverse("service:survey_answer", args=["forged"])).status_code == 404
+
+
+def test_survey_answers_are_rate_limited_per_link(client, support, settings):
+    settings.SERVICE_SURVEY_RATE_LIMIT = 2
+    survey = services.survey_send(ticket=TicketFactory(team=support["team"], person=PersonFactory(email="k@example.de")))
+    url = reverse("service:survey_answer", args=[services.survey_token(survey)])
+    statuses = [client.post(url, {"rating": str(n)}).status_code for n in (5, 4, 3)]
+    assert statuses == [200, 200, 429]
+    survey.refresh_from_db()
+    assert survey.rating == 4
+    assert client.get(url).status_code == 200  # reading the page is not limited
 
 
 def test_the_person_page_shows_a_tickets_panel_with_constant_queries(client, support, django_assert_max_num_queries):

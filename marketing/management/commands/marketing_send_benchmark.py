@@ -76,7 +76,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{recipients:,} people with consent made in {time.perf_counter() - started:.1f} s")
 
             email = {
-                "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
+                "EMAIL_BACKEND": "crm.outbox.SMTPBackend", "EMAIL_HOST": "127.0.0.1",  # as in production
                 "EMAIL_PORT": port, "EMAIL_USE_TLS": False, "EMAIL_HOST_USER": "", "MARKETING_SEND_RATE": rate,
             }
             if workers:

@@ -3,12 +3,17 @@ import imaplib
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from crm.outbox import tls_client_context
 from service.services import email_ingest
 
 
 def connect():
-    cls = imaplib.IMAP4_SSL if settings.SERVICE_IMAP_SSL else imaplib.IMAP4
-    client = cls(settings.SERVICE_IMAP_HOST, settings.SERVICE_IMAP_PORT)
+    if settings.SERVICE_IMAP_SSL:
+        # imaplib's own default context checks no certificate: a verifying one, always.
+        context = tls_client_context(cafile=settings.SERVICE_IMAP_SSL_CAFILE)
+        client = imaplib.IMAP4_SSL(settings.SERVICE_IMAP_HOST, settings.SERVICE_IMAP_PORT, ssl_context=context, timeout=settings.EMAIL_TIMEOUT)
+    else:
+        client = imaplib.IMAP4(settings.SERVICE_IMAP_HOST, settings.SERVICE_IMAP_PORT, timeout=settings.EMAIL_TIMEOUT)
     client.login(settings.SERVICE_IMAP_USER, settings.SERVICE_IMAP_PASSWORD)
     return client
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0005_activity_regarding_and_reminder'),
+        ('contacts', '0006_external_ids'),
     ]
 
     operations = [
