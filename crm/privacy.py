@@ -177,7 +177,15 @@ def emptied(model, fields) -> dict:
 
 def register_core_fields() -> None:
     """crm's own models."""
-    from crm.models import OutgoingEmail, OutgoingEmailAttachment, PrivacyRequest, Team
+    from crm.models import (
+        ApiToken,
+        ChangeEvent,
+        IdempotencyKey,
+        OutgoingEmail,
+        OutgoingEmailAttachment,
+        PrivacyRequest,
+        Team,
+    )
 
     classify(Team, not_personal="name manager members")
     # The log of export and erasure requests names no one: the person's id and a count per app.
@@ -190,3 +198,10 @@ def register_core_fields() -> None:
                      "next_attempt_at claimed_at sent_at",
     )
     classify(OutgoingEmailAttachment, personal="name content file", not_personal="email content_type")
+    # API tokens are the staff's; the change feed says which record changed (an erasure too), not how.
+    classify(ApiToken, not_personal="user name prefix secret_hash scope created_at expires_at last_used_at "
+                                     "last_used_from revoked_at revoked_by")
+    classify(ChangeEvent, not_personal="kind object_id action reason survivor_id occurred_at")
+    # The response an API call got (a person's record, say), kept CRM_API_IDEMPOTENCY_HOURS.
+    classify(IdempotencyKey, retained="response_body response_headers",
+             not_personal="user key fingerprint created_at status_code")

@@ -63,7 +63,8 @@ classify(EmailAddressStatus, personal="email reason", not_personal="status campa
 classify(
     Delivery,
     personal="email error",
-    not_personal="campaign person batch status claim_token claimed_at attempts sent_at opened_at clicked_at",
+    not_personal="campaign person batch status claim_token claimed_at attempts next_attempt_at sent_at opened_at "
+                 "clicked_at",
 )
 classify(TrackingEvent, personal="url", not_personal="delivery campaign person kind occurred_at")
 classify(

@@ -57,7 +57,7 @@ classify(TicketAttachment, personal="file name", not_personal="message size cont
 classify(InboundEmail, personal="raw", mentions="message_id error", not_personal="received_at status ticket")
 # The rating stays for the statistics; it identifies no one once the comment is gone.
 classify(SatisfactionSurvey, personal="comment", not_personal="ticket agent team rating sent_at answered_at")
-classify(PortalAccess, personal="sees_organization_tickets is_active last_login_at", not_personal="person")
+classify(PortalAccess, personal="sees_organization_tickets is_active last_login_at", not_personal="person link_version")
 
 TICKET_FIELDS = ["subject", "description", "channel", "priority", "status", "product", "created_at", "resolved_at",
                  "is_complaint", "complaint_cause", "complaint_measures", "complaint_compensation"]

@@ -27,13 +27,14 @@ classify(Tag, not_personal="name color")
 classify(
     Organization,
     not_personal="search_key name name_key legal_form industry website phone email country employees annual_revenue "
-                 "relationship owner description created_at updated_at tags",
+                 "relationship owner description created_at updated_at tags external_source external_id",
 )
 classify(OrganizationAddress, not_personal="organization kind street postal_code city country")
 classify(
     Person,
     personal="salutation academic_title first_name last_name email email_secondary phone mobile street postal_code city "
-             "birthday description tags",
+             # The id of the person in another system (API sync) links to their data there.
+             "birthday description tags external_source external_id",
     derived="search_key name_key",
     # They stay on the anonymised record (for the statistics) and identify no one there.
     not_personal="country preferred_language owner lifecycle_stage source created_at updated_at organizations",

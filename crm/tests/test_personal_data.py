@@ -88,7 +88,7 @@ def subject(admin_user, settings, tmp_path):
         salutation="ms", academic_title="dr", first_name="Hiltrud", last_name="Zwiebelmann", email=EMAIL,
         email_secondary=SECOND, phone="+49 30 1234567", mobile="+49 171 1234567", street="Zwiebelweg 7",
         postal_code="34117", city="Zwiebelhausen", birthday=date(1970, 5, 6), description="mag Apfelkuchen",
-        owner=admin_user,
+        external_source="hr-zwiebel", external_id="zwiebel-4711", owner=admin_user,
     )
     person.tags.add(Tag.objects.create(name="Zwiebelfreundin"))
     # contacts

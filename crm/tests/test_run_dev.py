@@ -59,6 +59,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"  # a zombie has ended; only its parent has not reaped it yet
 
 
+@pytest.mark.real_clock  # the programs it starts run on the machine's clock
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
 def test_ctrl_c_stops_server_worker_and_beat_within_ten_seconds(tmp_path):
     base_dir = Path(settings.BASE_DIR)
