@@ -1068,11 +1068,11 @@ def _write(run: _Run, spool) -> _Outcome:
                 # Two imports at once must not both create the same person (email is not unique).
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_BASE])
-            run.update()  # first: a run that was taken over writes nothing (and holds the job row)
             if job.target == ImportJob.Target.PEOPLE:
                 _write_people(chunk, owner_id=job.created_by_id, org_cache=org_cache, outcome=chunk_outcome)
             else:
                 _write_organizations(chunk, owner_id=job.created_by_id, outcome=chunk_outcome)
+            # A run that was taken over meanwhile finds no job to update: the chunk is rolled back.
             run.update(
                 written_rows=F("written_rows") + len(chunk),
                 created_count=F("created_count") + chunk_outcome.created,
