@@ -38,6 +38,25 @@ def register_change_feed() -> None:
 
     changefeed.register("person", Person)
     changefeed.register("organization", Organization)
+    register_webhooks()
+
+
+def register_webhooks() -> None:
+    """Webhook payloads show a person or an organization as the API does."""
+    from crm import webhooks
+
+    def person(instance):
+        from contacts.api.serializers import PersonSerializer
+
+        return PersonSerializer(instance, context={"user": None}).data
+
+    def organization(instance):
+        from contacts.api.serializers import OrganizationSerializer
+
+        return OrganizationSerializer(instance, context={"user": None}).data
+
+    webhooks.register_kind("person", person)
+    webhooks.register_kind("organization", organization)
 
 
 def _privacy_url(name: str):

@@ -33,12 +33,16 @@ def kind_of(model) -> str | None:
     return None
 
 
-def record(kind: str, object_id: int, action: str, *, survivor_id: int | None = None, reason: str = ""):
+def record(kind: str, object_id: int, action: str, *, survivor_id: int | None = None, reason: str = "", instance=None):
+    """One change, for the feed and, in the same transaction, for the webhooks that listen."""
+    from crm import webhooks
     from crm.models import ChangeEvent
 
-    return ChangeEvent.objects.create(
+    event = ChangeEvent.objects.create(
         kind=kind, object_id=object_id, action=action, survivor_id=survivor_id, reason=reason, occurred_at=timezone.now()
     )
+    webhooks.changed(kind, action, instance=instance, object_id=object_id, survivor_id=survivor_id, reason=reason)
+    return event
 
 
 def record_created(model, ids: list[int]) -> None:
@@ -53,6 +57,9 @@ def record_created(model, ids: list[int]) -> None:
         [ChangeEvent(kind=kind, object_id=pk, action=ChangeEvent.Action.CREATED, occurred_at=now) for pk in ids],
         batch_size=1000,
     )
+    from crm import webhooks
+
+    webhooks.changed_bulk(kind, model, ids)
 
 
 def record_updated(instance) -> None:
@@ -61,7 +68,7 @@ def record_updated(instance) -> None:
 
     kind = kind_of(instance)
     if kind is not None and instance.pk is not None:
-        record(kind, instance.pk, ChangeEvent.Action.UPDATED)
+        record(kind, instance.pk, ChangeEvent.Action.UPDATED, instance=instance)
 
 
 def record_saved(instance, *, created: bool) -> None:
@@ -74,7 +81,7 @@ def record_saved(instance, *, created: bool) -> None:
         # For whoever mirrors the record, an erased person is gone; the event says no more.
         record(kind, instance.pk, ChangeEvent.Action.DELETED, reason="erased")
     else:
-        record(kind, instance.pk, ChangeEvent.Action.CREATED if created else ChangeEvent.Action.UPDATED)
+        record(kind, instance.pk, ChangeEvent.Action.CREATED if created else ChangeEvent.Action.UPDATED, instance=instance)
 
 
 def mark_merged(instance, *, survivor) -> None:
