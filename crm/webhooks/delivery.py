@@ -128,6 +128,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self):
         sock = socket.create_connection((self._address, self.port), timeout=settings.CRM_WEBHOOK_CONNECT_TIMEOUT)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(settings.CRM_WEBHOOK_READ_TIMEOUT)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
@@ -139,6 +140,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
     def connect(self):
         self.sock = socket.create_connection((self._address, self.port), timeout=settings.CRM_WEBHOOK_CONNECT_TIMEOUT)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(settings.CRM_WEBHOOK_READ_TIMEOUT)
 
 

@@ -1,0 +1,381 @@
+"""Outbound webhooks against a real HTTP receiver on 127.0.0.1 that verifies the signatures
+with the `standardwebhooks` library."""
+
+import socket
+import time
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from contacts.models import Person
+from contacts.services.duplicates import person_merge
+from contacts.tests.factories import PersonFactory
+from crm import webhooks
+from crm.models import OutgoingEmail, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from crm.tests.webhook_receiver import Receiver
+from crm.webhooks import delivery
+from crm.webhooks.delivery import RefusedDestination, check_url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loopback(settings):
+    settings.CRM_WEBHOOK_ALLOW_LOOPBACK = True
+    return settings
+
+
+@pytest.fixture
+def receiver(loopback):
+    rx = Receiver().start()
+    yield rx
+    rx.stop()
+
+
+def subscribe(receiver, types=("person.created", "person.updated", "person.deleted", "person.merged"), admin=None):
+    endpoint, secret = webhooks.endpoint_save(WebhookEndpoint(url=receiver.url, event_types=list(types)), user=admin)
+    receiver.secret = secret
+    return endpoint
+
+
+def test_person_events_arrive_signed_with_the_api_representation(receiver, admin_user):
+    endpoint = subscribe(receiver)
+    person = PersonFactory(first_name="Ada", last_name="Lovelace", email="ada@example.com")
+    person.city = "London"
+    person.save()
+    event_ids = list(WebhookEvent.objects.values_list("msg_id", flat=True))
+    assert len(event_ids) == 2 and all(msg_id.startswith("msg_") for msg_id in event_ids)
+
+    run = delivery.deliver_endpoint(endpoint.pk)
+
+    assert run.delivered == 2 and receiver.rejected == []
+    assert [r["type"] for r in receiver.received] == ["person.created", "person.updated"]
+    assert [r["id"] for r in receiver.received] == event_ids
+    data = receiver.received[1]["data"]
+    assert data["id"] == person.pk and data["email"] == "ada@example.com" and data["city"] == "London"
+    assert "employments" in data and "full_name" in data  # the API serializer's shape
+    assert WebhookDelivery.objects.filter(state="delivered").count() == 2
+    attempt = WebhookAttempt.objects.first()
+    assert attempt.status_code == 200 and attempt.response_excerpt == '{"ok": true}'
+
+
+def test_no_endpoint_no_rows(db):
+    PersonFactory()
+    assert not WebhookEvent.objects.exists()
+
+
+def test_not_subscribed_type_is_not_sent(receiver):
+    subscribe(receiver, types=["person.deleted"])
+    PersonFactory()
+    assert not WebhookEvent.objects.exists()
+
+
+def test_merge_and_delete_carry_no_personal_data(receiver, admin_user):
+    endpoint = subscribe(receiver)
+    survivor, other = PersonFactory(email="s@example.com"), PersonFactory(email="o@example.com")
+    other_id = other.pk
+    person_merge(survivor=survivor, other=other, user=admin_user)
+    gone = PersonFactory()
+    gone_id = gone.pk
+    gone.delete()
+    delivery.deliver_endpoint(endpoint.pk)
+    by_type = {}
+    for item in receiver.received:
+        by_type.setdefault(item["type"], []).append(item["data"])
+    assert {"id": other_id, "merged_into": survivor.pk} in by_type["person.merged"]
+    assert by_type["person.deleted"] == [{"id": gone_id}]
+
+
+def test_rotation_signs_with_both_secrets_for_a_day(receiver, fixed_clock):
+    endpoint = subscribe(receiver)
+    old = receiver.secret
+    new = webhooks.endpoint_rotate(endpoint)
+    PersonFactory()
+    delivery.deliver_endpoint(endpoint.pk)  # the receiver still checks with the old secret
+    receiver.secret = new
+    PersonFactory()
+    delivery.deliver_endpoint(endpoint.pk)
+    assert len(receiver.received) == 2 and receiver.rejected == []
+    assert len(receiver.received[0]["headers"]["webhook-signature"].split(" ")) == 2
+    fixed_clock.shift(timedelta(hours=25))
+    receiver.secret = old
+    PersonFactory()
+    endpoint.refresh_from_db()
+    delivery.deliver_endpoint(endpoint.pk)
+    assert receiver.rejected and len(receiver.received) == 2  # the old secret no longer signs
+    assert len(WebhookAttempt.objects.last().delivery.event.msg_id) > 4
+
+
+def test_receiver_down_then_back_every_event_arrives_once_in_order(receiver, fixed_clock):
+    endpoint = subscribe(receiver)
+    port = receiver.port
+    receiver.stop()
+    people = [PersonFactory() for _ in range(3)]
+    for person in people:
+        person.city = "Bonn"
+        person.save()
+    run = delivery.deliver_endpoint(endpoint.pk)
+    assert run.failed == 1 and run.delivered == 0
+    endpoint.refresh_from_db()
+    assert endpoint.consecutive_failures == 1 and endpoint.retry_at > timezone.now()
+    assert delivery.webhooks_resume() == []  # waits for its backoff
+    assert "Connection refused" in WebhookAttempt.objects.get().error
+
+    fixed_clock.shift(timedelta(minutes=1))
+    assert delivery.deliver_endpoint(endpoint.pk).failed == 1  # still down: the next probe
+    fixed_clock.shift(timedelta(minutes=5))
+    receiver.port = port
+    receiver.start()
+    assert delivery.webhooks_resume() == [endpoint.pk]
+    run = delivery.deliver_endpoint(endpoint.pk)
+
+    assert run.delivered == 6
+    ids = [r["id"] for r in receiver.received]
+    assert sorted(ids) == sorted(WebhookEvent.objects.values_list("msg_id", flat=True)) and len(set(ids)) == 6
+    for person in people:
+        mine = [r["type"] for r in receiver.received if r["data"]["id"] == person.pk]
+        assert mine == ["person.created", "person.updated"]
+    endpoint.refresh_from_db()
+    assert endpoint.consecutive_failures == 0 and endpoint.retry_at is None
+
+
+def test_order_per_record_a_failed_event_holds_back_the_next_of_that_record(receiver, fixed_clock):
+    endpoint = subscribe(receiver)
+    person = PersonFactory()
+    first = WebhookEvent.objects.get().msg_id
+    receiver.answer = lambda body: 500
+    delivery.deliver_endpoint(endpoint.pk)
+    person.city = "Köln"
+    person.save()
+    receiver.answer = lambda body: 200
+    # Until the created event went through, the updated one is not due.
+    assert [d.event.msg_id for d in delivery.due_deliveries(endpoint)] == [first]
+    fixed_clock.shift(timedelta(minutes=1))
+    delivery.deliver_endpoint(endpoint.pk)
+    assert [r["type"] for r in receiver.received] == ["person.created", "person.updated"]
+
+
+def test_retried_delivery_keeps_its_webhook_id(receiver, fixed_clock):
+    endpoint = subscribe(receiver)
+    PersonFactory()
+    answers = iter([503, 200])
+    receiver.answer = lambda body: next(answers)
+    delivery.deliver_endpoint(endpoint.pk)
+    fixed_clock.shift(timedelta(minutes=1))
+    delivery.deliver_endpoint(endpoint.pk)
+    assert WebhookAttempt.objects.count() == 2
+    assert receiver.received[0]["id"] == WebhookEvent.objects.get().msg_id
+
+
+def test_410_disables_the_endpoint_and_tells_the_admins(receiver, admin_user):
+    endpoint = subscribe(receiver)
+    PersonFactory()
+    receiver.answer = lambda body: 410
+    delivery.deliver_endpoint(endpoint.pk)
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active and "410" in endpoint.disabled_reason
+    notice = OutgoingEmail.objects.get()
+    assert notice.to == admin_user.email and receiver.url in notice.subject
+    PersonFactory()  # a disabled endpoint subscribes to nothing
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_n_failures_in_a_row_disable(receiver, settings, fixed_clock, admin_user):
+    settings.CRM_WEBHOOK_DISABLE_AFTER_FAILURES = 3
+    endpoint = subscribe(receiver)
+    PersonFactory()
+    receiver.answer = lambda body: 500
+    for _ in range(3):
+        delivery.deliver_endpoint(endpoint.pk)
+        fixed_clock.shift(timedelta(hours=9))
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active and "3 failed deliveries" in endpoint.disabled_reason
+    assert OutgoingEmail.objects.filter(to=admin_user.email).exists()
+    assert WebhookDelivery.objects.get().state == "pending"  # kept for when it is enabled again
+    receiver.answer = lambda body: 200
+    webhooks.endpoint_enable(endpoint)
+    assert delivery.deliver_endpoint(endpoint.pk).delivered == 1
+
+
+def test_given_up_after_three_days(receiver, fixed_clock):
+    endpoint = subscribe(receiver)
+    PersonFactory()
+    receiver.answer = lambda body: 500
+    delivery.deliver_endpoint(endpoint.pk)
+    fixed_clock.shift(timedelta(days=3, minutes=1))
+    delivery.deliver_endpoint(endpoint.pk)
+    assert WebhookDelivery.objects.get().state == "failed"
+
+
+def test_resend_and_ping(receiver):
+    endpoint = subscribe(receiver)
+    PersonFactory()
+    delivery.deliver_endpoint(endpoint.pk)
+    sent = WebhookDelivery.objects.get()
+    delivery.resend(sent)
+    delivery.ping(endpoint)
+    delivery.deliver_endpoint(endpoint.pk)
+    assert [r["type"] for r in receiver.received] == ["person.created", "person.created", "webhook.ping"]
+    assert receiver.received[0]["id"] == receiver.received[1]["id"]
+
+
+def test_response_excerpt_is_capped(receiver, settings):
+    endpoint = subscribe(receiver)
+    receiver.answer = lambda body: 500
+    PersonFactory()
+
+    class Big(Receiver):
+        pass
+
+    delivery.deliver_endpoint(endpoint.pk)
+    assert len(WebhookAttempt.objects.get().response_excerpt) <= delivery.EXCERPT_BYTES
+
+
+def test_redirects_are_not_followed(loopback):
+    """A 3xx is a failure; the Location is never fetched."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hits = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            hits.append(self.path)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(302)
+            self.send_header("Location", "/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint, _ = webhooks.endpoint_save(
+            WebhookEndpoint(url=f"http://127.0.0.1:{server.server_address[1]}/hook", event_types=["person.created"])
+        )
+        PersonFactory()
+        assert delivery.deliver_endpoint(endpoint.pk).failed == 1
+        assert hits == ["/hook"] and WebhookAttempt.objects.get().status_code == 302
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_slow_receiver_times_out(loopback, settings):
+    settings.CRM_WEBHOOK_READ_TIMEOUT = 1
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts the connection, never answers
+    try:
+        endpoint, _ = webhooks.endpoint_save(
+            WebhookEndpoint(url=f"http://127.0.0.1:{listener.getsockname()[1]}/", event_types=["person.created"])
+        )
+        PersonFactory()
+        started = time.monotonic()
+        delivery.deliver_endpoint(endpoint.pk)
+        assert time.monotonic() - started < 5
+        assert WebhookAttempt.objects.get().error == "Timed out"
+    finally:
+        listener.close()
+
+
+# --- SSRF ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://example.com/hook", "HTTPS only"),
+        ("https://127.0.0.1/hook", "loopback"),
+        ("https://[::1]/hook", "loopback"),
+        ("https://localhost/hook", "loopback"),
+        ("https://10.1.2.3/hook", "private"),
+        ("https://172.16.0.1/hook", "private"),
+        ("https://192.168.1.1/hook", "private"),
+        ("https://[fd12::1]/hook", "private"),
+        ("https://169.254.169.254/latest/meta-data", "metadata"),
+        ("https://169.254.10.1/hook", "link-local"),
+        ("https://[fe80::1]/hook", "link-local"),
+        ("https://224.0.0.1/hook", "multicast"),
+        ("https://240.0.0.1/hook", "reserved"),
+        ("https://0.0.0.0/hook", "not a destination"),
+        ("https://100.64.0.1/hook", "not a public"),
+        ("https://[::ffff:10.0.0.1]/hook", "private"),
+        ("https://user:pw@203.0.113.9/hook", "user name"),
+        ("https://no-such-host.invalid/hook", "cannot be found"),
+    ],
+)
+def test_ssrf_refused_at_subscribe_time(url, reason, settings):
+    settings.CRM_WEBHOOK_ALLOW_LOOPBACK = False
+    with pytest.raises(RefusedDestination) as caught:
+        check_url(url)
+    assert reason in " ".join(caught.value.messages)
+
+
+def test_loopback_setting_allows_only_127_0_0_1_over_http(loopback):
+    assert check_url("http://127.0.0.1:8080/x")[2] == ["127.0.0.1"]
+    with pytest.raises(RefusedDestination):
+        check_url("http://127.0.0.2:8080/x")
+    with pytest.raises(RefusedDestination):
+        check_url("http://10.0.0.1/x")
+
+
+def test_ssrf_refused_again_at_connect_time(receiver, settings):
+    """Subscribed while allowed; when the address is no longer allowed, nothing is sent."""
+    endpoint = subscribe(receiver)
+    PersonFactory()
+    settings.CRM_WEBHOOK_ALLOW_LOOPBACK = False
+    assert delivery.deliver_endpoint(endpoint.pk).failed == 1
+    assert receiver.received == [] and WebhookAttempt.objects.get().error.startswith("Refused")
+
+
+# --- cost and throughput ---------------------------------------------------------------------
+
+
+def test_writing_an_event_adds_little_to_a_request(receiver, capsys):
+    subscribe(receiver)
+    person = PersonFactory()
+    rounds = 50
+    started = time.perf_counter()
+    for i in range(rounds):
+        webhooks.changed("person", "updated", instance=person)
+    with_event = (time.perf_counter() - started) / rounds
+    with CaptureQueriesContext(connection) as queries:
+        webhooks.changed("person", "updated", instance=person)
+    serialize = webhooks._serializers["person"]
+    started = time.perf_counter()
+    for i in range(rounds):
+        serialize(person)
+    serializing = (time.perf_counter() - started) / rounds
+    with capsys.disabled():
+        print(f"\nserializing a person: {serializing * 1000:.2f} ms")
+        print(f"\nwebhook event write: {with_event * 1000:.2f} ms, {len(queries)} queries")
+    assert with_event < 0.02  # generous on a shared CI machine; the figure is printed
+
+
+def test_thousand_events_throughput(receiver, capsys):
+    endpoint = subscribe(receiver, types=["person.created"])
+    people = Person.objects.bulk_create([Person(first_name="P", last_name=str(i)) for i in range(1000)])
+    for person in people:
+        webhooks.emit("person.created", person, payload={"id": person.pk}, kind="person")
+    started = time.perf_counter()
+    delivered = 0
+    while delivered < 1000:
+        run = delivery.deliver_endpoint(endpoint.pk)
+        assert run.failed == 0
+        delivered += run.delivered
+    elapsed = time.perf_counter() - started
+    with capsys.disabled():
+        print(f"\n1000 webhook deliveries: {1000 / elapsed:.0f}/s")
+    assert len({r['id'] for r in receiver.received}) == 1000
