@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -228,9 +227,6 @@ def test_response_excerpt_is_capped(receiver, settings):
     receiver.answer = lambda body: 500
     PersonFactory()
 
-    class Big(Receiver):
-        pass
-
     delivery.deliver_endpoint(endpoint.pk)
     assert len(WebhookAttempt.objects.get().response_excerpt) <= delivery.EXCERPT_BYTES
 
@@ -348,14 +344,14 @@ def test_writing_an_event_adds_little_to_a_request(receiver, capsys):
     person = PersonFactory()
     rounds = 50
     started = time.perf_counter()
-    for i in range(rounds):
+    for _round in range(rounds):
         webhooks.changed("person", "updated", instance=person)
     with_event = (time.perf_counter() - started) / rounds
     with CaptureQueriesContext(connection) as queries:
         webhooks.changed("person", "updated", instance=person)
     serialize = webhooks._serializers["person"]
     started = time.perf_counter()
-    for i in range(rounds):
+    for _round in range(rounds):
         serialize(person)
     serializing = (time.perf_counter() - started) / rounds
     with capsys.disabled():
