@@ -375,3 +375,29 @@ def test_thousand_events_throughput(receiver, capsys):
     with capsys.disabled():
         print(f"\n1000 webhook deliveries: {1000 / elapsed:.0f}/s")
     assert len({r['id'] for r in receiver.received}) == 1000
+
+
+# --- the settings pages ----------------------------------------------------------------------
+
+
+def test_admin_subscribes_on_the_page_secret_shown_once(receiver, client, admin_user):
+    client.force_login(admin_user)
+    response = client.post("/settings/webhooks/new/", {"url": receiver.url, "event_types": ["person.created"]})
+    assert response.status_code == 200
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.secret in response.content.decode()
+    assert endpoint.secret not in client.get(endpoint.get_absolute_url()).content.decode()
+    receiver.secret = endpoint.secret
+    client.post(f"/settings/webhooks/{endpoint.pk}/ping/")
+    delivery.deliver_endpoint(endpoint.pk)
+    assert [r["type"] for r in receiver.received] == ["webhook.ping"]
+    page = client.get(endpoint.get_absolute_url()).content.decode()
+    assert "HTTP 200" in page and receiver.received[0]["id"] in page
+
+
+def test_refused_url_is_a_field_error_not_a_500(client, admin_user, settings):
+    settings.CRM_WEBHOOK_ALLOW_LOOPBACK = False
+    client.force_login(admin_user)
+    response = client.post("/settings/webhooks/new/", {"url": "https://169.254.169.254/", "event_types": ["person.created"]})
+    assert response.status_code == 200 and "metadata" in response.content.decode()
+    assert not WebhookEndpoint.objects.exists()
