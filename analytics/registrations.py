@@ -10,6 +10,7 @@ from crm.roles import Role
 def register_all() -> None:
     from analytics import (
         benchmarks,  # noqa: F401  (registers itself on import)
+        privacy,  # noqa: F401  (classifies its fields on import)
         snapshots,
     )
     from analytics.services import appointments, customers, marketing, quality, sales, service

@@ -12,8 +12,40 @@ deleted. Slot offers lose name, email and message. Reminders hold nothing person
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from appointments.models import DEFAULT_TIME_ZONE, Appointment, SlotOffer
-from crm.privacy import emails, plain
+from appointments.models import (
+    DEFAULT_TIME_ZONE,
+    Appointment,
+    AppointmentType,
+    Availability,
+    AvailabilityException,
+    Reminder,
+    SlotOffer,
+    WorkingHours,
+)
+from crm.privacy import classify, emails, plain
+
+# Calendars, working hours and appointment types are the staff's.
+classify(Availability, not_personal="user time_zone holiday_subdivision feed_token")
+classify(WorkingHours, not_personal="availability weekday start end")
+classify(AvailabilityException, not_personal="user kind start end note")
+classify(
+    AppointmentType,
+    not_personal="name description duration buffer_before buffer_after slot_interval location_kind location_detail "
+                 "min_notice max_days_ahead host_user host_team assignment reminder_offsets is_active created_at",
+)
+classify(
+    Appointment,
+    personal="customer_name customer_email customer_time_zone note",
+    derived="search_key",
+    not_personal="appointment_type host start end blocked_start blocked_end person language status uid sequence "
+                 "regarding_type regarding_id offer created_by created_at updated_at",
+)
+classify(
+    SlotOffer,
+    personal="customer_name customer_email customer_time_zone message",
+    not_personal="appointment_type mode slots person language regarding_type regarding_id created_by created_at expires_at",
+)
+classify(Reminder, not_personal="appointment offset claimed_at sent_at")
 
 
 def _condition(person):

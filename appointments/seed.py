@@ -11,18 +11,19 @@ from datetime import datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from appointments import services
 from appointments.models import Appointment, AppointmentType, Availability, WorkingHours
 from crm.models import Team
-from crm.seeding import Seeder, register
+from crm.seeding import Seeder, moment_this_month, register
 
 DAYS_BACK = 60
 DAYS_AHEAD = 30
 PER_DAY = 2
 DEMO_TYPE_NAME = "Erstgespräch 30 Min"
 CUSTOMERS = [
-    ("Jürgen Müller", "j.mueller@example.de"), ("Anna Schmidt", "anna.schmidt@example.de"),
-    ("Petra Weber", "p.weber@example.de"), ("Thomas Becker", "t.becker@example.de"),
-    ("Sabine Hoffmann", "s.hoffmann@example.de"), ("Klaus Fischer", "k.fischer@example.de"),
+    ("Jürgen Müller", "j.mueller@example.com"), ("Anna Schmidt", "anna.schmidt@example.com"),
+    ("Petra Weber", "p.weber@example.com"), ("Thomas Becker", "t.becker@example.com"),
+    ("Sabine Hoffmann", "s.hoffmann@example.com"), ("Klaus Fischer", "k.fischer@example.com"),
 ]
 
 
@@ -46,7 +47,7 @@ def seed_appointments(*, scale: int, users: dict, faker, log) -> None:
                 name=DEMO_TYPE_NAME,
                 host_user=user,
                 defaults={"duration": 30, "buffer_after": 10, "location_kind": AppointmentType.LocationKind.VIDEO,
-                          "location_detail": "https://meet.example.de/erstgespraech", "min_notice": 120},
+                          "location_detail": "https://meet.example.com/erstgespraech", "min_notice": 120},
             )
             types.append(kind)
         for team in Team.objects.all():
@@ -72,9 +73,13 @@ def seed_appointments(*, scale: int, users: dict, faker, log) -> None:
                 for hour in hours:
                     start = datetime.combine(day, time(hour, 0), tzinfo=zone)
                     name, email = rng.choice(CUSTOMERS)
+                    # Booked a few days ahead; what would be booked in the future was booked this month.
+                    created_at = start - timedelta(days=rng.randint(1, 14), minutes=rng.randint(0, 600))
+                    if created_at >= now:
+                        created_at = moment_this_month(now, rng)
                     appointment = Appointment(
                         appointment_type=kind, host_id=kind.host_user_id, customer_name=name, customer_email=email,
-                        created_at=start - timedelta(days=7),
+                        created_at=created_at,
                     )
                     appointment.set_times(start, appointment_type=kind)
                     if start < now:
@@ -83,7 +88,9 @@ def seed_appointments(*, scale: int, users: dict, faker, log) -> None:
                     appointment.refresh_search_key()
                     rows.append(appointment)
         Appointment.objects.bulk_create(rows, batch_size=2000)
-        log(f"Appointments: {len(types)} types, {len(rows)} appointments for {len(hosts)} hosts.")
+        # "Booked" a week ago: the reminders due by now went out back then, not at beat's start.
+        reminded = services.reminders_mark_sent(now=now)
+        log(f"Appointments: {len(types)} types, {len(rows)} appointments for {len(hosts)} hosts ({reminded} reminders marked sent).")
 
 
 register(Seeder("appointments", seed_appointments, order=60, has_data=lambda: Appointment.objects.exists()))

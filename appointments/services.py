@@ -333,13 +333,11 @@ def _claim_reminder(appointment: Appointment, offset: int, now: datetime) -> boo
         )
 
 
-def reminders_send_due(*, now: datetime | None = None) -> int:
-    """Send every reminder that is due and not yet sent; safe to run twice at once."""
-    now = now or timezone.now()
+def _reminders_due(now: datetime):
+    """(appointment, offset) of every reminder that is due and not yet sent."""
     offsets = set()
     for type_offsets in AppointmentType.objects.filter(is_active=True).values_list("reminder_offsets", flat=True):
         offsets.update(o for o in type_offsets or [] if isinstance(o, int) and o > 0)
-    sent = 0
     for offset in sorted(offsets):
         due = (
             Appointment.objects.filter(
@@ -356,6 +354,23 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
             # Booked after this reminder was due: the confirmation was reminder enough.
             if appointment.created_at > appointment.start - timedelta(minutes=offset):
                 continue
+            yield appointment, offset
+
+
+def reminders_mark_sent(*, now: datetime | None = None) -> int:
+    """Record every reminder that is due as sent, without sending it: for demo data, whose
+    appointments were "booked" a week ago, so that beat does not remind of them all at its start."""
+    now = now or timezone.now()
+    rows = [Reminder(appointment=a, offset=offset, claimed_at=now, sent_at=now) for a, offset in _reminders_due(now)]
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def reminders_send_due(*, now: datetime | None = None) -> int:
+    """Send every reminder that is due and not yet sent; safe to run twice at once."""
+    now = now or timezone.now()
+    sent = 0
+    for appointment, offset in list(_reminders_due(now)):
             # The claim, the stored emails and the mark commit together (crm.outbox delivers them).
             with transaction.atomic():
                 if not _claim_reminder(appointment, offset, now):

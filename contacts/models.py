@@ -5,6 +5,7 @@ the managers of the owner's team and admins change a record (`editable_by`).
 """
 
 import os
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -713,10 +714,20 @@ class ImportJob(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, verbose_name=_("by"))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    # Set when queued and on every progress step; a stale one means the worker is gone.
+    # Set when queued and at least every HEARTBEAT_SECONDS while a worker runs the job; a stale one
+    # means the worker is gone (importing.imports_resume_stalled then resumes the job).
     heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The accepted lines whose records are committed: a resumed run continues after them.
+    written_rows = models.PositiveIntegerField(default=0, editable=False)
+    # How often a dead worker's run was resumed; each run writes only while this is unchanged.
+    interruptions = models.PositiveIntegerField(default=0, editable=False)
 
     objects = ImportJobQuerySet.as_manager()
+
+    # A running worker writes its heartbeat at least this often; after SILENT_SECONDS without one
+    # the page says the import was interrupted (it is resumed after CRM_IMPORT_STALLED_SECONDS).
+    HEARTBEAT_SECONDS = 5
+    SILENT_SECONDS = 30
 
     class Meta:
         verbose_name = _("import")
@@ -738,3 +749,13 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED}
+
+    @property
+    def is_interrupted(self) -> bool:
+        """The worker running it went silent, or a resumed run waits for a worker: the page says
+        "interrupted, resuming" instead of showing a bar that does not move."""
+        if self.status == self.Status.QUEUED:
+            return self.interruptions > 0
+        if self.status != self.Status.RUNNING or self.heartbeat_at is None:
+            return False
+        return self.heartbeat_at < timezone.now() - timedelta(seconds=self.SILENT_SECONDS)

@@ -128,7 +128,11 @@ STREETS = [
     "Otto-Hahn-Straße", "Albert-Einstein-Straße", "Kaiserstraße", "Wilhelmstraße", "Luisenstraße", "Neue Straße",
     "Im Wiesengrund", "An der Kirche", "Uhlandstraße", "Breite Straße", "Lange Straße", "Tannenweg", "Am Bahnhof",
 ]
-TOP_LEVEL_DOMAINS = {"DE": ["de"] * 17 + ["com", "com", "eu"], "AT": ["at"] * 4 + ["com"], "CH": ["ch"] * 4 + ["com"]}
+# Demo data never names a real domain: a seeded address that reaches a mail server must bounce.
+# Companies get the top-level domain reserved for examples (RFC 2606), private people freemail
+# look-alikes under it; crm.outbox does not deliver to reserved domains unless asked to.
+DEMO_TLD = "example"
+TOP_LEVEL_DOMAINS = {country: [DEMO_TLD] for country in ("DE", "AT", "CH")}
 
 # The most frequent German surnames, drawn more often than Faker's long tail. Left out on purpose:
 # "Schmitt" (the demo shows that searching for it finds Anna Schmidt), and "Schmidt" and "Schmitz",
@@ -216,9 +220,9 @@ TAGS = [
     ("Inaktiv", Tag.Color.GREY),
 ]
 FREEMAIL = {
-    "DE": ["web.de", "gmx.de", "t-online.de", "gmail.com", "posteo.de", "outlook.de"],
-    "AT": ["gmx.at", "aon.at", "gmail.com"],
-    "CH": ["bluewin.ch", "gmx.ch", "gmail.com"],
+    "DE": ["web.example", "gmx.example", "t-online.example", "gmail.example", "posteo.example", "outlook.example"],
+    "AT": ["gmx-at.example", "aon.example", "gmail.example"],
+    "CH": ["bluewin.example", "gmx-ch.example", "gmail.example"],
 }
 ORGANIZATION_NOTES = [
     "Familienunternehmen in dritter Generation.", "Mehrere Standorte, Zentrale entscheidet über den Einkauf.",
@@ -253,48 +257,48 @@ KINDS = {Kind.NOTE: 25, Kind.CALL: 25, Kind.EMAIL: 25, Kind.MEETING: 10, Kind.TA
 # The showcase. Owners are given as the index of a sales rep.
 SHOWCASE_ORGANIZATIONS = {  # key: (owner, (street, postal code, city), tags, fields)
     "mueller": (0, ("Industriestraße 12", "50735", "Köln"), ["Key Account", "Rahmenvertrag"], dict(
-        name="Müller GmbH", legal_form=LegalForm.GMBH, industry=Industry.MECHANICAL, website="https://www.mueller-gmbh.de",
-        phone="+49 221 4711230", email="info@mueller-gmbh.de", employees=240, annual_revenue=Decimal("38500000"),
+        name="Müller GmbH", legal_form=LegalForm.GMBH, industry=Industry.MECHANICAL, website="https://www.mueller-gmbh.example",
+        phone="+49 221 4711230", email="info@mueller-gmbh.example", employees=240, annual_revenue=Decimal("38500000"),
         relationship=Relationship.CUSTOMER,
         description="Familienunternehmen in dritter Generation, Sondermaschinen für die Lebensmittelindustrie.",
     )),
     # A duplicate, as an import of a trade fair's visitor list makes them.
     "mueller_duplicate": (1, ("Industriestr. 12", "50735", "Köln"), [], dict(
-        name="Mueller GmbH", legal_form=LegalForm.GMBH, industry=Industry.MECHANICAL, website="http://mueller-gmbh.de",
+        name="Mueller GmbH", legal_form=LegalForm.GMBH, industry=Industry.MECHANICAL, website="http://mueller-gmbh.example",
         phone="+49 221 4711230", relationship=Relationship.PROSPECT, description="Aus der Besucherliste der Messe importiert.",
     )),
     "hanse": (1, ("Am Sandtorkai 50", "20457", "Hamburg"), [], dict(
         name="Hanse Logistik GmbH", legal_form=LegalForm.GMBH, industry=Industry.LOGISTICS,
-        website="https://www.hanse-logistik.de", phone="+49 40 30393710", email="kontakt@hanse-logistik.de",
+        website="https://www.hanse-logistik.example", phone="+49 40 30393710", email="kontakt@hanse-logistik.example",
         employees=85, relationship=Relationship.CUSTOMER,
     )),
     "nordlicht": (0, ("Holstenstraße 8", "24103", "Kiel"), [], dict(
         name="Nordlicht Energie AG", legal_form=LegalForm.AG, industry=Industry.ENERGY,
-        website="https://www.nordlicht-energie.de", phone="+49 431 5570000", email="info@nordlicht-energie.de",
+        website="https://www.nordlicht-energie.example", phone="+49 431 5570000", email="info@nordlicht-energie.example",
         employees=1200, relationship=Relationship.PROSPECT,
     )),
 }
 MR, MS = Person.Salutation.MR, Person.Salutation.MS
 SHOWCASE_PEOPLE = [  # (key, organization, owner, position, department, tags, fields)
     ("juergen", "mueller", 0, "Geschäftsführer", "Geschäftsführung", ["VIP", "Entscheider"], dict(
-        salutation=MR, first_name="Jürgen", last_name="Müller", email="juergen.mueller@mueller-gmbh.de",
+        salutation=MR, first_name="Jürgen", last_name="Müller", email="juergen.mueller@mueller-gmbh.example",
         phone="+49 221 4711231", mobile="+49 171 2345678", city="Köln", lifecycle_stage=Lifecycle.CUSTOMER,
         source=Source.TRADE_FAIR,
     )),
     ("juergen_duplicate", "mueller_duplicate", 1, "GF", "", [], dict(
-        salutation=MR, first_name="Juergen", last_name="Mueller", email="juergen.mueller@mueller-gmbh.de", city="Köln",
+        salutation=MR, first_name="Juergen", last_name="Mueller", email="juergen.mueller@mueller-gmbh.example", city="Köln",
         lifecycle_stage=Lifecycle.LEAD, source=Source.IMPORT,
     )),
     ("anna", "hanse", 1, "Leiterin Einkauf", "Einkauf", ["Entscheider"], dict(
-        salutation=MS, first_name="Anna", last_name="Schmidt", email="anna.schmidt@hanse-logistik.de",
+        salutation=MS, first_name="Anna", last_name="Schmidt", email="anna.schmidt@hanse-logistik.example",
         phone="+49 40 30393722", city="Hamburg", lifecycle_stage=Lifecycle.QUALIFIED, source=Source.REFERRAL,
     )),
     ("petra", "nordlicht", 0, "IT-Leiterin", "IT", [], dict(
-        salutation=MS, first_name="Petra", last_name="Neumann", email="petra.neumann@nordlicht-energie.de", city="Kiel",
+        salutation=MS, first_name="Petra", last_name="Neumann", email="petra.neumann@nordlicht-energie.example", city="Kiel",
         lifecycle_stage=Lifecycle.LEAD, source=Source.WEBSITE,
     )),
     ("petra_duplicate", "nordlicht", 0, "IT-Leiterin", "IT", [], dict(
-        salutation=MS, first_name="Petra", last_name="Neumann", email="petra.neumann@nordlicht-energie.de", city="Kiel",
+        salutation=MS, first_name="Petra", last_name="Neumann", email="petra.neumann@nordlicht-energie.example", city="Kiel",
         lifecycle_stage=Lifecycle.LEAD, source=Source.IMPORT,
     )),
 ]

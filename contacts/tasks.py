@@ -1,9 +1,14 @@
 """Celery tasks of the contacts app: thin, idempotent wrappers around services."""
 
+import logging
+
 from celery import shared_task
+from celery.signals import worker_ready
 
 from contacts.models import ImportJob
 from contacts.services import importing
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -16,14 +21,19 @@ def import_run(job_id: int) -> None:
 
 @shared_task
 def imports_resume_stalled() -> int:
-    """Periodic: put imports whose worker died back on the queue."""
+    """Periodic (every minute) and at every worker start: put imports whose worker died back on the queue."""
     ids = importing.imports_resume_stalled()
     for job_id in ids:
         import_run.delay(job_id)
     return len(ids)
 
 
-@shared_task
-def import_files_purge() -> int:
-    """Periodic: delete uploaded CSV files 30 days after their import finished."""
-    return importing.import_files_purge()
+@worker_ready.connect
+def _resume_imports_on_worker_start(sender=None, **kwargs) -> None:
+    """A worker that starts (typically the one replacing a killed worker) resumes dead imports at
+    once, without waiting for beat, which may not even run. Queued as a task, so that the worker's
+    start never waits for the database."""
+    try:
+        imports_resume_stalled.delay()
+    except Exception:  # a worker must start even when the broker hiccups; beat tries again
+        logger.exception("Could not queue the resumption of stalled imports at worker start")

@@ -12,6 +12,8 @@ class CrmConfig(AppConfig):
     def ready(self):
         from crm import outbox, privacy
 
+        privacy.register_core_fields()
+
         # Before the apps (which erase what they stored) and contacts (the person record, last):
         # the outbox still finds the mail that names the person.
         privacy.register(privacy.PrivacyProvider(

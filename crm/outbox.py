@@ -290,9 +290,10 @@ def export_person(person) -> list[dict]:
     from crm.privacy import emails, plain
 
     return [
-        {"to": e.to, "subject": e.subject, "text": e.body, "state": e.state, "created_at": plain(e.created_at),
-         "sent_at": plain(e.sent_at)}
-        for e in emails_to(emails(person)).order_by("created_at", "pk")
+        {"to": e.to, "subject": e.subject, "text": e.body, "html": e.html, "state": e.state,
+         "server_reply": e.last_reply, "created_at": plain(e.created_at), "sent_at": plain(e.sent_at),
+         "attachments": [a.name for a in e.attachments.all()]}
+        for e in emails_to(emails(person)).prefetch_related("attachments").order_by("created_at", "pk")
     ]
 
 

@@ -27,17 +27,55 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.crypto import salted_hmac
 
-from crm.privacy import emails, plain, scrub
+from crm.privacy import classify, emails, plain, scrub
 from marketing.models import (
+    Campaign,
     CampaignMember,
     Consent,
     ConsentEvent,
     Delivery,
     EmailAddressStatus,
+    EmailTemplate,
+    Segment,
     SuppressedAddress,
     TrackingEvent,
+    WebForm,
     WebFormSubmission,
 )
+
+classify(Segment, not_personal="search_key name description definition owner created_at updated_at")
+classify(EmailTemplate, not_personal="name language subject body_html body_text created_by created_at updated_at")
+classify(
+    Campaign,
+    not_personal="search_key name code channel status goal budget cost start_date end_date owner template sent_subject "
+                 "sent_html sent_text sent_language links send_started_at recipients_ready_at send_finished_at "
+                 "created_at updated_at segments",
+)
+# The call outcome ("reached", "no answer") stays for the campaign figures.
+classify(CampaignMember, personal="call_note", not_personal="campaign person status added_at call_outcome called_at called_by")
+classify(Consent, personal="purpose channel status source text_version ip_address changed_at", not_personal="person")
+classify(
+    ConsentEvent,
+    personal="action purpose channel source text_version ip_address user_agent occurred_at",
+    not_personal="consent person campaign recorded_by",
+)
+classify(EmailAddressStatus, personal="email reason", not_personal="status campaign recorded_at")
+classify(
+    Delivery,
+    personal="email error",
+    not_personal="campaign person batch status claim_token claimed_at attempts next_attempt_at sent_at opened_at "
+                 "clicked_at",
+)
+classify(TrackingEvent, personal="url", not_personal="delivery campaign person kind occurred_at")
+classify(
+    WebForm,
+    not_personal="search_key name key title fields campaign consent_text consent_text_version thank_you is_active "
+                 "owner created_at updated_at",
+)
+classify(WebFormSubmission, personal="data utm wants_newsletter ip_address", not_personal="form person created_at")
+# A hash of an erased address, kept so that the address is never mailed again; it names no one.
+classify(SuppressedAddress, not_personal="email_hash recorded_at")
+
 
 SUPPRESSION_KEY_SALT = "marketing.privacy.suppressed-address"
 

@@ -35,7 +35,7 @@ MAX_RECIPIENTS = 100_000
 NEWSLETTER_DE = """<h1>Frühjahrsaktion 2026</h1>
 <p>{{ salutation }},</p>
 <p>für {{ organization }} haben wir bis Ende April 15 % Rabatt auf alle Wartungsverträge reserviert.</p>
-<p><a href="https://www.example.de/fruehjahr">Zum Angebot</a> · <a href="https://www.example.de/termin">Beratungstermin vereinbaren</a></p>
+<p><a href="https://www.example.com/fruehjahr">Zum Angebot</a> · <a href="https://www.example.com/termin">Beratungstermin vereinbaren</a></p>
 <p>Mit freundlichen Grüßen<br>Ihr Team der Beispiel GmbH</p>"""
 NEWSLETTER_EN = """<h1>Spring offer 2026</h1>
 <p>{{ salutation }},</p>
@@ -44,7 +44,7 @@ NEWSLETTER_EN = """<h1>Spring offer 2026</h1>
 <p>Kind regards<br>Your Beispiel GmbH team</p>"""
 INVITATION_DE = """<p>{{ salutation }},</p>
 <p>wir laden Sie herzlich zu unserem Webinar „Industrie 4.0 in der Praxis“ am 12. März ein.</p>
-<p><a href="https://www.example.de/webinar">Jetzt anmelden</a></p>"""
+<p><a href="https://www.example.com/webinar">Jetzt anmelden</a></p>"""
 
 
 def _person_ids() -> list[int]:
@@ -123,7 +123,7 @@ def seed_marketing(*, scale: int, users: dict, faker, log) -> None:
             members.append(CampaignMember(campaign_id=spring.pk, person_id=person_id, status=status, added_at=sent_at))
             bounced = roll > 0.985
             deliveries.append(Delivery(
-                campaign_id=spring.pk, person_id=person_id, email=chunk_emails.get(person_id) or f"person{person_id}@example.de",
+                campaign_id=spring.pk, person_id=person_id, email=chunk_emails.get(person_id) or f"person{person_id}@example.com",
                 batch=(start + index) // 1_000, status=Delivery.Status.BOUNCED if bounced else Delivery.Status.SENT,
                 sent_at=sent_at, opened_at=sent_at + timedelta(hours=3) if roll < 0.32 else None,
                 clicked_at=sent_at + timedelta(hours=3, minutes=2) if roll < 0.06 else None,

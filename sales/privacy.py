@@ -12,15 +12,66 @@ Activities about deals are the contacts provider's.
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from crm.privacy import emails, identifiers, plain, scrub
+from crm import privacy
+from crm.privacy import classify, emails, identifiers, plain, scrub
 from crm.text import index_text
-from sales.models import Deal, DealContact, Lead
+from sales.models import (
+    AutomationRule,
+    AutomationRun,
+    Deal,
+    DealContact,
+    ExchangeRate,
+    Lead,
+    LineItem,
+    Pipeline,
+    PriceList,
+    PriceListItem,
+    Product,
+    Quota,
+    SalesSettings,
+    Stage,
+    StageChange,
+    Territory,
+    TerritoryRule,
+)
+
+classify(
+    Lead,
+    personal="first_name last_name email phone company position postal_code city note utm",
+    derived="search_key",
+    not_personal="country industry source campaign_code status disqualify_reason rating owner territory "
+                 "converted_person converted_organization converted_deal converted_at created_at updated_at",
+)
+classify(
+    Deal,
+    mentions="name next_step close_note competitor",
+    derived="search_key",
+    not_personal="pipeline stage organization owner territory amount currency converted_amount expected_close_date "
+                 "probability probability_overridden forecast_category source campaign_code status lost_reason closed_at "
+                 "stage_entered_at last_activity_at lead created_at updated_at contacts",
+)
+classify(DealContact, personal="role", not_personal="deal person")
+classify(SalesSettings, not_personal="deals_visible_to_everyone")
+classify(ExchangeRate, not_personal="currency rate valid_from")
+classify(Pipeline, not_personal="name position is_active stale_after_days")
+classify(Stage, not_personal="pipeline name order probability is_won is_lost")
+classify(Product, not_personal="search_key name sku description unit_price currency tax_rate is_active")
+classify(PriceList, not_personal="name currency valid_from valid_until is_active")
+classify(PriceListItem, not_personal="price_list product unit_price")
+classify(Territory, not_personal="name priority manager last_assigned is_active reps")
+classify(TerritoryRule, not_personal="territory country postal_code_from postal_code_to industry")
+classify(LineItem, not_personal="deal product description quantity unit_price discount_percent total position")
+classify(StageChange, not_personal="deal from_stage to_stage changed_at left_at changed_by")
+classify(Quota, not_personal="user period period_start amount")
+classify(AutomationRule, not_personal="name is_active trigger stage lead_status action task_subject task_due_days "
+                                      "field_name field_value created_at")
+classify(AutomationRun, not_personal="rule event_key deal lead status message started_at finished_at")
 
 LEAD_FIELDS = [
-    "first_name", "last_name", "email", "phone", "company", "position", "country", "postal_code", "city",
-    "industry", "source", "campaign_code", "utm", "status", "rating", "note", "created_at", "converted_at",
+    *privacy.personal_fields(Lead),
+    "country", "industry", "source", "campaign_code", "status", "rating", "created_at", "converted_at",
 ]
-DEAL_TEXT_FIELDS = ["name", "next_step", "close_note", "competitor"]
+DEAL_TEXT_FIELDS = list(privacy.classification(Deal).mentions)
 
 
 def _leads(person):
@@ -47,8 +98,8 @@ def erase_person(person) -> int:
     needles = identifiers(person)
     lead_ids = list(_leads(person).values_list("pk", flat=True))
     touched = Lead.objects.filter(pk__in=lead_ids).update(
-        first_name="", last_name=_("Erased person"), email="", phone="", company="", position="",
-        postal_code="", city="", note="", utm={}, search_key=index_text(_("Erased person")),
+        **privacy.emptied(Lead, [f for f in privacy.personal_fields(Lead) if f != "last_name"]),
+        last_name=_("Erased person"), search_key=index_text(_("Erased person")),
     )
     links = DealContact.objects.filter(person=person)
     deal_ids = set(links.values_list("deal_id", flat=True)) | set(

@@ -16,8 +16,8 @@ from contacts.models import Employment, Organization
 from crm import bulk
 from crm.money import company_currency
 from crm.roles import Role
-from crm.seeding import Seeder, register
-from sales import services
+from crm.seeding import Seeder, moment_this_month, register
+from sales import automation, services
 from sales.models import (
     AutomationRule,
     Deal,
@@ -231,7 +231,9 @@ def seed_sales(*, scale: int, users: dict, faker, log) -> None:
                 stage = next(s for s in stages if (s.is_won if roll < 0.75 else s.is_lost))
                 status = Deal.Status.WON if stage.is_won else Deal.Status.LOST
                 closed_at = created_at + timedelta(days=rng.randint(5, 120))
-                closed_at = min(closed_at, now - timedelta(hours=1))
+                if closed_at >= now:  # closed recently; a quarter of those in the month so far, however young
+                    recent = moment_this_month(now, rng) if rng.random() < 0.25 else created_at + (now - created_at) * rng.random()
+                    closed_at = max(created_at, recent)
                 entered = closed_at
                 close_date = closed_at.astimezone(tz).date()
             last_activity = entered + (now - entered) * rng.random() * 0.5 if status == Deal.Status.OPEN else closed_at
@@ -268,6 +270,9 @@ def seed_sales(*, scale: int, users: dict, faker, log) -> None:
     # Bulk inserts skip Deal.save(): the foreign deals get their amount in EUR here, in one UPDATE.
     services.deals_convert(currencies=[currency for currency, _share, _start in FOREIGN_CURRENCIES])
     _leads(scale=scale, faker=faker, rng=rng, owners=owners, now=now)
+    # The overdue demo tasks (contacts seeds them) were reminded of when they fell due, not all
+    # at once when beat starts.
+    automation.reminders_mark_sent(now=now)
     log(f"Sales data ready in {time.perf_counter() - started:.1f} s.")
 
 
@@ -308,7 +313,7 @@ def _leads(*, scale, faker, rng, owners, now):
         first, last = faker.first_name(), faker.last_name()
         status = rng.choice([Lead.Status.NEW] * 4 + [Lead.Status.CONTACTED] * 3 + [Lead.Status.QUALIFIED] * 2 + [Lead.Status.DISQUALIFIED])
         lead = Lead(
-            first_name=first, last_name=last, email=f"{first}.{last}.{index}@example.de".lower().replace(" ", ""),
+            first_name=first, last_name=last, email=f"{first}.{last}.{index}@example.org".lower().replace(" ", ""),
             company=faker.company(), city=faker.city(), postal_code=faker.postcode(), source=rng.choice(Lead.Source.values),
             status=status, disqualify_reason=rng.choice(Lead.DisqualifyReason.values) if status == Lead.Status.DISQUALIFIED else "",
             rating=rng.choice(Lead.Rating.values), owner_id=rng.choice(owners).pk if owners else None,

@@ -13,17 +13,51 @@ of the person are deleted.
 
 from django.utils.translation import gettext as _
 
-from crm.privacy import plain
+from crm.privacy import classify, plain
 from crm.text import index_text
 from service.models import (
+    AgentProfile,
+    BusinessCalendar,
+    CannedReply,
+    Category,
+    ClosedDay,
     CustomerTier,
+    Escalation,
     InboundEmail,
     PortalAccess,
     SatisfactionSurvey,
+    ServiceTeam,
+    SLAPolicy,
     Ticket,
     TicketAttachment,
     TicketMessage,
 )
+
+classify(BusinessCalendar, not_personal="name time_zone subdivision opens_at closes_at weekdays")
+classify(ClosedDay, not_personal="calendar date name")
+classify(ServiceTeam, not_personal="name lead channels calendar last_assigned agents")
+classify(Category, not_personal="name team")
+classify(AgentProfile, not_personal="user languages products capacity works_from works_until workdays absent categories")
+classify(SLAPolicy, not_personal="priority tier first_response_hours resolution_hours calendar")
+classify(Escalation, not_personal="ticket stage created_at")
+classify(CannedReply, not_personal="title body team")
+classify(CustomerTier, personal="tier note", not_personal="organization person")
+classify(
+    Ticket,
+    personal="subject description complaint_measures",
+    # The routing note and the message id of the incoming mail can carry the sender's address.
+    mentions="routing_explanation message_id",
+    derived="search_key",
+    not_personal="person organization channel category priority status team assignee product related_deal language "
+                 "tier first_response_due resolution_due first_responded_at resolved_at reopened_count merged_into "
+                 "is_complaint complaint_cause complaint_compensation version created_at updated_at tags possibly_related",
+)
+classify(TicketMessage, personal="body from_email", mentions="message_id", not_personal="ticket kind author created_at")
+classify(TicketAttachment, personal="file name", not_personal="message size content_type")
+classify(InboundEmail, personal="raw", mentions="message_id error", not_personal="received_at status ticket")
+# The rating stays for the statistics; it identifies no one once the comment is gone.
+classify(SatisfactionSurvey, personal="comment", not_personal="ticket agent team rating sent_at answered_at")
+classify(PortalAccess, personal="sees_organization_tickets is_active last_login_at", not_personal="person link_version")
 
 TICKET_FIELDS = ["subject", "description", "channel", "priority", "status", "product", "created_at", "resolved_at",
                  "is_complaint", "complaint_cause", "complaint_measures", "complaint_compensation"]
@@ -39,6 +73,11 @@ def export_person(person) -> list[dict]:
             {"kind": m.kind, "from": m.from_email, "text": m.body, "created_at": plain(m.created_at),
              "attachments": [{"name": a.name, "size": a.size} for a in m.attachments.all()]}
             for m in ticket.messages.all()
+        ]
+        # The emails as they arrived, headers included.
+        record["received_emails"] = [
+            {"received_at": plain(e.received_at), "raw": bytes(e.raw).decode("utf-8", "replace")}
+            for e in InboundEmail.objects.filter(ticket=ticket).order_by("received_at", "pk")
         ]
         survey = surveys.get(ticket.pk)
         if survey:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from contacts.models import Person
 from crm import bulk
 from crm.roles import Role
-from crm.seeding import Seeder, register
+from crm.seeding import Seeder, moment_this_month, register
 from crm.text import index_text
 from service import services
 from service.models import (
@@ -160,6 +160,8 @@ def bulk_tickets(setup_: dict, users: dict, rng, log) -> int:
                 # Open tickets are recent (a queue of tickets overdue for a year tells no story).
                 age = 60 * 24 * 14 if status in ("new", "open", "waiting") else 60 * 24 * 540
                 created = now - timedelta(minutes=rng.randint(10, age))
+                if status in ("new", "open", "waiting") and rng.random() < 0.1:  # in the month so far, however young
+                    created = moment_this_month(now, rng)
                 first, resolution = SLA_HOURS[(priority, "standard")]
                 ticket = Ticket(
                     subject=rng.choice(SUBJECTS[category.name]), description=rng.choice(BODIES), person_id=person_id,
@@ -170,10 +172,10 @@ def bulk_tickets(setup_: dict, users: dict, rng, log) -> int:
                     resolution_due=calendar.add_business_hours(created, resolution),
                     routing_explanation=f"Demo-Daten: Team nach Kategorie {category.name}",
                 )
-                if status != "new":
-                    ticket.first_responded_at = created + timedelta(hours=rng.randint(1, first + 4))
+                if status != "new":  # never in the future
+                    ticket.first_responded_at = min(created + timedelta(hours=rng.randint(1, first + 4)), now)
                 if status in ("resolved", "closed"):
-                    ticket.resolved_at = created + timedelta(hours=rng.randint(2, resolution + 24))
+                    ticket.resolved_at = min(created + timedelta(hours=rng.randint(2, resolution + 24)), now)
                 batch.append(ticket)
         with transaction.atomic():
             _insert(batch)
@@ -190,6 +192,9 @@ def seed_service(*, scale: int, users: dict, faker, log) -> None:
     if scale > 100:
         count = bulk_tickets(made, users, rng, log)
         log(f"  service: {count:,} tickets in bulk")
+    # The open tickets are days old: their warnings and escalations belong to the past, not to
+    # hundreds of mails when beat starts.
+    log(f"  service: {services.sla_mark_notified():,} SLA warnings and escalations marked as done")
 
 
 register(Seeder("service", seed_service, order=50, has_data=lambda: Ticket.objects.exists()))

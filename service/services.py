@@ -425,11 +425,8 @@ def _claim(ticket: Ticket, stage: str) -> bool:
         return False
 
 
-def sla_escalate(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Warns the assignee before a breach and escalates after it (lead notified, priority raised),
-    once per ticket and stage even when two runs overlap. Each person gets one digest per run
-    that lists all their tickets, stored in the transaction that records the escalations."""
-    now = now or timezone.now()
+def _sla_due(now: datetime):
+    """(stage, open tickets that reached it and were not yet warned or escalated for it)."""
     warn = now + timezone.timedelta(minutes=settings.SERVICE_SLA_WARN_MINUTES)
     Stage = Escalation.Stage
     checks = [
@@ -438,18 +435,34 @@ def sla_escalate(*, now: datetime | None = None, limit: int = 500) -> int:
         (Stage.RESOLUTION_BREACH, Q(resolution_due__lte=now)),
         (Stage.RESOLUTION_WARNING, Q(resolution_due__lte=warn, resolution_due__gt=now)),
     ]
+    return [(stage, Ticket.objects.open().filter(condition).exclude(escalations__stage=stage)) for stage, condition in checks]
+
+
+def sla_mark_notified(*, now: datetime | None = None) -> int:
+    """Record every SLA stage that is due as warned or escalated already, without notifying anyone
+    or raising a priority: for demo data, whose open tickets are days old, so that beat does not
+    send warnings about the past at its start."""
+    now = now or timezone.now()
+    rows = [
+        Escalation(ticket_id=ticket_id, stage=stage, created_at=now)
+        for stage, due in _sla_due(now)
+        for ticket_id in due.values_list("pk", flat=True)
+    ]
+    Escalation.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    return len(rows)
+
+
+def sla_escalate(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Warns the assignee before a breach and escalates after it (lead notified, priority raised),
+    once per ticket and stage even when two runs overlap. Each person gets one digest per run
+    that lists all their tickets, stored in the transaction that records the escalations."""
+    now = now or timezone.now()
+    Stage = Escalation.Stage
     done = 0
     digests: dict[int, tuple] = {}
     with transaction.atomic():
-        for stage, condition in checks:
-            tickets = (
-                Ticket.objects.open()
-                .filter(condition)
-                .exclude(escalations__stage=stage)
-                .select_related("assignee", "team__lead")
-                .order_by("pk")[:limit]
-            )
-            for ticket in tickets:
+        for stage, due in _sla_due(now):
+            for ticket in due.select_related("assignee", "team__lead").order_by("pk")[:limit]:
                 if not _claim(ticket, stage):
                     continue
                 done += 1

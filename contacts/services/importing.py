@@ -10,11 +10,16 @@ Celery task that calls `import_run`.
    repeat an earlier line of the same file are skipped, the accepted values are spooled to a
    temporary file, and `processed_rows` is saved every 500 lines so that the page can show
    progress.
-2. Write pass, in ONE transaction: per chunk of 1,000 accepted lines, one query finds the
-   records that already exist, then the new ones are stored in bulk (people with their
-   organizations and employments): on Postgres with COPY into ids reserved from the tables'
-   sequences (`_insert`, `_copy`), elsewhere with `bulk_create`. Any error rolls back everything:
-   an import is all or nothing.
+2. Write pass, one transaction per chunk of 1,000 accepted lines: one query finds the records
+   that already exist, then the new ones are stored in bulk (people with their organizations and
+   employments): on Postgres with COPY into ids reserved from the tables' sequences (`_insert`,
+   `_copy`), elsewhere with `bulk_create`. The same transaction moves the job's checkpoint
+   (`written_rows`), so a worker killed mid-import loses at most the chunk it was writing.
+
+A running job writes a heartbeat every few seconds. `imports_resume_stalled` (beat, every minute,
+and every worker start) queues a job whose heartbeat has stopped again; the resumed run repeats
+the validation pass and continues after the checkpoint, so every line is stored once. An error
+stops the import; the chunks already written stay (importing the file again adds only the rest).
 
 Writing in bulk skips `save()` and signals, so the imported rows get no django-simple-history
 entry; the import job itself (who, when, which file) is their history. The values are normalised
@@ -38,11 +43,12 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.files import File
 from django.core.validators import URLValidator, validate_email
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -860,6 +866,32 @@ def import_start(*, job: ImportJob) -> bool:
     return bool(queued)
 
 
+class _TakenOver(Exception):
+    """The job was resumed elsewhere while this run was silent: this run stops without writing."""
+
+
+class _Run:
+    """One claimed run of a job. Every write it makes (progress, heartbeat, a chunk's checkpoint, the
+    result) is guarded by the job's `interruptions` count at claim time: once the job has been
+    resumed by another run, this one can no longer change anything."""
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.attempt = job.interruptions
+        self._last_beat = time.monotonic()
+
+    def update(self, **fields) -> None:
+        updated = ImportJob.objects.filter(
+            pk=self.job.pk, status=ImportJob.Status.RUNNING, interruptions=self.attempt
+        ).update(heartbeat_at=timezone.now(), **fields)
+        if not updated:
+            raise _TakenOver
+        self._last_beat = time.monotonic()
+
+    def beat_due(self) -> bool:
+        return time.monotonic() - self._last_beat >= ImportJob.HEARTBEAT_SECONDS
+
+
 @dataclass
 class _Outcome:
     created: int = 0
@@ -867,8 +899,12 @@ class _Outcome:
     organizations_created: int = 0
 
 
-def _validate(job: ImportJob, spool) -> tuple[int, list[dict]]:
-    """Pass 1: check every line, spool the values of the accepted ones. Returns (repeated lines, errors)."""
+def _validate(run: _Run, spool) -> tuple[int, list[dict]]:
+    """Pass 1: check every line, spool the values of the accepted ones. Returns (repeated lines, errors).
+
+    Deterministic for a file and its mapping, so that a resumed run spools the same lines in the
+    same order and can skip those an earlier run has committed."""
+    job = run.job
     cleaner = RowCleaner(job)
     rules = RULES[job.target]
     seen: set = set()
@@ -888,16 +924,19 @@ def _validate(job: ImportJob, spool) -> tuple[int, list[dict]]:
                     seen |= keys
                     spool.write(json.dumps(row.values, ensure_ascii=False))
                     spool.write("\n")
-            if processed % PROGRESS_EVERY == 0:
-                ImportJob.objects.filter(pk=job.pk).update(processed_rows=processed, heartbeat_at=timezone.now())
-    ImportJob.objects.filter(pk=job.pk).update(processed_rows=processed, total_rows=processed, heartbeat_at=timezone.now())
+            if processed % PROGRESS_EVERY == 0 or run.beat_due():
+                run.update(processed_rows=processed)
+    run.update(processed_rows=processed, total_rows=processed)
     return repeated, errors
 
 
-def _chunks(spool) -> Iterator[list[dict]]:
+def _chunks(spool, *, skip: int = 0) -> Iterator[list[dict]]:
+    """The spooled lines in chunks of CHUNK_SIZE, after the first `skip` lines."""
     spool.seek(0)
     chunk: list[dict] = []
-    for text_line in spool:
+    for index, text_line in enumerate(spool):
+        if index < skip:
+            continue
         chunk.append(json.loads(text_line))
         if len(chunk) >= CHUNK_SIZE:
             yield chunk
@@ -1014,87 +1053,118 @@ def _write_organizations(chunk: list[dict], *, owner_id: int | None, outcome: _O
     outcome.created += len(organizations)
 
 
-def _write(job: ImportJob, spool) -> _Outcome:
-    """Pass 2: store the accepted lines, all or nothing."""
+def _write(run: _Run, spool) -> _Outcome:
+    """Pass 2: store the accepted lines, one transaction per chunk. Each transaction also moves the
+    job's checkpoint (`written_rows`) and counts, so a run killed at any moment leaves either a whole
+    chunk with its checkpoint or neither: the resumed run continues after the checkpoint and stores
+    every line exactly once. `_not_present` would skip a stored line anyway (as "already present")."""
+    job = run.job
     outcome = _Outcome()
     org_cache: dict[str, int] = {}
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_BASE])
-        for chunk in _chunks(spool):
+    for chunk in _chunks(spool, skip=job.written_rows):
+        chunk_outcome = _Outcome()
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Two imports at once must not both create the same person (email is not unique).
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_BASE])
             if job.target == ImportJob.Target.PEOPLE:
-                _write_people(chunk, owner_id=job.created_by_id, org_cache=org_cache, outcome=outcome)
+                _write_people(chunk, owner_id=job.created_by_id, org_cache=org_cache, outcome=chunk_outcome)
             else:
-                _write_organizations(chunk, owner_id=job.created_by_id, outcome=outcome)
+                _write_organizations(chunk, owner_id=job.created_by_id, outcome=chunk_outcome)
+            # A run that was taken over meanwhile finds no job to update: the chunk is rolled back.
+            run.update(
+                written_rows=F("written_rows") + len(chunk),
+                created_count=F("created_count") + chunk_outcome.created,
+                skipped_count=F("skipped_count") + chunk_outcome.skipped,
+            )
+        outcome.created += chunk_outcome.created
+        outcome.skipped += chunk_outcome.skipped
+        outcome.organizations_created += chunk_outcome.organizations_created
     return outcome
 
 
 def import_run(*, job: ImportJob) -> bool:
-    """Run a queued import. Idempotent: False (and nothing done) unless this call claimed the job."""
+    """Run a queued import, or resume an interrupted one after the lines it has committed.
+    Idempotent: False (and nothing done) unless this call claimed the job."""
     claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
         status=ImportJob.Status.RUNNING, processed_rows=0, message="", heartbeat_at=timezone.now()
     )
     if not claimed:
         return False
     job.refresh_from_db()
+    run = _Run(job)
     try:
         with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-            repeated, errors = _validate(job, spool)
-            outcome = _write(job, spool)
-    except Exception as error:  # a background job must record any failure for its page
-        logger.exception("Import %s failed", job.pk)
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.FAILED,
-            message=_failure_message(error),
+            repeated, errors = _validate(run, spool)
+            outcome = _write(run, spool)
+        message = ""
+        if outcome.organizations_created:
+            message = ngettext(
+                "%(count)d organization was created for the people's employers.",
+                "%(count)d organizations were created for the people's employers.",
+                outcome.organizations_created,
+            ) % {"count": outcome.organizations_created}
+        run.update(
+            status=ImportJob.Status.DONE,
+            skipped_count=F("skipped_count") + repeated,
+            rejected_count=len(errors),
+            errors=errors,
+            message=message,
             finished_at=timezone.now(),
         )
-        return True
-    message = ""
-    if outcome.organizations_created:
-        message = ngettext(
-            "%(count)d organization was created for the people's employers.",
-            "%(count)d organizations were created for the people's employers.",
-            outcome.organizations_created,
-        ) % {"count": outcome.organizations_created}
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.DONE,
-        created_count=outcome.created,
-        skipped_count=repeated + outcome.skipped,
-        rejected_count=len(errors),
-        errors=errors,
-        message=message,
-        finished_at=timezone.now(),
-    )
+    except _TakenOver:
+        logger.warning("Import %s was resumed by another run; this run stops", job.pk)
+    except Exception as error:  # a background job must record any failure for its page
+        logger.exception("Import %s failed", job.pk)
+        written = ImportJob.objects.filter(pk=job.pk).values_list("written_rows", flat=True).first() or 0
+        ImportJob.objects.filter(pk=job.pk, interruptions=run.attempt).update(
+            status=ImportJob.Status.FAILED,
+            message=_failure_message(error, saved=written),
+            finished_at=timezone.now(),
+        )
     return True
 
 
-def _failure_message(error: Exception) -> str:
+def _failure_message(error: Exception, *, saved: int = 0) -> str:
     if isinstance(error, (CsvLineError, UnicodeDecodeError)):
         detail = str(error)
     elif isinstance(error, (FileNotFoundError, OSError)):
         detail = _("the uploaded file can no longer be read")
     else:
         detail = _("an unexpected error occurred (%(kind)s)") % {"kind": type(error).__name__}
-    return _("The import failed: %(detail)s. Nothing was saved.") % {"detail": detail}
+    if not saved:
+        return _("The import failed: %(detail)s. Nothing was saved.") % {"detail": detail}
+    return ngettext(
+        "The import stopped: %(detail)s. The first %(count)d line was saved; importing the file again adds only the rest.",
+        "The import stopped: %(detail)s. The first %(count)d lines were saved; importing the file again adds only the rest.",
+        saved,
+    ) % {"detail": detail, "count": saved}
 
 
-STALLED_AFTER = timedelta(minutes=15)
+# A message that never reached a worker: queued this long without a run, the job is queued again.
+QUEUED_LOST_AFTER = timedelta(minutes=15)
 IMPORT_FILE_RETENTION = timedelta(days=30)
 
 
 def imports_resume_stalled(*, now=None) -> list[int]:
-    """Jobs whose worker died (running without a heartbeat) or whose message was lost (queued for
-    long) go back to the queue. Safe because the write pass is all-or-nothing and a run claims
-    its job first. Returns the ids to enqueue again."""
+    """Running jobs whose heartbeat is older than CRM_IMPORT_STALLED_SECONDS (the worker died) and
+    queued jobs no worker took for QUEUED_LOST_AFTER (the message was lost) go back to the queue.
+    Called every minute by beat and when a worker starts. Safe: a resumed run continues after the
+    committed lines, and the run it replaces can write nothing more. Returns the ids to enqueue."""
     now = now or timezone.now()
-    limit = now - STALLED_AFTER
-    stalled = ImportJob.objects.filter(
-        status__in=[ImportJob.Status.RUNNING, ImportJob.Status.QUEUED], heartbeat_at__lt=limit
-    )
-    ids = list(stalled.values_list("pk", flat=True))
-    # The same condition again: a job that sent a heartbeat in between is left alone.
-    stalled.filter(pk__in=ids).update(status=ImportJob.Status.QUEUED, heartbeat_at=now)
+    dead = Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.CRM_IMPORT_STALLED_SECONDS))
+    lost = Q(status=ImportJob.Status.QUEUED, heartbeat_at__lt=now - QUEUED_LOST_AFTER)
+    ids = []
+    for job_id, status in ImportJob.objects.filter(dead | lost).values_list("pk", "status"):
+        # The same condition again: a job that sent a heartbeat in between is left alone.
+        resumed = ImportJob.objects.filter(dead | lost, pk=job_id).update(
+            status=ImportJob.Status.QUEUED,
+            heartbeat_at=now,
+            interruptions=F("interruptions") + (1 if status == ImportJob.Status.RUNNING else 0),
+        )
+        if resumed:
+            ids.append(job_id)
     return ids
 
 

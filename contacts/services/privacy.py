@@ -8,27 +8,63 @@ from the emptied fields on save.
 
 from django.utils.translation import gettext as _
 
-from contacts.models import Activity, Attachment, Person
-from crm import changefeed
+from contacts.models import (
+    Activity,
+    Attachment,
+    Employment,
+    ImportJob,
+    MergeRecord,
+    Organization,
+    OrganizationAddress,
+    Person,
+    Tag,
+)
+from crm import changefeed, privacy
 
-PERSONAL_FIELDS = {
-    "salutation": Person.Salutation.NONE,
-    "academic_title": "",
-    "first_name": "",
-    "email": "",
-    "email_secondary": "",
-    "phone": "",
-    "mobile": "",
-    "street": "",
-    "postal_code": "",
-    "city": "",
-    "birthday": None,
-    "description": "",
-}
+# Organizations are companies: what identifies a person is on the person and their notes.
+classify = privacy.classify
+classify(Tag, not_personal="name color")
+classify(
+    Organization,
+    not_personal="search_key name name_key legal_form industry website phone email country employees annual_revenue "
+                 "relationship owner description created_at updated_at tags external_source external_id",
+)
+classify(OrganizationAddress, not_personal="organization kind street postal_code city country")
+classify(
+    Person,
+    personal="salutation academic_title first_name last_name email email_secondary phone mobile street postal_code city "
+             # The id of the person in another system (API sync) links to their data there.
+             "birthday description tags external_source external_id",
+    derived="search_key name_key",
+    # They stay on the anonymised record (for the statistics) and identify no one there.
+    not_personal="country preferred_language owner lifecycle_stage source created_at updated_at organizations",
+)
+classify(Employment, not_personal="person organization position department is_primary")
+classify(
+    Activity,
+    personal="subject body",
+    not_personal="kind occurred_at created_by person organization due_at assignee done done_at regarding_type "
+                 "regarding_id reminder_sent_at",
+)
+classify(Attachment, personal="file name", not_personal="size content_type uploaded_by uploaded_at person organization")
+# A merge of people keeps what the merged duplicate held: the same person's data.
+classify(MergeRecord, personal="merged_label merged_data", not_personal="kind survivor_id merged_id moved merged_by merged_at")
+# Uploaded files hold many people's data at once: deleted 30 days after the import (import_files_purge).
+classify(
+    ImportJob,
+    retained="file original_name errors",
+    not_personal="target file_sha256 encoding delimiter headers mapping status total_rows processed_rows created_count "
+                 "skipped_count rejected_count message created_by created_at finished_at heartbeat_at written_rows "
+                 "interruptions",
+)
+
+_TAGS = "tags"
+# Erasure empties the personal fields (the last name becomes "Erased person <id>").
+PERSONAL_FIELDS = privacy.emptied(Person, [f for f in privacy.personal_fields(Person) if f not in (_TAGS, "last_name")])
+# The export: the personal fields and what stays on the record.
 EXPORTED_FIELDS = [
-    "salutation", "academic_title", "first_name", "last_name", "email", "email_secondary", "phone", "mobile",
-    "street", "postal_code", "city", "country", "birthday", "preferred_language", "lifecycle_stage", "source",
-    "description", "created_at", "updated_at",
+    *(f for f in privacy.personal_fields(Person) if f != _TAGS),
+    "country", "preferred_language", "lifecycle_stage", "source", "created_at", "updated_at",
 ]
 
 
@@ -57,6 +93,10 @@ def export_person(person) -> list[dict]:
         {"name": f.name, "size": f.size, "uploaded": _plain(f.uploaded_at)}
         for f in Attachment.objects.filter(person=person).order_by("uploaded_at", "pk")
     ]
+    record["merged_duplicates"] = [
+        {"name": m.merged_label, "data": m.merged_data, "when": _plain(m.merged_at)}
+        for m in _merges(person).order_by("merged_at", "pk")
+    ]
     record["changes"] = [
         {"when": _plain(h.history_date), "by": h.history_user.get_full_name() if h.history_user else "",
          "type": h.history_type}
@@ -65,9 +105,13 @@ def export_person(person) -> list[dict]:
     return [record]
 
 
+def _merges(person):
+    return MergeRecord.objects.filter(kind=MergeRecord.Kind.PERSON, survivor_id=person.pk)
+
+
 def erase_person(person) -> int:
     """Empties the person's personal data everywhere in contacts; returns the records touched."""
-    touched = 0
+    touched = _merges(person).delete()[0]
     for attachment in Attachment.objects.filter(person=person, organization__isnull=True):
         attachment.file.delete(save=False)
         attachment.delete()

@@ -65,8 +65,8 @@ def test_the_demo_has_the_people_the_help_talks_about():
 
 def test_the_demo_has_duplicates_to_merge():
     seed_demo()
-    assert Person.objects.filter(email="juergen.mueller@mueller-gmbh.de").count() == 2
-    assert Person.objects.filter(email="petra.neumann@nordlicht-energie.de").count() == 2
+    assert Person.objects.filter(email="juergen.mueller@mueller-gmbh.example").count() == 2
+    assert Person.objects.filter(email="petra.neumann@nordlicht-energie.example").count() == 2
     assert Organization.objects.filter(name__in=["Müller GmbH", "Mueller GmbH"]).count() == 2
 
 
