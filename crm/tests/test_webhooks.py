@@ -339,25 +339,33 @@ def test_ssrf_refused_again_at_connect_time(receiver, settings):
 # --- cost and throughput ---------------------------------------------------------------------
 
 
-def test_writing_an_event_adds_little_to_a_request(receiver, capsys):
-    subscribe(receiver)
-    person = PersonFactory()
-    rounds = 50
-    started = time.perf_counter()
+def _median_ms(function, rounds=50) -> float:
+    times = []
     for _round in range(rounds):
-        webhooks.changed("person", "updated", instance=person)
-    with_event = (time.perf_counter() - started) / rounds
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2] * 1000
+
+
+def test_writing_an_event_adds_little_to_a_request(receiver, capsys):
+    """What a change costs the request: the lookup of subscribers when nobody listens; with a
+    subscriber also the outbox rows and the API representation (the serializer's own cost)."""
+    person = PersonFactory()
+    nobody = _median_ms(lambda: webhooks.changed("person", "updated", instance=person))
+    subscribe(receiver)
+    serialize = webhooks._serializers["person"]
+    payload = serialize(person)
+    rows = _median_ms(lambda: webhooks.emit("person.updated", payload=payload, kind="person", object_id=person.pk))
+    full = _median_ms(lambda: webhooks.changed("person", "updated", instance=person))
+    serializing = _median_ms(lambda: serialize(person))
     with CaptureQueriesContext(connection) as queries:
         webhooks.changed("person", "updated", instance=person)
-    serialize = webhooks._serializers["person"]
-    started = time.perf_counter()
-    for _round in range(rounds):
-        serialize(person)
-    serializing = (time.perf_counter() - started) / rounds
     with capsys.disabled():
-        print(f"\nserializing a person: {serializing * 1000:.2f} ms")
-        print(f"\nwebhook event write: {with_event * 1000:.2f} ms, {len(queries)} queries")
-    assert with_event < 0.02  # generous on a shared CI machine; the figure is printed
+        print(f"\nwebhook event write (median): nobody listening {nobody:.2f} ms; outbox rows {rows:.2f} ms; "
+              f"with the API representation {full:.2f} ms (serializer alone {serializing:.2f} ms); "
+              f"{len(queries)} queries")
+    assert nobody < 2 and rows < 20  # generous on a shared CI machine; the figures are printed
 
 
 def test_thousand_events_throughput(receiver, capsys):

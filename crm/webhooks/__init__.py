@@ -66,14 +66,37 @@ def represent(kind: str, instance) -> dict:
     return dict(serialize(instance))
 
 
-def _subscribers(event_type: str) -> list[int]:
+SUBSCRIPTIONS_KEY = "crm:webhooks:subscriptions"
+SUBSCRIPTIONS_TTL = 60
+
+
+def subscriptions() -> list[tuple[int, list[str]]]:
+    """The active endpoints and their event types, from the shared cache (every change of an
+    endpoint forgets it), so a change with nobody listening costs one cache read."""
+    from django.core.cache import cache
+
     from crm.models import WebhookEndpoint
 
-    # The list is short (a handful of endpoints); filtering in Python works on every database.
-    return [
-        pk for pk, types in WebhookEndpoint.objects.filter(is_active=True).values_list("pk", "event_types")
-        if event_type in (types or [])
-    ]
+    found = cache.get(SUBSCRIPTIONS_KEY)
+    if found is None:
+        found = [
+            (pk, list(types or []))
+            for pk, types in WebhookEndpoint.objects.filter(is_active=True).values_list("pk", "event_types")
+        ]
+        cache.set(SUBSCRIPTIONS_KEY, found, SUBSCRIPTIONS_TTL)
+    return found
+
+
+def forget_subscriptions() -> None:
+    from django.core.cache import cache
+
+    cache.delete(SUBSCRIPTIONS_KEY)
+    # Again after the transaction: another request may have read the old list in between.
+    transaction.on_commit(lambda: cache.delete(SUBSCRIPTIONS_KEY))
+
+
+def _subscribers(event_type: str) -> list[int]:
+    return [pk for pk, types in subscriptions() if event_type in types]
 
 
 def emit(event_type: str, instance=None, payload: dict | None = None, *, kind: str = "", object_id=None,
@@ -93,7 +116,8 @@ def emit(event_type: str, instance=None, payload: dict | None = None, *, kind: s
         payload = represent(kind, instance) if instance is not None else {}
     now = timezone.now()
     body = {"type": event_type, "timestamp": now.isoformat(), "data": _jsonable(payload)}
-    with transaction.atomic():
+    # No savepoint: inside the caller's transaction the rows go with it; outside, they are one.
+    with transaction.atomic(savepoint=False):
         event = WebhookEvent.objects.create(
             msg_id=new_msg_id(), event_type=event_type, kind=kind, object_id=object_id, payload=body, occurred_at=now
         )
@@ -185,6 +209,7 @@ def endpoint_save(endpoint, *, user=None):
         secret = endpoint.secret = new_secret()
         endpoint.created_by = endpoint.created_by or user
     endpoint.save()
+    forget_subscriptions()
     return endpoint, secret
 
 
@@ -206,4 +231,19 @@ def endpoint_enable(endpoint) -> None:
     endpoint.is_active, endpoint.disabled_reason, endpoint.disabled_at = True, "", None
     endpoint.consecutive_failures, endpoint.retry_at = 0, None
     endpoint.save(update_fields=["is_active", "disabled_reason", "disabled_at", "consecutive_failures", "retry_at"])
+    forget_subscriptions()
     transaction.on_commit(lambda: _enqueue([endpoint.pk]))
+
+
+def _endpoint_changed(sender, **kwargs):
+    forget_subscriptions()
+
+
+def connect_signals() -> None:
+    """Admin edits and deletions (Django admin, shell) forget the cached subscriptions too."""
+    from django.db.models.signals import post_delete, post_save
+
+    from crm.models import WebhookEndpoint
+
+    post_save.connect(_endpoint_changed, sender=WebhookEndpoint, dispatch_uid="webhooks-endpoint-saved")
+    post_delete.connect(_endpoint_changed, sender=WebhookEndpoint, dispatch_uid="webhooks-endpoint-deleted")
