@@ -409,3 +409,32 @@ def test_refused_url_is_a_field_error_not_a_500(client, admin_user, settings):
     response = client.post("/settings/webhooks/new/", {"url": "https://169.254.169.254/", "event_types": ["person.created"]})
     assert response.status_code == 200 and "metadata" in response.content.decode()
     assert not WebhookEndpoint.objects.exists()
+
+
+# --- events from the apps' services ----------------------------------------------------------
+
+
+def test_deal_and_lead_events_from_the_sales_services(receiver, admin_user):
+    from sales import services as sales
+    from sales.tests.factories import DealFactory
+
+    endpoint = subscribe(receiver, types=["deal.created", "deal.stage_changed", "deal.won", "deal.lost",
+                                          "lead.created", "lead.converted"])
+    deal = DealFactory(owner=admin_user)
+    sales.deal_record_created(deal=deal, user=admin_user)
+    stages = list(deal.pipeline.stages.order_by("order"))
+    sales.deal_move(deal=deal, stage=stages[1], user=admin_user)
+    sales.deal_mark_lost(deal=deal, user=admin_user, reason="price")
+    sales.deal_reopen(deal=deal, user=admin_user)
+    sales.deal_mark_won(deal=deal, user=admin_user)
+    lead = sales.lead_capture(first_name="Lea", last_name="Neu", email="lea@example.com", source="web_form", owner=admin_user)
+    sales.lead_convert(lead=lead, user=admin_user)
+    delivery.deliver_endpoint(endpoint.pk)
+    types = [r["type"] for r in receiver.received]  # in order per record, not across records
+    assert [t for t in types if t.startswith("deal.")] == [
+        "deal.created", "deal.stage_changed", "deal.lost", "deal.stage_changed", "deal.won"]
+    assert [t for t in types if t.startswith("lead.")] == ["lead.created", "lead.converted"]
+    won = next(r["data"] for r in receiver.received if r["type"] == "deal.won")
+    assert won["id"] == deal.pk and won["status"] == "won" and won["amount"] == "10000.00"
+    converted = next(r["data"] for r in receiver.received if r["type"] == "lead.converted")
+    assert converted["converted_person_id"] is not None

@@ -15,6 +15,7 @@ same serializer as its API room; crm knows no domain app.
 """
 
 import uuid
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -62,7 +63,8 @@ def new_msg_id() -> str:
 def represent(kind: str, instance) -> dict:
     serialize = _serializers.get(kind)
     if serialize is None:
-        return {"id": instance.pk}
+        # A kind whose app has no API room yet: its own columns (foreign keys as ids).
+        return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
     return dict(serialize(instance))
 
 
@@ -135,7 +137,16 @@ def _jsonable(payload):
 
     from rest_framework.utils.encoders import JSONEncoder
 
-    return json.loads(json.dumps(payload, cls=JSONEncoder))
+    class Encoder(JSONEncoder):
+        def default(self, obj):
+            if isinstance(obj, Decimal):
+                return str(obj)  # as the API shows amounts: exact, not a float
+            try:
+                return super().default(obj)
+            except TypeError:
+                return str(obj)  # a country, a phone number: as the forms show it
+
+    return json.loads(json.dumps(payload, cls=Encoder))
 
 
 def _enqueue(endpoint_ids) -> None:
