@@ -438,3 +438,51 @@ def test_deal_and_lead_events_from_the_sales_services(receiver, admin_user):
     assert won["id"] == deal.pk and won["status"] == "won" and won["amount"] == "10000.00"
     converted = next(r["data"] for r in receiver.received if r["type"] == "lead.converted")
     assert converted["converted_person_id"] is not None
+
+
+def test_ticket_events_from_the_service_services(receiver, admin_user):
+    from service import services as service
+
+    endpoint = subscribe(receiver, types=["ticket.created", "ticket.replied", "ticket.status_changed"])
+    customer = PersonFactory(email="kunde@example.com")
+    ticket = service.ticket_create(subject="Drucker", description="geht nicht", person=customer, assignee=admin_user)
+    service.ticket_reply(ticket=ticket, author=admin_user, body="Intern: Toner?", public=False)
+    service.ticket_reply(ticket=ticket, author=admin_user, body="Bitte Toner tauschen.", public=True)
+    service.ticket_set_status(ticket=ticket, status="resolved", user=admin_user)
+    delivery.deliver_endpoint(endpoint.pk)
+    types = [r["type"] for r in receiver.received]
+    assert types == ["ticket.created", "ticket.replied", "ticket.status_changed", "ticket.status_changed"]
+    replies = [r["data"]["reply"]["body"] for r in receiver.received if r["type"] == "ticket.replied"]
+    assert replies == ["Bitte Toner tauschen."]  # internal notes stay internal
+    assert receiver.received[-1]["data"]["previous_status"] == "open"
+
+
+def test_consent_events_from_the_marketing_services(receiver, admin_user):
+    from marketing import services as marketing
+
+    endpoint = subscribe(receiver, types=["consent.granted", "consent.withdrawn"])
+    person = PersonFactory(email="news@example.com")
+    marketing.consent_set(person=person, status="granted", source="staff", user=admin_user)
+    marketing.consent_set(person=person, status="granted", source="staff", user=admin_user)  # no change: no event
+    marketing.unsubscribe(person=person, campaign_id=None, ip_address=None)
+    delivery.deliver_endpoint(endpoint.pk)
+    assert [r["type"] for r in receiver.received] == ["consent.granted", "consent.withdrawn"]
+    assert receiver.received[1]["data"]["person_id"] == person.pk
+
+
+def test_appointment_events_from_the_appointments_services(receiver, alice, settings):
+    from appointments import services as appointments
+    from appointments.tests.conftest import at, next_weekday
+    from appointments.tests.factories import AppointmentTypeFactory, AvailabilityFactory
+
+    AvailabilityFactory(user=alice)
+    kind = AppointmentTypeFactory(host_user=alice, duration=30, buffer_after=10, slot_interval=30, min_notice=60)
+    endpoint = subscribe(receiver, types=["appointment.booked", "appointment.moved", "appointment.cancelled"])
+    day = next_weekday()
+    booked = appointments.appointment_book(
+        appointment_type=kind, start=at(day, 10), customer_name="Jo", customer_email="jo@example.com")
+    appointments.appointment_reschedule(appointment=booked, start=at(day, 14))
+    appointments.appointment_cancel(appointment=booked)
+    delivery.deliver_endpoint(endpoint.pk)
+    assert [r["type"] for r in receiver.received] == ["appointment.booked", "appointment.moved", "appointment.cancelled"]
+    assert receiver.received[1]["data"]["start"] != receiver.received[0]["data"]["start"]

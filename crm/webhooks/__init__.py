@@ -102,10 +102,10 @@ def _subscribers(event_type: str) -> list[int]:
 
 
 def emit(event_type: str, instance=None, payload: dict | None = None, *, kind: str = "", object_id=None,
-         endpoints: list[int] | None = None):
+         endpoints: list[int] | None = None, extra: dict | None = None):
     """Write the event and its deliveries in the current transaction; deliver on commit.
-    `payload` defaults to the registered representation of `instance`. Returns the event, or
-    None when no endpoint listens to the type."""
+    `payload` defaults to the registered representation of `instance`, with `extra` added.
+    Returns the event, or None when no endpoint listens to the type (then nothing is computed)."""
     from crm.models import WebhookDelivery, WebhookEvent
 
     endpoint_ids = endpoints if endpoints is not None else _subscribers(event_type)
@@ -116,6 +116,8 @@ def emit(event_type: str, instance=None, payload: dict | None = None, *, kind: s
         object_id = instance.pk if object_id is None else object_id
     if payload is None:
         payload = represent(kind, instance) if instance is not None else {}
+    if extra:
+        payload = {**payload, **extra}
     now = timezone.now()
     body = {"type": event_type, "timestamp": now.isoformat(), "data": _jsonable(payload)}
     # No savepoint: inside the caller's transaction the rows go with it; outside, they are one.
