@@ -486,3 +486,19 @@ def test_appointment_events_from_the_appointments_services(receiver, alice, sett
     delivery.deliver_endpoint(endpoint.pk)
     assert [r["type"] for r in receiver.received] == ["appointment.booked", "appointment.moved", "appointment.cancelled"]
     assert receiver.received[1]["data"]["start"] != receiver.received[0]["data"]["start"]
+
+
+def test_campaign_send_finished_once(receiver, django_capture_on_commit_callbacks):
+    from marketing import services as marketing
+    from marketing.tests.factories import CampaignFactory, ConsentFactory, SegmentFactory
+
+    endpoint = subscribe(receiver, types=["campaign.send_finished"])
+    campaign = CampaignFactory(code="webhook-test")
+    campaign.segments.add(SegmentFactory(definition={"postal_code_prefix": "10"}))
+    for _n in range(3):
+        ConsentFactory(person=PersonFactory(postal_code="10115"))
+    with django_capture_on_commit_callbacks(execute=True):
+        marketing.campaign_start_send(campaign=campaign)
+    delivery.deliver_endpoint(endpoint.pk)
+    assert [(r["type"], r["data"]["id"], r["data"]["status"]) for r in receiver.received] == [
+        ("campaign.send_finished", campaign.pk, "sent")]
