@@ -44,6 +44,17 @@ def _empty_cache():
     cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A test that leaves German active (a public page activates the customer's language) does not
+    make the next test's services write German notes."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def role_users(db):
     """One user per role, the sales rep and the sales manager in one team."""

@@ -47,7 +47,8 @@ def test_fifty_concurrent_bookings_of_one_slot_one_wins(first_meeting, day):
         try:
             if index < WORKERS:
                 barrier.wait(timeout=30)
-            response = Client().post(url, {"lang": "en", "slot": slot, "name": f"Kunde {index}", "email": f"k{index}@example.de"})
+            # Fifty customers, each from their own address (one address would meet the rate limit).
+            response = Client(REMOTE_ADDR=f"198.51.100.{index + 1}").post(url, {"lang": "en", "slot": slot, "name": f"Kunde {index}", "email": f"k{index}@example.de"})
             return response.status_code, response.content.decode()
         finally:
             connection.close()

@@ -6,14 +6,11 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from crm.api import tokens
+from crm.clientip import client_ip
 
 
 def client_address(request) -> str | None:
-    """The client's address; behind trusted proxies the one crm.clientip derives, where it exists."""
-    try:
-        from crm.clientip import client_ip
-    except ImportError:  # before the shared client-address helper
-        return request.META.get("REMOTE_ADDR") or None
+    """The client's address; behind trusted proxies the one crm.clientip derives."""
     return client_ip(request)
 
 
