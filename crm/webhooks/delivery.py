@@ -298,7 +298,7 @@ def deliver_endpoint(endpoint_id: int, *, limit: int = 1000) -> Run:
         _give_up_expired(endpoint, now)
         client = Client(endpoint.url)
         outcomes = Outcomes(endpoint)
-        sent = 0
+        sent, renewed = 0, time.monotonic()
         try:
             while sent < limit:
                 batch = list(due_deliveries(endpoint)[: min(100, limit - sent)])
@@ -315,8 +315,11 @@ def deliver_endpoint(endpoint_id: int, *, limit: int = 1000) -> Run:
                         run.failed += 1
                         return run
                     run.delivered += 1
-                    if sent % 50 == 0:
+                    # Renew the lease well before it runs out (slow receivers), and write
+                    # outcomes every 50: a worker that lost its lease stops at once.
+                    if sent % 50 == 0 or time.monotonic() - renewed > settings.CRM_WEBHOOK_LEASE_SECONDS / 3:
                         outcomes.flush()
+                        renewed = time.monotonic()
                         if not _renew(endpoint_id, token):
                             return run
                 outcomes.flush()  # the next query must see these as delivered
