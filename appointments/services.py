@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from appointments import ics
 from appointments.models import Appointment, AppointmentType, Availability, Reminder, SlotOffer
 from appointments.slots import compute_slots
-from crm import outbox
+from crm import outbox, webhooks
 from crm.links import absolute_url
 
 logger = logging.getLogger(__name__)
@@ -276,7 +276,10 @@ def _queue_offer(offer: SlotOffer) -> None:
 
 def appointment_notify(*, appointment: Appointment, event: str) -> None:
     """Email customer and host with the invitation (or its cancellation) attached: stored in the
-    caller's transaction (crm.outbox), delivered by a worker."""
+    caller's transaction (crm.outbox), delivered by a worker. Booked, moved and cancelled are
+    also webhook events, in the same transaction."""
+    if event in ("booked", "moved", "cancelled"):
+        webhooks.emit(f"appointment.{event}", appointment)
     host = appointment.host
     host_zone = getattr(getattr(host, "availability", None), "time_zone", None) or settings.TIME_ZONE
     recipients = [

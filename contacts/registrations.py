@@ -38,6 +38,32 @@ def register_change_feed() -> None:
 
     changefeed.register("person", Person)
     changefeed.register("organization", Organization)
+    register_webhooks()
+
+
+def register_webhooks() -> None:
+    """Webhook payloads show a person or an organization as the API does."""
+    from crm import webhooks
+
+    def _load_api():
+        # DRF's views first: importing crm.api.exceptions first (outside a request, in a worker)
+        # runs into the circle exceptions -> rest_framework.views -> parser setting -> exceptions.
+        import rest_framework.views  # noqa: F401
+
+    def person(instance):
+        _load_api()
+        from contacts.api.serializers import PersonSerializer
+
+        return PersonSerializer(instance, context={"user": None}).data
+
+    def organization(instance):
+        _load_api()
+        from contacts.api.serializers import OrganizationSerializer
+
+        return OrganizationSerializer(instance, context={"user": None}).data
+
+    webhooks.register_kind("person", person)
+    webhooks.register_kind("organization", organization)
 
 
 def _privacy_url(name: str):

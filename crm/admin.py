@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import ApiToken, PrivacyRequest, Team
+from crm.models import ApiToken, PrivacyRequest, Team, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from crm.search import substring_condition
 from crm.text import query_terms
 
@@ -98,3 +98,39 @@ class ApiTokenAdmin(AccessControlledAdmin):
     def revoke(self, request, queryset):
         for token in queryset.filter(revoked_at__isnull=True):
             token.revoke(by=request.user)
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("url", "description", "is_active", "consecutive_failures", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("url", "description")
+    # The secrets sign; they are shown once on the CRM's own page, not here.
+    exclude = ("secret", "previous_secret", "lease_until", "lease_owner")
+    readonly_fields = ("previous_secret_expires_at", "disabled_at", "consecutive_failures", "retry_at", "created_at")
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ("started_at", "status_code", "duration_ms", "response_excerpt", "error")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("event", "endpoint", "state", "attempts", "last_status", "created_at")
+    list_filter = ("state", "endpoint")
+    raw_id_fields = ("event", "endpoint")
+    inlines = [WebhookAttemptInline]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ("msg_id", "event_type", "kind", "object_id", "occurred_at")
+    list_filter = ("event_type",)
+    search_fields = ("msg_id",)

@@ -10,9 +10,10 @@ class CrmConfig(AppConfig):
     verbose_name = _("CRM core")
 
     def ready(self):
-        from crm import outbox, privacy
+        from crm import outbox, privacy, webhooks
 
         privacy.register_core_fields()
+        webhooks.connect_signals()
 
         # Before the apps (which erase what they stored) and contacts (the person record, last):
         # the outbox still finds the mail that names the person.

@@ -38,7 +38,9 @@ def kind_of(model) -> str | None:
     return None
 
 
-def record(kind: str, object_id: int, action: str, *, survivor_id: int | None = None, reason: str = ""):
+def record(kind: str, object_id: int, action: str, *, survivor_id: int | None = None, reason: str = "", instance=None):
+    """One change, for the feed and, in the same transaction, for the webhooks that listen."""
+    from crm import webhooks
     from crm.models import ChangeEvent
 
     event = ChangeEvent(
@@ -46,9 +48,10 @@ def record(kind: str, object_id: int, action: str, *, survivor_id: int | None = 
     )
     pending = _pending.get()
     if pending is not None:
-        pending.append(event)
-        return event
-    event.save()
+        pending.append(event)  # written with the others when deferred() ends
+    else:
+        event.save()
+    webhooks.changed(kind, action, instance=instance, object_id=object_id, survivor_id=survivor_id, reason=reason)
     return event
 
 
@@ -83,6 +86,9 @@ def record_created(model, ids: list[int]) -> None:
         [ChangeEvent(kind=kind, object_id=pk, action=ChangeEvent.Action.CREATED, occurred_at=now) for pk in ids],
         batch_size=1000,
     )
+    from crm import webhooks
+
+    webhooks.changed_bulk(kind, model, ids)
 
 
 def record_updated(instance) -> None:
@@ -91,7 +97,7 @@ def record_updated(instance) -> None:
 
     kind = kind_of(instance)
     if kind is not None and instance.pk is not None:
-        record(kind, instance.pk, ChangeEvent.Action.UPDATED)
+        record(kind, instance.pk, ChangeEvent.Action.UPDATED, instance=instance)
 
 
 def record_saved(instance, *, created: bool) -> None:
@@ -104,7 +110,7 @@ def record_saved(instance, *, created: bool) -> None:
         # For whoever mirrors the record, an erased person is gone; the event says no more.
         record(kind, instance.pk, ChangeEvent.Action.DELETED, reason="erased")
     else:
-        record(kind, instance.pk, ChangeEvent.Action.CREATED if created else ChangeEvent.Action.UPDATED)
+        record(kind, instance.pk, ChangeEvent.Action.CREATED if created else ChangeEvent.Action.UPDATED, instance=instance)
 
 
 def mark_merged(instance, *, survivor) -> None:

@@ -398,3 +398,126 @@ class ChangeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.object_id} {self.action}"
+
+
+# --- outbound webhooks (crm.webhooks) ----------------------------------------------------------
+
+
+class WebhookEndpoint(models.Model):
+    """A URL that receives signed events (Standard Webhooks). Admins only subscribe one, so a
+    subscriber receives only what an admin may see anyway. The secret signs; after a rotation
+    the previous one keeps signing too until `previous_secret_expires_at`, so a receiver can
+    switch without losing an event."""
+
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    event_types = models.JSONField(_("event types"), default=list)
+    secret = models.CharField(_("secret"), max_length=100)
+    previous_secret = models.CharField(_("previous secret"), max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(_("previous secret valid until"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    disabled_reason = models.CharField(_("why disabled"), max_length=300, blank=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    # While the endpoint fails, nothing is sent to it before this time (the backoff is the
+    # endpoint's, so a receiver that is down gets one probe per step, not one per event).
+    retry_at = models.DateTimeField(_("next try"), null=True, blank=True)
+    # One worker at a time delivers to an endpoint (that keeps the order per record); a lease
+    # that a dead worker leaves behind runs out.
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    lease_owner = models.CharField(max_length=40, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["url", "pk"]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("webhook_detail", args=[self.pk])
+
+    def secrets(self, now=None) -> list[str]:
+        now = now or timezone.now()
+        keys = [self.secret]
+        if self.previous_secret and self.previous_secret_expires_at and self.previous_secret_expires_at > now:
+            keys.append(self.previous_secret)
+        return keys
+
+
+class WebhookEvent(models.Model):
+    """The outbox of webhooks: one event, written in the transaction of the change it reports,
+    with the payload as it was then and a stable id that every delivery of it carries."""
+
+    msg_id = models.CharField(_("message id"), max_length=40, unique=True)
+    event_type = models.CharField(_("event type"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=40, blank=True)
+    object_id = models.BigIntegerField(_("record id"), null=True, blank=True)
+    payload = models.JSONField(_("payload"))
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.msg_id}"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint. Deliveries of the same record go out in the order of their
+    ids: the next waits until the one before it succeeded (or was given up)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Given up")
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    record_key = models.CharField(max_length=60, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_status = models.PositiveIntegerField(_("last status"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["endpoint", "state", "record_key", "id"], name="crm_webhook_due_idx"),
+            models.Index(fields=["state", "endpoint"], name="crm_webhook_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint}"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP request of a delivery, as the delivery log shows it."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    started_at = models.DateTimeField(_("time"), default=timezone.now)
+    status_code = models.PositiveIntegerField(_("status"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    response_excerpt = models.TextField(_("response"), blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}: {self.status_code or self.error}"

@@ -319,6 +319,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "appointments-reminders": {"task": "appointments.tasks.reminders_send_due", "schedule": 60.0},
     "analytics-snapshots-refresh": {"task": "analytics.tasks.snapshots_refresh", "schedule": 300.0},
     "crm-api-idempotency-keys-purge": {"task": "crm.tasks.idempotency_keys_purge", "schedule": 3600.0},
+    "crm-webhooks-resume": {"task": "crm.tasks.webhooks_resume", "schedule": 30.0},
 }
 
 # Production hardening; DEBUG=1 relaxes what a laptop cannot provide (HTTPS).
@@ -484,3 +485,12 @@ SERVICE_IMAP_FOLDER = os.environ.get("SERVICE_IMAP_FOLDER", "INBOX")
 SERVICE_VIP_REVENUE = env_int("SERVICE_VIP_REVENUE", 10_000_000)
 SERVICE_SLA_WARN_MINUTES = env_int("SERVICE_SLA_WARN_MINUTES", 60)
 SERVICE_PORTAL_LINK_MAX_AGE = env_int("SERVICE_PORTAL_LINK_MAX_AGE", 30 * 60)
+
+# Outbound webhooks (crm.webhooks). ALLOW_LOOPBACK lets http://127.0.0.1 through (tests only).
+CRM_WEBHOOK_ALLOW_LOOPBACK = env_bool("CRM_WEBHOOK_ALLOW_LOOPBACK", False)
+CRM_WEBHOOK_DISABLE_AFTER_FAILURES = env_int("CRM_WEBHOOK_DISABLE_AFTER_FAILURES", 20)
+CRM_WEBHOOK_RETRY_FOR_SECONDS = env_int("CRM_WEBHOOK_RETRY_FOR_SECONDS", 3 * 24 * 3600)
+CRM_WEBHOOK_CONNECT_TIMEOUT = env_int("CRM_WEBHOOK_CONNECT_TIMEOUT", 5)
+CRM_WEBHOOK_READ_TIMEOUT = env_int("CRM_WEBHOOK_READ_TIMEOUT", 10)
+CRM_WEBHOOK_RESPONSE_MAX_BYTES = env_int("CRM_WEBHOOK_RESPONSE_MAX_BYTES", 64 * 1024)
+CRM_WEBHOOK_LEASE_SECONDS = env_int("CRM_WEBHOOK_LEASE_SECONDS", 60)

@@ -28,3 +28,26 @@ def idempotency_keys_purge() -> int:
     from crm.api.idempotency import idempotency_keys_purge as purge
 
     return purge()
+
+
+@shared_task(acks_late=True)
+def webhooks_deliver(endpoint_id: int) -> int:
+    """Send what is due to one endpoint; a batch cut short at its limit queues the next."""
+    from crm.webhooks import delivery
+
+    run = delivery.deliver_endpoint(endpoint_id)
+    if run.more:
+        webhooks_deliver.delay(endpoint_id)
+    return run.delivered
+
+
+@shared_task(acks_late=True)
+def webhooks_resume() -> int:
+    """Periodic: deliver what a lost task, a dead worker or a broker that was down left behind,
+    and what waited for its backoff."""
+    from crm.webhooks import delivery
+
+    ids = delivery.webhooks_resume()
+    for pk in ids:
+        webhooks_deliver.delay(pk)
+    return len(ids)

@@ -12,6 +12,7 @@ from crm.api.exceptions import is_api_request, problem_response
 from crm.breadcrumbs import Crumb
 from crm.forms import LoginForm, OutboxPasswordResetForm
 from crm.ratelimit import rate_limit
+from crm.webhooks import views as webhook_views
 
 
 def _auth(view, template, title, **kwargs):
@@ -40,6 +41,14 @@ urlpatterns = [
     path("email/outgoing/", views.OutgoingEmailListView.as_view(), name="outgoing_email_list"),
     path("email/outgoing/<int:pk>/", views.OutgoingEmailDetailView.as_view(), name="outgoing_email_detail"),
     path("email/outgoing/<int:pk>/resend/", views.outgoing_email_resend, name="outgoing_email_resend"),
+    path("settings/webhooks/", webhook_views.webhook_list, name="webhook_list"),
+    path("settings/webhooks/new/", webhook_views.webhook_create, name="webhook_create"),
+    path("settings/webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook_detail"),
+    path("settings/webhooks/<int:pk>/edit/", webhook_views.webhook_edit, name="webhook_edit"),
+    path("settings/webhooks/<int:pk>/rotate/", webhook_views.webhook_rotate, name="webhook_rotate"),
+    path("settings/webhooks/<int:pk>/ping/", webhook_views.webhook_ping, name="webhook_ping"),
+    path("settings/webhooks/<int:pk>/enable/", webhook_views.webhook_enable, name="webhook_enable"),
+    path("settings/webhooks/deliveries/<int:pk>/resend/", webhook_views.webhook_resend, name="webhook_resend"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",

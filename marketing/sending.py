@@ -605,11 +605,17 @@ def campaign_finish_if_done(*, campaign_id: int) -> bool:
     ).exists()
     if open_rows:
         return False
-    return bool(
-        Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING, recipients_ready_at__isnull=False).update(
-            status=Campaign.Status.SENT, send_finished_at=timezone.now()
+    from crm import webhooks
+
+    with transaction.atomic():
+        finished = bool(
+            Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING, recipients_ready_at__isnull=False).update(
+                status=Campaign.Status.SENT, send_finished_at=timezone.now()
+            )
         )
-    )
+        if finished:  # one UPDATE decides, so only one sender reports it
+            webhooks.emit("campaign.send_finished", Campaign.objects.get(pk=campaign_id))
+    return finished
 
 
 def progress(campaign_id: int) -> dict:

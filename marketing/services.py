@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from contacts.models import Activity, Person
-from crm import outbox
+from crm import outbox, webhooks
 from marketing import render, tokens
 from marketing.models import (
     Campaign,
@@ -64,6 +64,10 @@ def consent_set(
         source=source, text_version=consent.text_version, ip_address=ip_address, user_agent=user_agent[:300],
         campaign=campaign, recorded_by=user if getattr(user, "is_authenticated", False) else None,
     )
+    if status == Consent.Status.GRANTED:
+        webhooks.emit("consent.granted", consent)
+    elif status == Consent.Status.WITHDRAWN:
+        webhooks.emit("consent.withdrawn", consent)
     return consent
 
 
@@ -267,6 +271,8 @@ def campaign_prepare_send(*, campaign_id: int) -> int:
             campaign.status, campaign.send_finished_at = Campaign.Status.SENT, campaign.recipients_ready_at
             fields += ["status", "send_finished_at"]
         campaign.save(update_fields=fields)
+        if not count:
+            webhooks.emit("campaign.send_finished", campaign)
         batches = -(-count // BATCH_SIZE)
         transaction.on_commit(lambda: [send_batch.delay(campaign_id, b) for b in range(batches)])
     return count

@@ -14,7 +14,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm import changefeed
+from crm import changefeed, webhooks
 from crm.money import company_currency
 from sales import money
 from sales.models import Deal, Lead, Stage, StageChange, Territory
@@ -103,7 +103,10 @@ def lead_capture(
             country=str(lead.country or ""), postal_code=lead.postal_code, industry=lead.industry
         )
     lead.full_clean(exclude=["utm", "converted_deal"])
+    created = lead._state.adding
     lead.save()
+    if created:
+        webhooks.emit("lead.created", lead)
     return lead
 
 
@@ -156,7 +159,18 @@ def deal_move(*, deal: Deal, stage: Stage, user) -> Deal:
     _enter_stage(deal=deal, stage=stage, user=user, now=timezone.now())
     deal.save()
     _after_stage_entered(deal)
+    _emit_stage(deal)
     return deal
+
+
+def _emit_stage(deal: Deal) -> None:
+    """Webhooks: a move into a won stage is "deal.won", else "deal.stage_changed"."""
+    if deal.status == Deal.Status.WON:
+        webhooks.emit("deal.won", deal)
+    elif deal.status == Deal.Status.LOST:
+        webhooks.emit("deal.lost", deal)
+    else:
+        webhooks.emit("deal.stage_changed", deal)
 
 
 @transaction.atomic
@@ -171,6 +185,7 @@ def deal_mark_won(*, deal: Deal, user, note: str = "") -> Deal:
     deal.close_note = note
     deal.save()
     _after_stage_entered(deal)
+    _emit_stage(deal)
     return deal
 
 
@@ -189,6 +204,7 @@ def deal_mark_lost(*, deal: Deal, user, reason: str, note: str = "") -> Deal:
     deal.close_note = note
     deal.save()
     _after_stage_entered(deal)
+    _emit_stage(deal)
     return deal
 
 
@@ -204,12 +220,14 @@ def deal_reopen(*, deal: Deal, user) -> Deal:
     deal.close_note = ""
     _enter_stage(deal=deal, stage=stage, user=user, now=timezone.now())
     deal.save()
+    _emit_stage(deal)
     return deal
 
 
 def deal_record_created(*, deal: Deal, user) -> None:
     """The first stage entry of a new deal, so that time in stage starts at creation."""
     StageChange.objects.create(deal=deal, to_stage_id=deal.stage_id, changed_at=deal.stage_entered_at, changed_by=user)
+    webhooks.emit("deal.created", deal)
 
 
 # --- amounts in the company currency ---------------------------------------------------------
@@ -502,6 +520,7 @@ def lead_convert(
     lead.converted_person, lead.converted_organization, lead.converted_deal = person, organization, deal
     lead.converted_at = timezone.now()
     lead.save()
+    webhooks.emit("lead.converted", lead)  # the lead's columns name the person, organization and deal
     return person, organization, deal
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from contacts.models import Person
-from crm import outbox, ratelimit
+from crm import outbox, ratelimit, webhooks
 from crm.links import absolute_url
 from service.models import (
     PRIORITY_ORDER,
@@ -241,6 +241,7 @@ def ticket_create(
             message_id=message_id[:250],
             created_at=now,
         )
+    webhooks.emit("ticket.created", ticket)
     return ticket
 
 
@@ -307,6 +308,12 @@ def ticket_reply(*, ticket: Ticket, author, body: str, public: bool, status: str
     else:
         message.save()
         _attach(message, files)
+    if public:
+        # Internal notes stay internal: a receiver hears of public replies only.
+        webhooks.emit("ticket.replied", ticket, extra={"reply": {
+            "id": message.pk, "body": message.body, "author": getattr(author, "pk", None),
+            "created_at": message.created_at,
+        }})
     if status and status != ticket.status:
         ticket_set_status(ticket=ticket, status=status, user=author)
     else:
@@ -329,6 +336,8 @@ def ticket_set_status(*, ticket: Ticket, status: str, user=None) -> None:
         sla_apply(ticket=ticket, start=now)
     ticket.version += 1
     ticket.save()
+    if status != previous:
+        webhooks.emit("ticket.status_changed", ticket, extra={"previous_status": previous})
     if status == Ticket.Status.RESOLVED and previous not in Ticket.CLOSED_STATUSES:
         survey_send(ticket=ticket)
 

@@ -15,6 +15,7 @@ from contacts.dedupe import organization_name_key
 from contacts.models import Employment, ImportJob, Organization, OrganizationAddress, Person
 from contacts.services import importing
 from contacts.tests.factories import OrganizationFactory, PersonFactory
+from crm import webhooks
 from crm.roles import Role
 
 DATA = Path(__file__).parent / "data"
@@ -255,6 +256,7 @@ def test_the_existence_check_is_one_query_per_chunk(importer, tmp_path, settings
     info = importing.inspect_csv(upload, name=upload.name, size=upload.size)
     job = importing.import_create(target="person", upload=upload, info=info, user=importer)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+    webhooks.subscriptions()  # a running process has the webhook subscriptions in the cache
 
     with CaptureQueriesContext(connection) as queries:
         importing.import_run(job=job)

@@ -4,8 +4,14 @@ from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-POST_ONLY_PAGES = {"logout", "outgoing_email_resend", "api_token_revoke"}
-ADMIN_PAGES = {"outgoing_email_list", "outgoing_email_detail"}
+POST_ONLY_PAGES = {
+    "logout", "outgoing_email_resend", "api_token_revoke",
+    "webhook_rotate", "webhook_ping", "webhook_enable", "webhook_resend",
+}
+ADMIN_PAGES = {
+    "outgoing_email_list", "outgoing_email_detail",
+    "webhook_list", "webhook_create", "webhook_detail", "webhook_edit",
+}
 # Any logged-in account may look after its own password, with or without a CRM role.
 ACCOUNT_PAGES = {"password_change", "password_change_done", "two_factor"}
 PUBLIC_PAGES = {
@@ -24,7 +30,15 @@ def records(base: dict) -> dict:
     from crm.api import tokens
 
     token = tokens.token_create(user=base["user"], name="ERP", scope="read").token
-    return {"outgoing_email": email, "api_token": token}
+    from crm import webhooks
+    from crm.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(
+        url="https://hooks.example.com/crm", event_types=["person.created"], secret=webhooks.new_secret()
+    )
+    event = webhooks.emit("webhook.ping", payload={"message": "ping"}, endpoints=[endpoint.pk])
+    return {"outgoing_email": email, "api_token": token, "webhook_endpoint": endpoint,
+            "webhook_delivery": event.deliveries.get()}
 
 
 def url_kwargs(records) -> dict[str, dict]:
@@ -32,6 +46,9 @@ def url_kwargs(records) -> dict[str, dict]:
         "outgoing_email_detail": {"pk": records["outgoing_email"].pk},
         "outgoing_email_resend": {"pk": records["outgoing_email"].pk},
         "api_token_revoke": {"pk": records["api_token"].pk},
+        **{name: {"pk": records["webhook_endpoint"].pk} for name in (
+            "webhook_detail", "webhook_edit", "webhook_rotate", "webhook_ping", "webhook_enable")},
+        "webhook_resend": {"pk": records["webhook_delivery"].pk},
         "help_panel": {"page_id": "contacts:person_detail"},
         "help_detail": {"page_id": "contacts:person_detail"},
         # A well-formed but unused token: the page explains that the link is invalid.
