@@ -17,6 +17,7 @@ def register_all() -> None:
     from sales import startpage as widgets
     from sales.timeline import stage_change_entries
     register_privacy()
+    register_webhooks()
 
     navigation.register(NavItem(_("Leads"), "sales:lead_list", order=40, icon="person-plus", section="sales:lead_", roles=SALES_ROLES))
     navigation.register(NavItem(_("Deals"), "sales:deal_list", order=45, icon="briefcase", section="sales:deal_", roles=SALES_ROLES))
@@ -45,3 +46,26 @@ def register_privacy() -> None:
             "sales", _("Leads and deal roles"), export=sales_privacy.export_person, erase=sales_privacy.erase_person, order=20,
         )
     )
+
+
+def register_webhooks() -> None:
+    """Webhook payloads show a lead or a deal as the API does."""
+    from crm import webhooks
+
+    def _load_api():
+        import rest_framework.views  # noqa: F401  (see contacts.registrations.register_webhooks)
+
+    def lead(instance):
+        _load_api()
+        from sales.api.serializers import LeadSerializer
+
+        return LeadSerializer(instance, context={"user": None}).data
+
+    def deal(instance):
+        _load_api()
+        from sales.api.serializers import DealSerializer
+
+        return DealSerializer(instance, context={"user": None}).data
+
+    webhooks.register_kind("lead", lead)
+    webhooks.register_kind("deal", deal)

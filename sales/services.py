@@ -110,6 +110,19 @@ def lead_capture(
     return lead
 
 
+def lead_record_created(*, lead: Lead) -> Lead:
+    """Save a lead made on the create page or through the API: without an owner it gets one by
+    the territory rules; the automation rules of its status run after the commit."""
+    if lead.owner_id is None:
+        lead.territory, lead.owner = assign_owner(
+            country=str(lead.country or ""), postal_code=lead.postal_code, industry=lead.industry
+        )
+    lead.save()
+    lead_status_changed(lead=lead)
+    webhooks.emit("lead.created", lead)
+    return lead
+
+
 # --- deals: stage moves, won and lost --------------------------------------------------------
 
 

@@ -106,13 +106,7 @@ class LeadCreateView(RoleRequiredMixin, BreadcrumbMixin, CreateView):
 
     def form_valid(self, form):
         with transaction.atomic():
-            lead = form.save(commit=False)
-            if lead.owner is None:
-                lead.territory, lead.owner = services.assign_owner(
-                    country=str(lead.country or ""), postal_code=lead.postal_code, industry=lead.industry
-                )
-            lead.save()
-            services.lead_status_changed(lead=lead)
+            lead = services.lead_record_created(lead=form.save(commit=False))
         self.object = lead
         messages.success(self.request, _("Lead “%(name)s” was created.") % {"name": lead})
         return HttpResponseRedirect(lead.get_absolute_url())

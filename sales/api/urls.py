@@ -1,0 +1,12 @@
+from rest_framework.routers import SimpleRouter
+
+from sales.api import views
+
+router = SimpleRouter()
+router.register("leads", views.LeadViewSet, basename="lead")
+router.register("pipelines", views.PipelineViewSet, basename="pipeline")
+router.register("stages", views.StageViewSet, basename="stage")
+router.register("deals", views.DealViewSet, basename="deal")
+router.register("products", views.ProductViewSet, basename="product")
+
+urlpatterns = router.urls
