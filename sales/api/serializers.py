@@ -72,9 +72,10 @@ class LeadSerializer(CountryFieldMixin, FormSerializer):
         user = self.context["user"]
         return {"user": user, "initial": {"owner": user.pk}} if user is not None else {}
 
-    def validate_after_form(self, form, data):
-        if self.instance is not None and self.instance.status == Lead.Status.CONVERTED:
+    def prepare_instance(self, instance, data):
+        if instance.pk is not None and instance.status == Lead.Status.CONVERTED:
             raise Conflict(_("A converted lead is kept as it was; edit the person or deal instead."))
+        return instance
 
     def create(self, validated_data):
         return services.lead_record_created(lead=validated_data["form"].save(commit=False))

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions
@@ -17,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from crm.api.exceptions import Conflict
-from crm.api.forms import form_data, form_errors
+from crm.api.forms import form_errors, form_value
 from crm.api.viewsets import RecordViewSet
 from crm.roles import Role, has_role
 from sales import services
@@ -26,6 +27,15 @@ from sales.filters import DealFilter, LeadFilter
 from sales.forms import LeadConvertForm
 from sales.models import Deal, Lead, LineItem, Pipeline, Product, Stage
 from sales.views.common import SALES_WRITERS
+
+
+def _posted(form_class, body: dict) -> MultiValueDict:
+    """A JSON body as a browser would post the form (a field left out: posted empty)."""
+    data = MultiValueDict()
+    for name, field in form_class.base_fields.items():
+        value = form_value(field, body.get(name))
+        data.setlist(name, value if isinstance(value, list) else [value])
+    return data
 
 
 class SalesRecordViewSet(RecordViewSet):
@@ -78,11 +88,7 @@ class LeadViewSet(SalesRecordViewSet):
             body = request.data if isinstance(request.data, dict) else None
             if body is None:
                 raise exceptions.ValidationError({"non_field_errors": [_("Send a JSON object.")]})
-            changes = {name: body[name] for name in serializers.LeadConvertSerializer().fields if name in body}
-            changes.setdefault("create_deal", False)
-            kwargs = {"user": request.user}
-            data = form_data(LeadConvertForm, instance=None, changes=changes, partial=False, form_kwargs=kwargs)
-            form = LeadConvertForm(data, **kwargs)
+            form = LeadConvertForm(_posted(LeadConvertForm, body), user=request.user)
             if not form.is_valid():
                 raise exceptions.ValidationError(form_errors(form))
             cleaned = form.cleaned_data
