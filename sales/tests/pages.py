@@ -13,7 +13,11 @@ RECORD_PAGES = {
 }
 RECORD_EDIT_PAGES = {"sales:deal_update", "sales:lead_update", "sales:lead_convert"}
 WRITER_PAGES = {"sales:deal_create", "sales:lead_create", "sales:forecast", "sales:territory_list"}
+# The API (JSON): the admin's lead and deal are hidden from the others (404, actions included);
+# pipelines, stages and products are read by every CRM role.
+API_RECORD_PAGES = {"api:lead-detail", "api:deal-detail"}
 POST_ONLY_PAGES = {
+    "api:lead-convert", "api:deal-move",
     "sales:deal_mark_won", "sales:deal_mark_lost", "sales:deal_reopen", "sales:deal_move", "sales:deal_contact_add",
     "sales:deal_contact_remove", "sales:deal_task_add", "sales:lead_task_add", "sales:reassign",
 }
@@ -24,11 +28,11 @@ def records(base: dict) -> dict:
     deal = DealFactory(
         name="Rahmenvertrag Müller 2027", owner=admin_user, organization=base["organization"], amount=Decimal("48000")
     )
-    LineItemFactory(deal=deal)
+    line_item = LineItemFactory(deal=deal)
     contact = DealContact.objects.create(deal=deal, person=base["person"], role=DealContact.Role.DECISION_MAKER)
     lead = LeadFactory(first_name="Petra", last_name="Lindner", company="Lindner Logistik GmbH", owner=admin_user)
     TerritoryRuleFactory(country="DE", postal_code_from="10000", postal_code_to="19999")
-    return {"deal": deal, "deal_contact": contact, "lead": lead}
+    return {"deal": deal, "deal_contact": contact, "lead": lead, "product": line_item.product}
 
 
 def url_kwargs(records) -> dict[str, dict]:
@@ -40,12 +44,20 @@ def url_kwargs(records) -> dict[str, dict]:
     kwargs |= {name: {"pk": lead.pk} for name in [
         "sales:lead_detail", "sales:lead_update", "sales:lead_history", "sales:lead_convert", "sales:lead_task_add",
     ]}
+    kwargs |= {"api:lead-detail": {"pk": lead.pk}, "api:lead-convert": {"pk": lead.pk},
+               "api:deal-detail": {"pk": deal.pk}, "api:deal-move": {"pk": deal.pk},
+               "api:pipeline-detail": {"pk": deal.pipeline_id}, "api:stage-detail": {"pk": deal.stage_id},
+               "api:product-detail": {"pk": records["product"].pk}}
     kwargs["sales:deal_contact_remove"] = {"pk": deal.pk, "contact_pk": records["deal_contact"].pk}
     return kwargs
 
 
 def expected(name: str, role: str) -> set[int] | None:
-    if not name.startswith("sales:") or role == Role.ADMIN:
+    if role == Role.ADMIN:
+        return None
+    if name in API_RECORD_PAGES:
+        return {404}
+    if not name.startswith("sales:"):
         return None
     if name in RECORD_PAGES | RECORD_EDIT_PAGES:
         return {404}  # hidden from every other role: 404 on all its pages, edit included
