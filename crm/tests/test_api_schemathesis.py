@@ -62,6 +62,10 @@ def records(db):
     # A few records, so that reads and writes of existing ids meet something.
     OrganizationFactory.create_batch(2)
     PersonFactory.create_batch(2)
+    from sales.tests.factories import LeadFactory, LineItemFactory
+
+    LeadFactory()
+    LineItemFactory()  # a deal in a pipeline with its stages, and a product
 
 
 def test_the_schema_is_the_served_one(client, admin_token):
