@@ -437,7 +437,9 @@ def test_deal_and_lead_events_from_the_sales_services(receiver, admin_user):
     won = next(r["data"] for r in receiver.received if r["type"] == "deal.won")
     assert won["id"] == deal.pk and won["status"] == "won" and won["amount"] == "10000.00"
     converted = next(r["data"] for r in receiver.received if r["type"] == "lead.converted")
-    assert converted["converted_person_id"] is not None
+    # The representation of the API (sales.api.serializers), as the person's and organization's.
+    assert converted["converted_person"] is not None and converted["status"] == "converted"
+    assert "line_items" in won and "full_name" in converted
 
 
 def test_ticket_events_from_the_service_services(receiver, admin_user):
