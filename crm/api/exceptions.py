@@ -11,6 +11,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -114,6 +115,9 @@ def _translate(exc):
         return exceptions.PermissionDenied()
     if isinstance(exc, RequestDataTooBig):
         return RequestTooLarge()
+    if isinstance(exc, (ProtectedError, RestrictedError)):
+        # A record others still point at (a product on a deal's line items, an organization with deals).
+        return Conflict(_("Other records still refer to this one, so it cannot be deleted."))
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(getattr(exc, "message_dict", None) or {"non_field_errors": exc.messages})
     return exc

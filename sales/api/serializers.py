@@ -115,6 +115,8 @@ class DealSerializer(FormSerializer):
         queryset=Stage.objects.all(), help_text="An open stage; a change of stage follows the board's rules."
     )
 
+    lost_reason = serializers.ChoiceField(choices=Deal.LostReason.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = Deal
         fields = [

@@ -223,3 +223,15 @@ def test_products_are_changed_by_admins_only(client, alice, admin_user):
     assert call(client, "patch", url("product", product), {"is_active": False}, token=rep).status_code == 403
     assert call(client, "patch", url("product", product), {"is_active": False}, token=admin).json()["is_active"] is False
     assert call(client, "delete", url("product", product), token=admin).status_code == 204
+
+
+def test_a_product_on_a_line_item_is_not_deleted(client, admin_user, pipeline):
+    item = LineItemFactory(deal=DealFactory(owner=admin_user))
+    response = call(client, "delete", url("product", item.product), token=token_for(admin_user))
+    assert response.status_code == 409 and response["Content-Type"] == "application/problem+json"
+    assert Product.objects.filter(pk=item.product_id).exists()
+
+
+def test_a_deal_shows_an_empty_lost_reason_as_the_schema_says(client, alice, write_token, pipeline):
+    deal = DealFactory(owner=alice)
+    assert call(client, "get", url("deal", deal), token=write_token).json()["lost_reason"] == ""
