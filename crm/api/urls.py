@@ -9,4 +9,5 @@ app_name = "api"
 urlpatterns = [
     path("changes/", views.ChangeFeedView.as_view(), name="change-list"),
     path("", include("contacts.api.urls")),
+    path("", include("service.api.urls")),
 ]
