@@ -91,10 +91,10 @@ class TicketViewSet(PageRulesMixin, RecordViewSet):
     # --- actions of the ticket page --------------------------------------------------------
 
     def _message(self, serializer_class, request):
-        serializer = serializer_class(data=request.data)
-        serializer.is_valid(raise_exception=True)
         with transaction.atomic():
-            ticket = self.editable_object()
+            ticket = self.editable_object()  # 404 / 403 / 412 before the body is read, as on the page
+            serializer = serializer_class(data=request.data)
+            serializer.is_valid(raise_exception=True)
             message = serializer.save(ticket=ticket, author=request.user)
         ticket = self.reloaded(ticket)
         return Response(serializers.TicketMessageSerializer(message).data, status=status.HTTP_201_CREATED,
@@ -117,10 +117,10 @@ class TicketViewSet(PageRulesMixin, RecordViewSet):
                    "leaving resolved or closed reopens the ticket (with a new SLA).")
     @action(detail=True, methods=["post"], url_path="status")
     def set_status(self, request, pk=None):
-        serializer = serializers.StatusSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             ticket = self.editable_object()
+            serializer = serializers.StatusSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
             if serializer.validated_data["status"] != ticket.status:
                 services.ticket_set_status(ticket=ticket, status=serializer.validated_data["status"], user=request.user)
         ticket = self.reloaded(ticket)
