@@ -62,6 +62,9 @@ def records(db):
     # A few records, so that reads and writes of existing ids meet something.
     OrganizationFactory.create_batch(2)
     PersonFactory.create_batch(2)
+    from service.tests.factories import TeamFactory, TicketFactory
+
+    TicketFactory.create_batch(2, team=TeamFactory(name="Support"))
 
 
 def test_the_schema_is_the_served_one(client, admin_token):
