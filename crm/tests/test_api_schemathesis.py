@@ -73,6 +73,7 @@ def test_the_schema_is_the_served_one(client, admin_token):
     assert json.loads(served.content) == generated_schema()
 
 
+@pytest.mark.engine_independent
 @pytest.mark.django_db(transaction=False)
 @schema.parametrize()
 @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
