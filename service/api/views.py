@@ -68,11 +68,8 @@ class TicketViewSet(PageRulesMixin, RecordViewSet):
     default_ordering = "-created"
 
     def base_queryset(self):
-        return (
-            super().base_queryset()
-            .select_related("assignee", "team", "category", "person", "organization")
-            .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id")))
-        )
+        # The representation names related records by id only: no joins, the tags' ids prefetched.
+        return super().base_queryset().prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id")))
 
     def get_serializer_class(self):
         if self.action == "create":
