@@ -413,6 +413,10 @@ SPECTACULAR_SETTINGS = {
         "ActivityKindEnum": "contacts.models.Activity.Kind",
         "AddressKindEnum": "contacts.models.OrganizationAddress.Kind",
         "ChangeActionEnum": "crm.models.ChangeEvent.Action",
+        "TicketStatusEnum": "service.models.Ticket.Status",
+        "TicketPriorityEnum": "service.models.Priority",
+        "TicketChannelEnum": "service.models.ServiceTeam.Channel",
+        "TicketMessageKindEnum": "service.models.TicketMessage.Kind",
     },
 }
 # Page size of API lists (?limit= up to the maximum), the records a batch call takes, how long an

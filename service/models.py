@@ -109,6 +109,14 @@ class ServiceTeam(models.Model):
         return self.name
 
 
+QUEUE_SCOPES = ("mine", "team", "unassigned", "all")
+
+
+def default_queue(user) -> str:
+    """Service staff start in their own queue, everybody else with all the tickets they see."""
+    return "mine" if has_role(user, *SERVICE_ROLES) else "all"
+
+
 def service_team_ids(user) -> set[int]:
     """Ids of the service teams a user works in or leads (cached on the user for the request)."""
     cached = getattr(user, "_service_team_ids", None)
@@ -284,6 +292,17 @@ class TicketQuerySet(models.QuerySet):
 
     def open(self):
         return self.exclude(status__in=Ticket.CLOSED_STATUSES)
+
+    def queue(self, user, scope: str):
+        """The tickets of a queue of the list page (and the API's list): "mine", "team",
+        "unassigned" or "all" (of those the queryset holds)."""
+        if scope == "mine":
+            return self.filter(assignee=user)
+        if scope == "team":
+            return self.filter(team_id__in=service_team_ids(user))
+        if scope == "unassigned":
+            return self.filter(assignee__isnull=True)
+        return self
 
     def about(self, *, person=None, organization=None):
         if person is not None:

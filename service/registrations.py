@@ -53,6 +53,7 @@ def register_all() -> None:
     from service import benchmarks, seed  # noqa: F401  (they register themselves on import)
     from service.models import Ticket
     register_privacy()
+    register_webhooks()
 
     navigation.register(
         NavItem(_("Tickets"), "service:ticket_list", order=40, icon="life-preserver", section="service:",
@@ -83,3 +84,17 @@ def register_privacy() -> None:
             "service", _("Tickets, surveys and portal access"), export=service_privacy.export_person, erase=service_privacy.erase_person, order=40,
         )
     )
+
+
+def register_webhooks() -> None:
+    """Ticket webhook payloads show the ticket as the API does."""
+    from crm import webhooks
+
+    def ticket(instance):
+        import rest_framework.views  # noqa: F401  (DRF's views first, see contacts.registrations)
+
+        from service.api.serializers import TicketSerializer
+
+        return TicketSerializer(instance, context={"user": None}).data
+
+    webhooks.register_kind("ticket", ticket)

@@ -38,6 +38,7 @@ from service.models import (
     Ticket,
     TicketAttachment,
     TicketMessage,
+    default_queue,
     service_team_ids,
 )
 
@@ -73,20 +74,10 @@ class TicketListView(FilteredListView):
 
     def scope(self) -> str:
         requested = self.request.GET.get("scope", "")
-        if requested in self.SCOPES:
-            return requested
-        return "mine" if has_role(self.request.user, *SERVICE_ROLES) else "all"
+        return requested if requested in self.SCOPES else default_queue(self.request.user)
 
     def base_queryset(self):
-        user = self.request.user
-        qs = super().base_queryset()
-        scope = self.scope()
-        if scope == "mine":
-            qs = qs.filter(assignee=user)
-        elif scope == "team":
-            qs = qs.filter(team_id__in=service_team_ids(user))
-        elif scope == "unassigned":
-            qs = qs.filter(assignee__isnull=True)
+        qs = super().base_queryset().queue(self.request.user, self.scope())
         if not self.request.GET.getlist("status"):
             qs = qs.open()
         return qs.select_related("assignee", "team", "category", "person", "organization").only(

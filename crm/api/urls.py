@@ -10,4 +10,5 @@ urlpatterns = [
     path("changes/", views.ChangeFeedView.as_view(), name="change-list"),
     path("", include("contacts.api.urls")),
     path("", include("sales.api.urls")),
+    path("", include("service.api.urls")),
 ]

@@ -66,6 +66,9 @@ def records(db):
 
     LeadFactory()
     LineItemFactory()  # a deal in a pipeline with its stages, and a product
+    from service.tests.factories import TeamFactory, TicketFactory
+
+    TicketFactory.create_batch(2, team=TeamFactory(name="Support"))
 
 
 def test_the_schema_is_the_served_one(client, admin_token):

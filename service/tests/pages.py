@@ -4,7 +4,14 @@ from crm.roles import SALES_ROLES, Role
 from service import services
 from service.models import PortalAccess, ServiceTeam, TicketMessage
 
-POST_ONLY_PAGES = {"service:ticket_bulk", "service:ticket_reply", "service:ticket_merge", "service:portal_logout"}
+POST_ONLY_PAGES = {
+    "service:ticket_bulk", "service:ticket_reply", "service:ticket_merge", "service:portal_logout",
+    "api:ticket-reply", "api:ticket-note", "api:ticket-set-status",
+}
+# The API (JSON): the list and the queues for the roles of the ticket list; the ticket itself
+# answers as its page does (404 for all but the admin, see TICKET_PAGES).
+API_LIST_PAGES = {"api:ticket-list", "api:queue-list", "api:queue-detail"}
+API_TICKET_PAGES = {"api:ticket-detail", "api:ticket-messages"}
 CUSTOMER_PAGES = {
     "service:survey_answer", "service:portal_ticket_list", "service:portal_login", "service:portal_enter",
     "service:portal_ticket_create", "service:portal_ticket_detail",
@@ -39,10 +46,17 @@ def url_kwargs(records) -> dict[str, dict]:
         "service:survey_answer": {"token": services.survey_token(records["survey"])},
         "service:portal_enter": {"token": services.portal_token(records["portal_access"])},
         "service:portal_ticket_detail": {"pk": ticket.pk},
+        **{name: {"pk": ticket.pk} for name in (
+            "api:ticket-detail", "api:ticket-messages", "api:ticket-reply", "api:ticket-note", "api:ticket-set-status")},
+        "api:queue-detail": {"pk": ticket.team_id},
     }
 
 
 def expected(name: str, role: str) -> set[int] | None:
+    if name in API_LIST_PAGES | API_TICKET_PAGES and role != Role.ADMIN:
+        if name in API_TICKET_PAGES:
+            return {404}
+        return {200} if role in (Role.SUPPORT_LEAD, Role.SUPPORT_AGENT, *SALES_ROLES) else {403}
     if role == Role.ADMIN or not name.startswith("service:") or name in CUSTOMER_PAGES:
         return None
     if name in POST_ONLY_PAGES:
