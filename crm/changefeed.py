@@ -12,7 +12,7 @@ the instance before it deletes or saves it (`mark_merged`, `mark_erased`).
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models.signals import post_delete
 from django.utils import timezone
 
@@ -63,7 +63,7 @@ def deferred():
     drop that record's events (`del pending[mark:]`)."""
     from crm.models import ChangeEvent
 
-    if not transaction.get_connection().in_atomic_block:
+    if not connection.in_atomic_block:
         raise RuntimeError("changefeed.deferred() needs a transaction: the events belong to it.")
     pending: list = []
     token = _pending.set(pending)

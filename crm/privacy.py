@@ -185,6 +185,10 @@ def register_core_fields() -> None:
         OutgoingEmailAttachment,
         PrivacyRequest,
         Team,
+        WebhookAttempt,
+        WebhookDelivery,
+        WebhookEndpoint,
+        WebhookEvent,
     )
 
     classify(Team, not_personal="name manager members")
@@ -205,3 +209,13 @@ def register_core_fields() -> None:
     # The response an API call got (a person's record, say), kept CRM_API_IDEMPOTENCY_HOURS.
     classify(IdempotencyKey, retained="response_body response_headers",
              not_personal="user key fingerprint created_at status_code")
+    # Webhooks: the subscription is configuration; an event's payload is the record as sent (and a
+    # receiver's answer may echo it), kept CRM_WEBHOOK_KEEP_DAYS (crm.webhooks.delivery.webhooks_purge).
+    classify(WebhookEndpoint, not_personal="url description event_types secret previous_secret "
+                                           "previous_secret_expires_at is_active disabled_reason disabled_at "
+                                           "consecutive_failures retry_at lease_until lease_owner created_by created_at")
+    classify(WebhookEvent, retained="payload", not_personal="msg_id event_type kind object_id occurred_at")
+    classify(WebhookDelivery, not_personal="endpoint event record_key state attempts last_status created_at "
+                                           "delivered_at")
+    classify(WebhookAttempt, retained="response_excerpt",
+             not_personal="delivery started_at status_code duration_ms error")

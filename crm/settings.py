@@ -320,6 +320,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "analytics-snapshots-refresh": {"task": "analytics.tasks.snapshots_refresh", "schedule": 300.0},
     "crm-api-idempotency-keys-purge": {"task": "crm.tasks.idempotency_keys_purge", "schedule": 3600.0},
     "crm-webhooks-resume": {"task": "crm.tasks.webhooks_resume", "schedule": 30.0},
+    "crm-webhooks-purge": {"task": "crm.tasks.webhooks_purge", "schedule": 6 * 3600.0},
 }
 
 # Production hardening; DEBUG=1 relaxes what a laptop cannot provide (HTTPS).
@@ -498,3 +499,6 @@ CRM_WEBHOOK_CONNECT_TIMEOUT = env_int("CRM_WEBHOOK_CONNECT_TIMEOUT", 5)
 CRM_WEBHOOK_READ_TIMEOUT = env_int("CRM_WEBHOOK_READ_TIMEOUT", 10)
 CRM_WEBHOOK_RESPONSE_MAX_BYTES = env_int("CRM_WEBHOOK_RESPONSE_MAX_BYTES", 64 * 1024)
 CRM_WEBHOOK_LEASE_SECONDS = env_int("CRM_WEBHOOK_LEASE_SECONDS", 60)
+# Events (their payloads hold the record as sent) and their delivery log are deleted this many days
+# after the event, once no delivery is pending: the retry window and a few days to look back.
+CRM_WEBHOOK_KEEP_DAYS = env_int("CRM_WEBHOOK_KEEP_DAYS", 7)

@@ -42,6 +42,14 @@ def webhooks_deliver(endpoint_id: int) -> int:
 
 
 @shared_task(acks_late=True)
+def webhooks_purge() -> int:
+    """Periodic: delete old webhook events and their delivery log (crm.webhooks.delivery)."""
+    from crm.webhooks import delivery
+
+    return delivery.webhooks_purge()
+
+
+@shared_task
 def webhooks_resume() -> int:
     """Periodic: deliver what a lost task, a dead worker or a broker that was down left behind,
     and what waited for its backoff."""

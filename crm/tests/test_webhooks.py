@@ -210,6 +210,21 @@ def test_given_up_after_three_days(receiver, fixed_clock):
     assert WebhookDelivery.objects.get().state == "failed"
 
 
+def test_old_events_and_their_log_are_purged_once_nothing_is_pending(receiver, fixed_clock):
+    endpoint = subscribe(receiver)
+    PersonFactory()
+    delivery.deliver_endpoint(endpoint.pk)  # delivered
+    receiver.answer = lambda body: 500
+    PersonFactory()
+    delivery.deliver_endpoint(endpoint.pk)  # pending, waiting for its retry
+    fixed_clock.shift(timedelta(days=6))
+    assert delivery.webhooks_purge() == 0  # younger than CRM_WEBHOOK_KEEP_DAYS
+    fixed_clock.shift(timedelta(days=2))
+    assert delivery.webhooks_purge() == 1  # the delivered one; the pending one stays
+    assert WebhookDelivery.objects.get().state == "pending"
+    assert WebhookAttempt.objects.filter(delivery__state="delivered").count() == 0
+
+
 def test_resend_and_ping(receiver):
     endpoint = subscribe(receiver)
     PersonFactory()

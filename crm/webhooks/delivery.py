@@ -446,6 +446,16 @@ def webhooks_resume(*, now: datetime | None = None) -> list[int]:
     )
 
 
+def webhooks_purge(*, now: datetime | None = None) -> int:
+    """Delete the events older than CRM_WEBHOOK_KEEP_DAYS with no pending delivery, and with them
+    their deliveries and attempts: the payloads hold personal data, kept only while needed."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.CRM_WEBHOOK_KEEP_DAYS)
+    pending = WebhookDelivery.objects.filter(event_id=OuterRef("pk"), state=State.PENDING)
+    old = WebhookEvent.objects.filter(occurred_at__lt=cutoff).exclude(Exists(pending))
+    return old.delete()[1].get(WebhookEvent._meta.label, 0)
+
+
 # --- admin actions ---------------------------------------------------------------------------
 
 
