@@ -418,6 +418,9 @@ SPECTACULAR_SETTINGS = {
         "TicketPriorityEnum": "service.models.Priority",
         "TicketChannelEnum": "service.models.ServiceTeam.Channel",
         "TicketMessageKindEnum": "service.models.TicketMessage.Kind",
+        "PersonSourceEnum": "contacts.models.Person.Source",
+        "LeadSourceEnum": "sales.models.Lead.Source",
+        "ConsentSourceEnum": "marketing.models.Consent.Source",
     },
 }
 # Page size of API lists (?limit= up to the maximum), the records a batch call takes, how long an

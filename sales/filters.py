@@ -22,7 +22,10 @@ def _sales_users(request=None):
 
 class OwnerTeamFilterSet(CrmFilterSet):
     owner = SafeModelChoiceFilter(label=_("Owner"), queryset=_sales_users, null_label=_("(nobody)"), empty_label=_("All"))
-    team = SafeModelChoiceFilter(label=_("Team"), queryset=Team.objects.all(), method="filter_team", empty_label=_("All"))
+    team = SafeModelChoiceFilter(
+        label=_("Team"), queryset=Team.objects.all(), method="filter_team", empty_label=_("All"),
+        field_name="owner__teams",  # what filter_team follows; lets the API schema type the parameter
+    )
     mine = django_filters.BooleanFilter(label=_("Only mine"), method="filter_mine", widget=forms.CheckboxInput)
 
     def filter_team(self, qs, name, value):
