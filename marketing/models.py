@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -490,6 +491,14 @@ class WebForm(SearchIndexedModel):
 
     def get_public_url(self) -> str:
         return reverse("marketing:form_public", args=[self.key])
+
+    def embed_snippet(self, base: str) -> str:
+        """The iframe a customer pastes into their own website; the title is escaped, so a quote
+        or a tag in it cannot break out of the attribute into the customer's page."""
+        return format_html(
+            '<iframe src="{}?embed=1" title="{}" style="width:100%;min-height:640px;border:0" loading="lazy"></iframe>',
+            base + self.get_public_url(), self.title,
+        )
 
     def search_text(self) -> list:
         return [self.name, self.title]

@@ -52,10 +52,7 @@ class WebFormDetailView(ReadMixin, DetailView):
         context.update(
             can_edit=can_edit_marketing(self.request.user),
             public_url=public_url,
-            snippet=(
-                f'<iframe src="{public_url}?embed=1" title="{self.object.title}" '
-                'style="width:100%;min-height:640px;border:0" loading="lazy"></iframe>'
-            ),
+            snippet=self.object.embed_snippet(base_url()),
             page_obj=Paginator(submissions, 25).get_page(int_param(self.request, "page", 1)),
         )
         return context
