@@ -10,19 +10,18 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.utils import timezone
 
 from contacts.models import Employment, ImportJob, Organization, Person
 from contacts.services import importing
 from contacts.tasks import import_run
 from crm.celery import app
+from crm.tests.processes import database_url, require_services
 
 # The worker runs in another process, on the real clock; so does this test (conftest.FROZEN_AT).
 pytestmark = [pytest.mark.services, pytest.mark.real_clock]
@@ -34,36 +33,11 @@ WAIT_SECONDS = 60
 ROWS = 300
 
 
-def _require_services() -> None:
-    problems = []
-    if connection.vendor != "postgresql":
-        problems.append("the test database is not Postgres (a worker process cannot share an SQLite test database)")
-    try:
-        redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1).ping()
-    except redis.exceptions.RedisError as error:
-        problems.append(f"Redis is not reachable at {BROKER_URL} ({error})")
-    if problems:
-        message = "; ".join(problems)
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or "5432"
-    return f"postgres://{credentials}@{host}:{port}/{quote(db['NAME'], safe='')}"
-
-
 @pytest.fixture
 def start_worker(tmp_path, settings):
     """`start_worker(name, **env)` starts a Celery worker process on the test's own queue; all are
     stopped after the test."""
-    _require_services()
+    require_services(BROKER_URL)
     settings.MEDIA_ROOT = tmp_path / "media"
     queue = f"test-import-{uuid.uuid4().hex}"
     base_dir = Path(settings.BASE_DIR)
@@ -73,7 +47,7 @@ def start_worker(tmp_path, settings):
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "crm.settings",
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": BROKER_URL,
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "CELERY_TASK_DEFAULT_QUEUE": queue,  # what the worker queues itself (a resumed import) stays here

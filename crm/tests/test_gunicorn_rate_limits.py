@@ -16,15 +16,14 @@ import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 
 from contacts.tests.factories import PersonFactory
 from crm.models import OutgoingEmail
+from crm.tests.processes import database_url, require_services
 from crm.tests.smtp import free_port
 from marketing.models import WebFormSubmission
 from marketing.tests.factories import WebFormFactory
@@ -37,28 +36,6 @@ CACHE_URL = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") or "redis
 FORM_LIMIT = 4
 PORTAL_LIMIT = 3
 RECIPIENT_LIMIT = 2
-
-
-def _require_services() -> None:
-    problems = []
-    if connection.vendor != "postgresql":
-        problems.append("the test database is not Postgres (gunicorn's workers cannot share an SQLite test database)")
-    try:
-        redis.Redis.from_url(CACHE_URL, socket_connect_timeout=1).ping()
-    except redis.exceptions.RedisError as error:
-        problems.append(f"Redis is not reachable at {CACHE_URL} ({error})")
-    if problems:
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail("; ".join(problems))
-        pytest.skip("; ".join(problems))
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or '5432'}/{quote(db['NAME'], safe='')}"
 
 
 class Server:
@@ -83,13 +60,13 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path):
-    _require_services()
+    require_services(CACHE_URL, who="gunicorn's workers")
     prefix = f"test-gunicorn-{uuid.uuid4().hex}"
     port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "crm.settings_test",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "REDIS_URL": CACHE_URL,
         "CACHE_KEY_PREFIX": prefix,  # one prefix for both workers, none shared with other tests
         "CRM_TRUSTED_PROXIES": "127.0.0.1",

@@ -8,16 +8,16 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from crm import outbox
 from crm.celery import app
 from crm.models import OutgoingEmail
+from crm.tests.processes import database_url, require_services, wait_for
 from crm.tests.smtp import SmtpSink
 
 # The worker runs in another process, on the real clock; so does this test (conftest.FROZEN_AT).
@@ -26,46 +26,15 @@ pytestmark = [pytest.mark.services, pytest.mark.real_clock]
 BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/2"
 
 
-def _require_services() -> None:
-    problems = []
-    if connection.vendor != "postgresql":
-        problems.append("the test database is not Postgres (a worker process cannot share an SQLite test database)")
-    try:
-        redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1).ping()
-    except redis.exceptions.RedisError as error:
-        problems.append(f"Redis is not reachable at {BROKER_URL} ({error})")
-    if problems:
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail("; ".join(problems))
-        pytest.skip("; ".join(problems))
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or '5432'}/{quote(db['NAME'], safe='')}"
-
-
-def _wait_for(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"waited {seconds} s for {what}")
-
-
 @pytest.fixture
 def worker(tmp_path):
-    _require_services()
+    require_services(BROKER_URL)
     sink = SmtpSink()  # not listening yet: the mail server is away
     queue = f"test-outbox-{uuid.uuid4().hex}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "crm.settings",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_TASK_DEFAULT_QUEUE": queue,
@@ -111,12 +80,12 @@ def test_the_worker_retries_with_backoff_and_delivers_once_when_the_server_is_ba
         row = OutgoingEmail.objects.get(pk=email.pk)
         return row if row.attempts >= 2 and row.state == OutgoingEmail.State.QUEUED else None
 
-    waiting = _wait_for(tries, 90, "two failed tries while the SMTP server is away")
+    waiting = wait_for(tries, 90, "two failed tries while the SMTP server is away")
     assert "refused" in waiting.last_reply.lower()
     assert sink.messages == []
 
     sink.start()
-    sent = _wait_for(lambda: OutgoingEmail.objects.filter(pk=email.pk, state=OutgoingEmail.State.SENT).first(), 90,
+    sent = wait_for(lambda: OutgoingEmail.objects.filter(pk=email.pk, state=OutgoingEmail.State.SENT).first(), 90,
                      f"delivery after the server came back (worker log: {log.read_text()[-2000:]})")
     assert sent.last_reply.startswith("250 ") and sent.attempts >= 3
     time.sleep(3)  # a second delivery would have arrived by now

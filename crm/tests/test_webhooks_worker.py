@@ -19,7 +19,7 @@ from django.db import transaction
 from crm import tasks, webhooks
 from crm.celery import app
 from crm.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from crm.tests.test_outbox_worker import _database_url, _require_services, _wait_for
+from crm.tests.processes import database_url, require_services, wait_for
 from crm.tests.webhook_receiver import Receiver
 
 pytestmark = [pytest.mark.services, pytest.mark.real_clock]
@@ -37,7 +37,7 @@ class Workers:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "crm.settings",
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": BROKER_URL,
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "CELERY_TASK_DEFAULT_QUEUE": self.queue,
@@ -73,7 +73,7 @@ class Workers:
 
 @pytest.fixture
 def workers(tmp_path, settings):
-    _require_services()
+    require_services(BROKER_URL)
     settings.CRM_WEBHOOK_ALLOW_LOOPBACK = True
     queue = f"test-webhooks-{uuid.uuid4().hex}"
     saved = app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue
@@ -126,7 +126,7 @@ def test_receiver_away_and_worker_killed_mid_delivery_every_event_arrives(worker
     assert len(expected) == RECORDS * EVENTS_PER_RECORD
 
     with Beat():
-        _wait_for(lambda: WebhookEndpoint.objects.get(pk=endpoint.pk).consecutive_failures >= 1, 60,
+        wait_for(lambda: WebhookEndpoint.objects.get(pk=endpoint.pk).consecutive_failures >= 1, 60,
                   f"a failed try while the receiver is away ({workers.logs()})")
         receiver.port = port
         slow = threading.Event()
@@ -138,13 +138,13 @@ def test_receiver_away_and_worker_killed_mid_delivery_every_event_arrives(worker
 
         receiver.answer = answer
         receiver.start()
-        _wait_for(lambda: len(receiver.received) >= 40, 90, f"deliveries after the receiver came back ({workers.logs()})")
+        wait_for(lambda: len(receiver.received) >= 40, 90, f"deliveries after the receiver came back ({workers.logs()})")
         workers.kill()
         killed_at = len(receiver.received)
         assert killed_at < len(expected), "the worker finished before it could be killed"
         slow.set()
         workers.start()
-        _wait_for(
+        wait_for(
             lambda: not WebhookDelivery.objects.filter(endpoint=endpoint).exclude(state="delivered").exists(), 120,
             f"every delivery done after the restart ({workers.logs()})",
         )

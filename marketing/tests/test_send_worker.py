@@ -17,16 +17,16 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 
 from contacts.models import Person
 from crm.celery import app
+from crm.tests.processes import database_url, require_services
 from marketing import services
 from marketing.models import Campaign, Consent, Delivery, EmailTemplate, Segment
 from marketing.tests.factories import HTML
@@ -40,29 +40,6 @@ KILL_AFTER = CONSENTED // 4
 WAIT_SECONDS = 1200
 STALE_SECONDS = 20  # longer than a claimed chunk takes on a busy machine
 RESUME_EVERY = 5
-
-
-def _require_services() -> None:
-    problems = []
-    if connection.vendor != "postgresql":
-        problems.append("the test database is not Postgres (a worker process cannot share an SQLite test database)")
-    try:
-        redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1).ping()
-    except redis.exceptions.RedisError as error:
-        problems.append(f"Redis is not reachable at {BROKER_URL} ({error})")
-    if problems:
-        message = "; ".join(problems)
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or '5432'}/{quote(db['NAME'], safe='')}"
 
 
 def _free_port() -> int:
@@ -86,7 +63,7 @@ def _count_lines(path: Path) -> int:
 
 @pytest.fixture
 def smtp_sink(tmp_path):
-    _require_services()
+    require_services(BROKER_URL)
     port, out = _free_port(), tmp_path / "sink.jsonl"
     process = subprocess.Popen(  # noqa: S603 (fixed arguments)
         [sys.executable, "-m", "marketing.smtp_sink", "--port", str(port), "--out", str(out)],
@@ -115,7 +92,7 @@ def workers(tmp_path, smtp_sink):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "crm.settings",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_TASK_DEFAULT_QUEUE": queue,  # the batches the worker queues itself come back to it

@@ -1,0 +1,48 @@
+"""For tests that start other processes (a Celery worker, gunicorn) against the test database:
+the services they need, and the database's URL for their environment."""
+
+import os
+import time
+from urllib.parse import quote
+
+import pytest
+import redis
+from django.db import connection
+
+
+def require_services(redis_url: str, *, who: str = "a worker process") -> None:
+    """Postgres as the test database and Redis at `redis_url`; fails instead of skipping when
+    REQUIRE_SERVICES=1 (CI)."""
+    problems = []
+    if connection.vendor != "postgresql":
+        problems.append(f"the test database is not Postgres ({who} cannot share an SQLite test database)")
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+    except redis.exceptions.RedisError as error:
+        problems.append(f"Redis is not reachable at {redis_url} ({error})")
+    if problems:
+        message = "; ".join(problems)
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL for another process."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or "127.0.0.1"
+    port = db["PORT"] or "5432"
+    return f"postgres://{credentials}@{host}:{port}/{quote(db['NAME'], safe='')}"
+
+
+def wait_for(condition, seconds: float, what: str):
+    """The first truthy value of `condition()` within `seconds`; fails the test after that."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"waited {seconds} s for {what}")
