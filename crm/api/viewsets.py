@@ -132,3 +132,22 @@ class RecordViewSet(viewsets.ModelViewSet):
         from django.urls import reverse
 
         return self.request.build_absolute_uri(reverse(f"api:{self.basename}-detail", args=[obj.pk]))
+
+
+class PageRulesMixin:
+    """The pages' order of answers: a method the URL does not take is 405; a role the page
+    refuses is 404 on a record the user may not see (a 403 would tell that it exists), else 403."""
+
+    def initial(self, request, *args, **kwargs):
+        if request.method.lower() not in {*getattr(self, "action_map", {}), "options"}:
+            raise exceptions.MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
+
+    def check_permissions(self, request):
+        try:
+            super().check_permissions(request)
+        except exceptions.PermissionDenied:
+            pk = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+            if pk is not None:
+                get_object_or_404(self.base_queryset(), pk=pk)
+            raise

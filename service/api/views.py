@@ -7,39 +7,19 @@ answers to its method (405) before anything else, as the pages' POST actions do.
 
 from django.db import transaction
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from contacts.models import Tag
-from crm.api.viewsets import RecordViewSet
+from crm.api.viewsets import PageRulesMixin, RecordViewSet
 from service import services
 from service.api import serializers
 from service.filters import TicketFilter
 from service.models import QUEUE_SCOPES, ServiceTeam, Ticket, TicketMessage, default_queue
 from service.views import MESSAGES_ON_PAGE, TICKET_READERS, TICKET_WORKERS
-
-
-class PageRulesMixin:
-    """The pages' order of answers: a method the URL does not take is 405; a role the page
-    refuses is 404 on a ticket the user may not see (a 403 would tell that it exists), else 403."""
-
-    def initial(self, request, *args, **kwargs):
-        if request.method.lower() not in {*getattr(self, "action_map", {}), "options"}:
-            raise exceptions.MethodNotAllowed(request.method)
-        super().initial(request, *args, **kwargs)
-
-    def check_permissions(self, request):
-        try:
-            super().check_permissions(request)
-        except exceptions.PermissionDenied:
-            pk = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
-            if pk is not None:
-                get_object_or_404(self.base_queryset(), pk=pk)
-            raise
 
 
 @extend_schema_view(
