@@ -45,19 +45,12 @@ def register_webhooks() -> None:
     """Webhook payloads show a person or an organization as the API does."""
     from crm import webhooks
 
-    def _load_api():
-        # DRF's views first: importing crm.api.exceptions first (outside a request, in a worker)
-        # runs into the circle exceptions -> rest_framework.views -> parser setting -> exceptions.
-        import rest_framework.views  # noqa: F401
-
     def person(instance):
-        _load_api()
         from contacts.api.serializers import PersonSerializer
 
         return PersonSerializer(instance, context={"user": None}).data
 
     def organization(instance):
-        _load_api()
         from contacts.api.serializers import OrganizationSerializer
 
         return OrganizationSerializer(instance, context={"user": None}).data

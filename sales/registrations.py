@@ -52,17 +52,12 @@ def register_webhooks() -> None:
     """Webhook payloads show a lead or a deal as the API does."""
     from crm import webhooks
 
-    def _load_api():
-        import rest_framework.views  # noqa: F401  (see contacts.registrations.register_webhooks)
-
     def lead(instance):
-        _load_api()
         from sales.api.serializers import LeadSerializer
 
         return LeadSerializer(instance, context={"user": None}).data
 
     def deal(instance):
-        _load_api()
         from sales.api.serializers import DealSerializer
 
         return DealSerializer(instance, context={"user": None}).data

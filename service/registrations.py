@@ -91,8 +91,6 @@ def register_webhooks() -> None:
     from crm import webhooks
 
     def ticket(instance):
-        import rest_framework.views  # noqa: F401  (DRF's views first, see contacts.registrations)
-
         from service.api.serializers import TicketSerializer
 
         return TicketSerializer(instance, context={"user": None}).data
