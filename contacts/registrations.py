@@ -33,11 +33,16 @@ def register_all() -> None:
 
 
 def register_change_feed() -> None:
-    from contacts.models import Organization, Person
+    from contacts.models import Employment, Organization, OrganizationAddress, Person
     from crm import changefeed
 
     changefeed.register("person", Person)
     changefeed.register("organization", Organization)
+    # What the API shows with a record: a change of it is a change of the record.
+    changefeed.watch_related(Employment, "person")
+    changefeed.watch_related(OrganizationAddress, "organization")
+    changefeed.watch_many_to_many(Person, "tags")
+    changefeed.watch_many_to_many(Organization, "tags")
     register_webhooks()
 
 

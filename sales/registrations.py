@@ -17,6 +17,7 @@ def register_all() -> None:
     from sales import startpage as widgets
     from sales.timeline import stage_change_entries
     register_privacy()
+    register_change_feed()
     register_webhooks()
 
     navigation.register(NavItem(_("Leads"), "sales:lead_list", order=40, icon="person-plus", section="sales:lead_", roles=SALES_ROLES))
@@ -46,6 +47,16 @@ def register_privacy() -> None:
             "sales", _("Leads and deal roles"), export=sales_privacy.export_person, erase=sales_privacy.erase_person, order=20,
         )
     )
+
+
+def register_change_feed() -> None:
+    """Leads and deals in the change feed. Their webhooks come from the services, named for what
+    happened (lead.converted, deal.won), so the feed emits none for them."""
+    from crm import changefeed
+    from sales.models import Deal, Lead
+
+    changefeed.register("lead", Lead, webhooks=False)
+    changefeed.register("deal", Deal, webhooks=False)
 
 
 def register_webhooks() -> None:

@@ -53,6 +53,7 @@ def register_all() -> None:
     from service import benchmarks, seed  # noqa: F401  (they register themselves on import)
     from service.models import Ticket
     register_privacy()
+    register_change_feed()
     register_webhooks()
 
     navigation.register(
@@ -84,6 +85,16 @@ def register_privacy() -> None:
             "service", _("Tickets, surveys and portal access"), export=service_privacy.export_person, erase=service_privacy.erase_person, order=40,
         )
     )
+
+
+def register_change_feed() -> None:
+    """Tickets in the change feed; their webhooks come from service.services (ticket.replied,
+    ticket.status_changed), so the feed emits none for them."""
+    from crm import changefeed
+    from service.models import Ticket
+
+    changefeed.register("ticket", Ticket, webhooks=False)
+    changefeed.watch_many_to_many(Ticket, "tags")
 
 
 def register_webhooks() -> None:

@@ -21,11 +21,14 @@ class ChangeFeedPageSerializer(serializers.Serializer):
 
 
 class ChangeFeedView(generics.GenericAPIView):
-    """Creates, updates, deletes and merges of people and organizations, oldest first.
+    """Creates, updates, deletes and merges of people, organizations, leads, deals and tickets, oldest first.
 
     Start without `since`, then pass the `id` of the last entry you processed as `since` (or follow
     `next`): nothing is missed, a merged record names its survivor (`survivor_id`), and an erasure
     is a deletion (`reason`: "erased") without any personal data. Only what you may see is listed.
+    A change of what the API shows with a record (a person's employments and tags, an
+    organization's addresses) is an update of the record; a converted lead is an update with
+    `reason` "converted" (the person, organization and deal it became appear as created).
     """
 
     serializer_class = ChangeEventSerializer
@@ -38,7 +41,7 @@ class ChangeFeedView(generics.GenericAPIView):
         parameters=[
             OpenApiParameter("since", OpenApiTypes.INT, description=gettext_lazy("The id of the last entry you have; entries after it.")),
             OpenApiParameter("limit", OpenApiTypes.INT, description=gettext_lazy("Entries per page (at most 1,000).")),
-            OpenApiParameter("kind", OpenApiTypes.STR, enum=["person", "organization"]),
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=["person", "organization", "lead", "deal", "ticket"]),
         ],
     )
     def get(self, request, *args, **kwargs):
