@@ -38,7 +38,7 @@ def feed(client, user, since: int = 0, kind: str = "") -> list[tuple]:
 
 
 @pytest.fixture
-def listening(settings):
+def listening(db, settings):
     """An endpoint subscribed to every person and organization event (nothing is delivered here:
     the outbox rows show what would be sent)."""
     settings.CRM_WEBHOOK_ALLOW_LOOPBACK = True
