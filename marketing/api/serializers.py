@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.models import Person
-from crm.api.forms import FormSerializer
+from crm.api.forms import FormSerializer, form_value
 from crm.forms import parse_id
 from marketing.forms import CampaignForm
 from marketing.models import Campaign, Consent, Segment
@@ -47,7 +47,7 @@ class CampaignSerializer(FormSerializer):
             errors = {
                 name: [_("What was sent stays as it was sent: this field can only change in a draft.")]
                 for name in FROZEN_AFTER_SEND
-                if name in data and form.fields[name].has_changed(form.initial.get(name), data[name])
+                if name in data and form_value(form.fields[name], data[name]) != form_value(form.fields[name], form.initial.get(name))
             }
             if errors:
                 raise serializers.ValidationError(errors)
