@@ -155,7 +155,7 @@ class ConsentViewSet(PageRulesMixin, RecordViewSet):
                     raise exceptions.ValidationError({"person": [_("This person has no email address to confirm with.")]})
                 consent = services.consent_request_double_opt_in(
                     person=person, text_version=data["text_version"], source=data["source"], campaign=data["campaign"],
-                    **self._evidence(data),
+                    user=request.user, **self._evidence(data),
                 )
             else:
                 consent = services.consent_set(
@@ -183,7 +183,8 @@ class ConsentViewSet(PageRulesMixin, RecordViewSet):
         campaign = data["campaign"]
         with transaction.atomic():
             consents = [
-                services.unsubscribe(person=person, campaign_id=campaign.pk if campaign else None, **self._evidence(data))
+                services.unsubscribe(person=person, campaign_id=campaign.pk if campaign else None, user=request.user,
+                                     **self._evidence(data))
                 for person in data["people"]
             ]
         return Response(self.get_serializer(consents, many=True).data)

@@ -191,6 +191,7 @@ def test_newsletter_email_consent_waits_for_the_double_opt_in(client, marketer):
     response = call(client, "post", CONSENTS, body, token=token_for(marketer))
     assert response.status_code == 201 and response.json()["status"] == "pending"
     assert OutgoingEmail.objects.get().to == "neu@example.de"  # the confirmation link, as the web form sends it
+    assert ConsentEvent.objects.get().recorded_by == marketer
     confirmed = call(client, "post", CONSENTS, {**body, "source": "double_opt_in"}, token=token_for(marketer))
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "granted"
 
@@ -218,6 +219,7 @@ def test_unsubscribe_withdraws_as_the_link_in_the_email_does(client, marketer):
     assert response.status_code == 200, response.content
     assert [(c["person"], c["status"], c["source"]) for c in response.json()] == [(person.pk, "withdrawn", "unsubscribe")]
     assert CampaignMember.objects.get(person=person).status == CampaignMember.Status.OPTED_OUT
+    assert ConsentEvent.objects.get(person=person).recorded_by == marketer  # who recorded it for the person
     again = call(client, "post", url("consent", action="unsubscribe"), {"person": person.pk}, token=token)
     assert again.status_code == 200 and ConsentEvent.objects.filter(person=person).count() == 1  # nothing new
     unknown = call(client, "post", url("consent", action="unsubscribe"), {"email": "niemand@example.de"}, token=token)
