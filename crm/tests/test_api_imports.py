@@ -15,6 +15,8 @@ FIRST_IMPORTS = [
     "contacts.api.serializers",
     "sales.api.serializers",
     "service.api.serializers",
+    "marketing.api.serializers",
+    "appointments.api.serializers",
 ]
 
 
