@@ -1,5 +1,6 @@
 """The API's own endpoints: the change feed, and the interactive documentation."""
 
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -8,7 +9,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions, generics, serializers
 from rest_framework.response import Response
 
-from crm.api.serializers import ChangeEventSerializer
+from crm.api.serializers import ChangeEventSerializer, change_entries
 from crm.breadcrumbs import crumb
 from crm.models import ChangeEvent
 
@@ -51,7 +52,13 @@ class ChangeFeedView(generics.GenericAPIView):
         kind = request.query_params.get("kind")
         if kind:
             events = events.filter(kind=kind)
-        rows = list(events[: limit + 1])
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # The visibility rules of five kinds make a plan Postgres estimates as costly, so
+                # it compiles it (JIT): 5.7 s of compiling for a page that reads in 1 ms.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL jit = off")
+            rows = list(events[: limit + 1])
         more = len(rows) > limit
         rows = rows[:limit]
         last = rows[-1].pk if rows else since
@@ -59,7 +66,7 @@ class ChangeFeedView(generics.GenericAPIView):
         query["since"] = str(last)
         next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         return Response({
-            "results": ChangeEventSerializer(rows, many=True, context={"request": request}).data,
+            "results": change_entries(rows, request),
             "since": last,
             "more": more,
             "next": next_url,

@@ -249,3 +249,20 @@ def test_each_role_sees_the_entries_of_what_it_may_see(client, alice, bob, manag
     assert not {e[0] for e in agent_sees} & {"lead", "deal"}
     # The kind filter narrows the same view.
     assert {e[0] for e in feed(client, admin_user, kind="ticket")} == {"ticket"}
+
+
+def test_the_feed_shows_entries_as_the_serializer_describes_them(client, admin_user):
+    from rest_framework.test import APIRequestFactory
+
+    from crm.api.serializers import ChangeEventSerializer
+
+    person, lead = PersonFactory(), LeadFactory(owner=admin_user)
+    gone = PersonFactory()
+    gone.delete()
+    response = call(client, "get", "/api/v1/changes/", token=token_for(admin_user, scope="read"))
+    request = APIRequestFactory().get("/api/v1/changes/")
+    expected = ChangeEventSerializer(ChangeEvent.objects.order_by("pk"), many=True, context={"request": request}).data
+    assert response.json()["results"] == [dict(entry) for entry in expected]
+    urls = {(e["kind"], e["object_id"]): e["url"] for e in response.json()["results"]}
+    assert urls[("person", person.pk)].endswith(f"/api/v1/people/{person.pk}/")
+    assert urls[("lead", lead.pk)].endswith(f"/api/v1/leads/{lead.pk}/")
