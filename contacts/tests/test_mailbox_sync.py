@@ -8,20 +8,11 @@ from contacts.mailboxes import sync
 from contacts.mailboxes.imap import Account, MailboxError, check
 from contacts.mailboxes.models import MailboxConnection, MailboxFolder, SyncedEmail
 from contacts.models import Activity, Attachment
+from contacts.tests.conftest import ALICE_MAIL, PASSWORD
 from contacts.tests.factories import EmploymentFactory, OrganizationFactory, PersonFactory
 from contacts.tests.mail import broken_mime, message
-from crm.tests import dovecot
 
-ALICE_MAIL, PASSWORD = "alice@crm.test", "Passwört-123"
 GRETA, HANS, UNKNOWN = "greta.groess@kunde.example", "hans.huebner@kunde.example", "fremd@irgendwo.example"
-
-
-@pytest.fixture
-def imap_server(settings):
-    server = dovecot.start(users={ALICE_MAIL: PASSWORD, "bob@crm.test": "bobs-passwort"})
-    settings.EMAIL_SSL_CAFILE = str(server.certificate.cert)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
