@@ -86,7 +86,10 @@ def _address_list(values) -> list[str]:
 
 def headers_of(raw: bytes) -> Headers:
     """The headers only (the first fetch, before deciding whether the body is needed)."""
-    message = message_from_bytes(raw, policy=policy.compat32)
+    return _headers(message_from_bytes(raw, policy=policy.compat32))
+
+
+def _headers(message) -> Headers:
     message_ids = _ids(message.get("Message-ID"))
     date = None
     try:
@@ -149,9 +152,10 @@ def _part_text(part) -> str:
         return payload.decode("latin-1", "replace")
 
 
-def parse(raw: bytes) -> Parsed:
-    headers = headers_of(raw)
+def parse(raw: bytes, headers: Headers | None = None) -> Parsed:
+    """The whole message; `headers` when they were read already (the sync's first fetch)."""
     message = message_from_bytes(raw, policy=policy.compat32)
+    headers = headers or _headers(message)
     plain, html, attachments, defects = None, None, [], len(message.defects)
     for part in message.walk():
         defects += len(getattr(part, "defects", []))

@@ -255,7 +255,7 @@ def _store_batch(connection, folder, uids, headers, matched, bodies, too_big) ->
     parsed = {}
     for uid in todo:
         raw = bodies.get(uid)
-        parsed[uid] = parsing.parse(raw) if raw is not None else None
+        parsed[uid] = parsing.parse(raw, headers[uid]) if raw is not None else None
     person_ids = {pk for uid in todo for pk in matched[uid]}
     primary = {}
     for person_id, organization_id in (Employment.objects.filter(person_id__in=person_ids)

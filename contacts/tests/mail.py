@@ -52,3 +52,25 @@ def numbered(n: int, *, sender: str, to: str, start: datetime | None = None) -> 
     when = (start or datetime(2026, 10, 1, 8, 0, tzinfo=BERLIN)) + timedelta(minutes=n)
     return message(sender=sender, to=to, subject=f"Angebot Nr. {n} – Größenänderung", when=when,
                    message_id=f"<msg-{n}@mail.example.de>", body=f"Nachricht {n}: Grüße aus Köln")
+
+
+def benchmark_messages(total: int, *, known: list[str], own: str, rng) -> list[tuple[str, bytes]]:
+    """(folder, raw) for `total` messages: 30 % in "Gesendet", 4 in 5 with a known address, every
+    tenth with a PDF attachment, every tenth HTML only."""
+    items = []
+    for n in range(total):
+        other = rng.choice(known) if n % 5 else f"fremd{n}@irgendwo.example"
+        folder = "Gesendet" if n % 10 < 3 else "INBOX"
+        sender, to = (own, other) if folder == "Gesendet" else (other, own)
+        subject = f"Anfrage {n}: Größe und Maße"
+        if n % 10 == 4:
+            raw = message(sender=sender, to=to, subject=subject, message_id=f"<bench-{n}-{rng.random()}@example.de>",
+                          attachments=[(f"Aufmaß-{n}.pdf", "application/pdf", b"%PDF-1.4 " + b"x" * 20_000)])
+        elif n % 10 == 6:
+            raw = message(sender=sender, to=to, subject=subject, body=None, html=f"<p>Grüße <b>{n}</b></p>",
+                          message_id=f"<bench-{n}-{rng.random()}@example.de>")
+        else:
+            raw = message(sender=sender, to=to, subject=subject, body=f"Guten Tag,\n\nNachricht {n}.\n\nGrüße aus Köln",
+                          message_id=f"<bench-{n}-{rng.random()}@example.de>")
+        items.append((folder, raw))
+    return items
