@@ -182,7 +182,7 @@ def _mailbox_sync(user, rng) -> list[tuple[int, float]]:
             server.append(address, folder, *[raw for f, raw in messages if f == folder])
         owner = get_user_model().objects.create(username=f"mailbox-benchmark-{run}", email=address)
         with tempfile.TemporaryDirectory() as media, override_settings(
-            EMAIL_SSL_CAFILE=str(server.certificate.cert), MEDIA_ROOT=media,
+            CRM_MAILBOX_SSL_CAFILE=str(server.certificate.cert), MEDIA_ROOT=media,
         ):
             connection = sync.mailbox_connect(user=owner, host=server.host, port=server.port, security="tls",
                                               username=address, password=password)

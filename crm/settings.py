@@ -313,6 +313,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 # Users' mailboxes (contacts.mailboxes): how often they are synced, how long the server may take
 # to answer, and how many messages one transaction stores.
+CRM_MAILBOX_SSL_CAFILE = os.environ.get("CRM_MAILBOX_SSL_CAFILE", "")
 CRM_MAILBOX_SYNC_SECONDS = env_int("CRM_MAILBOX_SYNC_SECONDS", 300)
 CRM_MAILBOX_TIMEOUT = env_int("CRM_MAILBOX_TIMEOUT", 30)
 CRM_MAILBOX_BATCH = env_int("CRM_MAILBOX_BATCH", 200)

@@ -1,7 +1,8 @@
 """The IMAP side of the mailbox sync, on the standard library's imaplib.
 
-Certificates are verified as for SMTP (crm.outbox.tls_client_context): the system's CAs, or only
-those of EMAIL_SSL_CAFILE. Every failure becomes a MailboxError with a code that the profile
+Certificates are verified as for SMTP (crm.outbox.tls_client_context): against the system's CAs
+and, when set, CRM_MAILBOX_SSL_CAFILE as well (users' mailboxes are at public providers and
+perhaps on a company server with a private CA, so that file adds to the system's CAs). Every failure becomes a MailboxError with a code that the profile
 page shows in words (MailboxConnection.Error) and the server's own answer, never the password.
 """
 
@@ -78,7 +79,9 @@ def _open(account: Account) -> imaplib.IMAP4:
     from contacts.mailboxes.models import MailboxConnection
 
     timeout = settings.CRM_MAILBOX_TIMEOUT
-    context = tls_client_context(cafile=getattr(settings, "EMAIL_SSL_CAFILE", "") or "")
+    context = tls_client_context()  # the system's CAs, as for SMTP (crm.outbox)
+    if settings.CRM_MAILBOX_SSL_CAFILE:  # and a private CA's, for a company's own mail server
+        context.load_verify_locations(cafile=settings.CRM_MAILBOX_SSL_CAFILE)
     if account.security == MailboxConnection.Security.STARTTLS:
         client = imaplib.IMAP4(account.host, account.port, timeout=timeout)
         if "STARTTLS" not in client.capabilities:

@@ -10,6 +10,6 @@ def imap_server(settings):
     """A private Dovecot (crm/tests/dovecot.py) whose certificate the CRM trusts, with alice's
     and bob's mailboxes."""
     server = dovecot.start(users={ALICE_MAIL: PASSWORD, "bob@crm.test": "bobs-passwort"})
-    settings.EMAIL_SSL_CAFILE = str(server.certificate.cert)
+    settings.CRM_MAILBOX_SSL_CAFILE = str(server.certificate.cert)
     yield server
     server.stop()

@@ -3,6 +3,7 @@ exactly once through re-syncs, a UIDVALIDITY reset and moves between folders; wh
 stored; private emails; errors in words."""
 
 import pytest
+from django.urls import reverse
 
 from contacts.mailboxes import sync
 from contacts.mailboxes.imap import Account, MailboxError, check
@@ -60,7 +61,7 @@ def test_a_wrong_password_is_refused_in_words(imap_server):
 
 
 def test_an_untrusted_certificate_is_refused(imap_server, settings):
-    settings.EMAIL_SSL_CAFILE = ""  # the system's CAs do not know the test server's certificate
+    settings.CRM_MAILBOX_SSL_CAFILE = ""  # the system's CAs do not know the test server's certificate
     with pytest.raises(MailboxError) as refused:
         check(Account(imap_server.host, imap_server.port, "tls", ALICE_MAIL, PASSWORD))
     assert refused.value.code == MailboxConnection.Error.CERTIFICATE
@@ -217,6 +218,8 @@ def test_a_private_email_is_hidden_from_everybody_else(imap_server, mailbox, peo
     assert client_for(bob).get(Attachment.objects.get().get_absolute_url()).status_code == 404
     organization_page = client_for(bob).get(people["organization"].get_absolute_url()).content.decode()
     assert "Gehaltsfrage" not in organization_page
+    activity = Activity.objects.get(synced_email=email)
+    assert client_for(bob).get(reverse("api:activity-detail", args=[activity.pk])).status_code == 404
     own_page = client_for(mailbox.user).get(greta.get_absolute_url()).content.decode()
     assert "Gehaltsfrage" in own_page and "Vertrag.pdf" in own_page
 

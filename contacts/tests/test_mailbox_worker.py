@@ -40,7 +40,7 @@ class Workers:
         self.env = {
             **os.environ, "DJANGO_SETTINGS_MODULE": "crm.settings", "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": BROKER_URL, "CELERY_TASK_ALWAYS_EAGER": "0", "CELERY_TASK_DEFAULT_QUEUE": self.queue,
-            "DB_CONN_MAX_AGE": "0", "EMAIL_SSL_CAFILE": cafile, "CRM_MAILBOX_BATCH": "10",
+            "DB_CONN_MAX_AGE": "0", "CRM_MAILBOX_SSL_CAFILE": cafile, "CRM_MAILBOX_BATCH": "10",
             "MEDIA_ROOT": str(tmp_path / "media"), "SECRET_KEY": settings.SECRET_KEY,
             "CRM_SECRET_KEYS": ",".join(settings.CRM_SECRET_KEYS),
         }
