@@ -567,13 +567,15 @@ class Activity(models.Model):
                 name="activity_about_someone",
                 violation_error_message=_("An activity is about a person or an organization."),
             ),
+            # Without a condition (NULLs are distinct: other activities never clash), so that a
+            # merge of two people who both got the email keeps one (duplicates._combine_clashes).
             models.UniqueConstraint(
-                fields=["synced_email", "person"], condition=Q(synced_email__isnull=False, person__isnull=False),
+                fields=["synced_email", "person"],
                 name="activity_email_once_per_person",
                 violation_error_message=_("This email is already on this person's timeline."),
             ),
             models.UniqueConstraint(
-                fields=["synced_email", "organization"], condition=Q(synced_email__isnull=False, organization__isnull=False),
+                fields=["synced_email", "organization"],
                 name="activity_email_once_per_organization",
                 violation_error_message=_("This email is already on this organization's timeline."),
             ),

@@ -4,6 +4,7 @@ stored; private emails; errors in words."""
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts.mailboxes import sync
 from contacts.mailboxes.imap import Account, MailboxError, check
@@ -12,6 +13,7 @@ from contacts.models import Activity, Attachment
 from contacts.tests.conftest import ALICE_MAIL, PASSWORD
 from contacts.tests.factories import EmploymentFactory, OrganizationFactory, PersonFactory
 from contacts.tests.mail import broken_mime, message
+from crm.tests import dovecot
 
 GRETA, HANS, UNKNOWN = "greta.groess@kunde.example", "hans.huebner@kunde.example", "fremd@irgendwo.example"
 
@@ -225,3 +227,31 @@ def test_a_private_email_is_hidden_from_everybody_else(imap_server, mailbox, peo
 
     sync.synced_email_set_private(email=email, private=False)
     assert "Gehaltsfrage" in client_for(bob).get(greta.get_absolute_url()).content.decode()
+
+
+def test_a_sent_folder_without_the_flag_is_found_by_its_name(settings):
+    server = dovecot.start(users={ALICE_MAIL: PASSWORD}, sent_folder="Sent Items", special_use=False)
+    try:
+        settings.CRM_MAILBOX_SSL_CAFILE = str(server.certificate.cert)
+        folders = check(Account(server.host, server.port, "tls", ALICE_MAIL, PASSWORD))
+    finally:
+        server.stop()
+    assert folders == {"inbox": "INBOX", "sent": "Sent Items"}
+
+
+def test_a_merge_of_two_people_on_the_same_email_keeps_it_once(alice, admin_user, people):
+    from contacts.services.duplicates import person_merge
+
+    greta, hans = people["greta"], people["hans"]
+    email = SyncedEmail.objects.create(
+        message_key="<beide@kunde.example>", message_id="<beide@kunde.example>", thread_key="<beide@kunde.example>",
+        owner=alice, direction=SyncedEmail.Direction.OUTGOING, folder="Gesendet", subject="An beide",
+        sent_at=timezone.now(),
+    )
+    for person in (greta, hans):
+        Activity.objects.create(kind=Activity.Kind.EMAIL, subject="An beide", person=person, synced_email=email,
+                                created_by=alice)
+
+    person_merge(survivor=greta, other=hans, user=admin_user)
+
+    assert list(Activity.objects.filter(synced_email=email).values_list("person", flat=True)) == [greta.pk]

@@ -135,7 +135,9 @@ class Dovecot:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start(*, users: dict[str, str]) -> Dovecot:
+def start(*, users: dict[str, str], sent_folder: str = "Gesendet", special_use: bool = True) -> Dovecot:
+    """`sent_folder` is flagged \\Sent (RFC 6154) unless `special_use` is False, as on servers
+    that do not support SPECIAL-USE."""
     if not available():
         require_dovecot()
     # Short path (UNIX sockets live in base_dir) outside pytest's private tmp tree, which the
@@ -157,6 +159,7 @@ def start(*, users: dict[str, str]) -> Dovecot:
         entry = pwd.getpwuid(os.geteuid())
     (directory / "passwd").write_text("".join(f"{user}:{{PLAIN}}{password}\n" for user, password in users.items()))
     port, starttls_port = _free_port(), _free_port()
+    flag = "special_use = \\Sent" if special_use else ""
     (directory / "dovecot.conf").write_text(f"""
 protocols = imap
 listen = 127.0.0.1
@@ -198,8 +201,8 @@ service imap-login {{
 namespace inbox {{
   inbox = yes
   separator = /
-  mailbox Gesendet {{
-    special_use = \\Sent
+  mailbox "{sent_folder}" {{
+    {flag}
     auto = subscribe
   }}
   mailbox Archiv {{
