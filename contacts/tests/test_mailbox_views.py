@@ -5,6 +5,8 @@ import logging
 
 import pytest
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contacts.mailboxes import sync
 from contacts.mailboxes.models import MailboxConnection, SyncedEmail
@@ -12,6 +14,7 @@ from contacts.models import Activity
 from contacts.tests.conftest import ALICE_MAIL, PASSWORD
 from contacts.tests.factories import PersonFactory
 from contacts.tests.mail import message
+from contacts.tests.test_form_fuzz import FUZZ, odd_text
 
 PAGE = reverse("contacts:mailbox")
 
@@ -165,3 +168,15 @@ def test_a_teammate_cannot_mark_someone_elses_email_private(synced, bob, client_
 def test_a_user_without_a_crm_role_cannot_mark_an_email_private(synced, nobody, client_for):
     _person, email = synced
     assert client_for(nobody).post(reverse("contacts:synced_email_private", args=[email.pk]), {"private": "1"}).status_code == 403
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(values=st.lists(odd_text, min_size=5, max_size=5))
+def test_the_mailbox_form_never_fails(alice, client, settings, values):
+    """Odd input everywhere but the server (always 127.0.0.1: test traffic stays on this machine)."""
+    settings.CRM_MAILBOX_TIMEOUT = 1
+    client.force_login(alice)
+    data = dict(zip(["port", "security", "username", "password", "excluded"], values, strict=True))
+    response = client.post(PAGE, {"host": "127.0.0.1", **data})
+    assert response.status_code in (200, 302)
