@@ -88,6 +88,22 @@ def test_changing_the_connection_without_a_password_keeps_the_stored_one(imap_se
     assert connection.password() == PASSWORD and connection.excluded == "spam.example"
 
 
+def test_sync_now_runs_the_sync(imap_server, alice, client_for, django_capture_on_commit_callbacks):
+    client = client_for(alice)
+    client.post(PAGE, _form(imap_server))
+    MailboxConnection.objects.update(last_run_at=None)
+    with django_capture_on_commit_callbacks(execute=True):  # Celery is eager in tests
+        response = client.post(reverse("contacts:mailbox_sync"))
+    assert response.status_code == 302
+    assert MailboxConnection.objects.get(user=alice).last_run_at is not None
+
+
+def test_a_user_without_a_mailbox_gets_404_from_its_actions(alice, client_for):
+    client = client_for(alice)
+    for name in ("contacts:mailbox_sync", "contacts:mailbox_pause", "contacts:mailbox_disconnect"):
+        assert client.post(reverse(name)).status_code == 404
+
+
 def test_it_pauses_resumes_and_disconnects(imap_server, alice, client_for):
     client = client_for(alice)
     client.post(PAGE, _form(imap_server))
