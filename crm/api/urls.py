@@ -11,4 +11,6 @@ urlpatterns = [
     path("", include("contacts.api.urls")),
     path("", include("sales.api.urls")),
     path("", include("service.api.urls")),
+    path("", include("marketing.api.urls")),
+    path("", include("appointments.api.urls")),
 ]
