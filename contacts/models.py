@@ -489,7 +489,7 @@ class ActivityQuerySet(models.QuerySet):
         return self.filter(condition) if condition else self.none()
 
 
-class Activity(models.Model):
+class Activity(ExternalIdModel):
     class Kind(models.TextChoices):
         NOTE = "note", _("Note")
         CALL = "call", _("Call")
@@ -554,6 +554,7 @@ class Activity(models.Model):
                 name="activity_about_someone",
                 violation_error_message=_("An activity is about a person or an organization."),
             ),
+            *ExternalIdModel.external_constraints("activity"),
         ]
         indexes = [
             models.Index(fields=["person", "-occurred_at"], name="activity_person_time_idx"),

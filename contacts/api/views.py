@@ -1,7 +1,7 @@
 """Contacts over the API: short declarations over the same querysets, FilterSets and forms as
 the pages (crm.api.viewsets.RecordViewSet does access, ETags and idempotency)."""
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from contacts.api import serializers
@@ -14,57 +14,6 @@ from crm.roles import Role
 
 def _employments():
     return Prefetch("employments", queryset=Employment.objects.select_related("organization").order_by("-is_primary", "pk"))
-
-
-def batch_match(queryset, record: dict, *, email_fields: tuple[str, ...]):
-    """The record a batch entry is about: the one with its external id in its system, else the
-    one with its email address (as the forms refuse a second person with the same address)."""
-    source, external_id = record.get("external_source"), record.get("external_id")
-    if isinstance(source, str) and isinstance(external_id, (str, int)) and source.strip() and str(external_id).strip():
-        found = queryset.filter(external_source=source.strip(), external_id=str(external_id).strip()).first()
-        if found is not None:
-            return found
-    email = record.get("email")
-    if isinstance(email, str) and "@" in email:
-        condition = Q()
-        for field in email_fields:
-            condition |= Q(**{field: email.strip().lower()})
-        return queryset.filter(condition).order_by("pk").first()
-    return None
-
-
-def batch_match_many(queryset, records: list, *, email_fields: tuple[str, ...]) -> list:
-    """`batch_match` for a whole batch in two queries: the external ids, then the emails."""
-    keys, emails = {}, {}
-    for index, record in enumerate(records):
-        if not isinstance(record, dict):
-            continue
-        source, external_id = record.get("external_source"), record.get("external_id")
-        if isinstance(source, str) and isinstance(external_id, (str, int)) and source.strip() and str(external_id).strip():
-            keys[index] = (source.strip(), str(external_id).strip())
-        email = record.get("email")
-        if isinstance(email, str) and "@" in email:
-            emails[index] = email.strip().lower()
-    by_key, by_email = {}, {}
-    if keys:
-        found = queryset.filter(
-            external_source__in={s for s, _ in keys.values()}, external_id__in={i for _, i in keys.values()}
-        ).only("pk", "external_source", "external_id")
-        by_key = {(obj.external_source, obj.external_id): obj for obj in found}
-    if emails:
-        condition = Q()
-        for field in email_fields:
-            condition |= Q(**{f"{field}__in": set(emails.values())})
-        for obj in queryset.filter(condition).order_by("-pk").only("pk", *email_fields):
-            for field in email_fields:  # the lowest id wins, as in batch_match
-                by_email[getattr(obj, field)] = obj
-    matches = []
-    for index in range(len(records)):
-        found = by_key.get(keys[index]) if index in keys else None
-        if found is None and index in emails:
-            found = by_email.get(emails[index])
-        matches.append(found)
-    return matches
 
 
 class TagViewSet(RecordViewSet):
@@ -95,15 +44,10 @@ class PersonViewSet(BatchUpsertMixin, RecordViewSet):
         "updated": ("updated_at",),
     }
     default_ordering = "name"
+    batch_keys = {"email": ("email", "email_secondary")}  # as the form refuses a second person with an address
 
     def base_queryset(self):
         return super().base_queryset().select_related("owner").prefetch_related("tags", _employments())
-
-    def batch_match(self, record):
-        return batch_match(self.base_queryset(), record, email_fields=("email", "email_secondary"))
-
-    def batch_match_many(self, records):
-        return batch_match_many(super().base_queryset(), records, email_fields=("email", "email_secondary"))
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -122,20 +66,16 @@ class OrganizationViewSet(BatchUpsertMixin, RecordViewSet):
         "updated": ("updated_at",),
     }
     default_ordering = "name"
-
-    def batch_match(self, record):
-        return batch_match(self.base_queryset(), record, email_fields=("email",))
-
-    def batch_match_many(self, records):
-        return batch_match_many(super().base_queryset(), records, email_fields=("email",))
+    batch_keys = {"email": ("email",)}
 
     def base_queryset(self):
         addresses = Prefetch("addresses", queryset=OrganizationAddress.objects.order_by("kind", "pk"))
         return super().base_queryset().select_related("owner").prefetch_related("tags", addresses)
 
 
-class ActivityViewSet(RecordViewSet):
-    """Notes, calls, emails, meetings and tasks of the timeline."""
+class ActivityViewSet(BatchUpsertMixin, RecordViewSet):
+    """Notes, calls, emails, meetings and tasks of the timeline; a batch matches them by their
+    external id only (an activity has no other key)."""
 
     model = Activity
     serializer_class = serializers.ActivitySerializer

@@ -25,7 +25,7 @@ FOREIGN_IMPORT_PAGES = {
 # The API (JSON): read as the pages are read, by every CRM role; the batch upserts are POST only.
 API_DETAIL_PAGES = {"api:person-detail", "api:organization-detail", "api:activity-detail", "api:task-detail", "api:tag-detail"}
 POST_ONLY_PAGES = {
-    "api:person-batch", "api:organization-batch",
+    "api:person-batch", "api:organization-batch", "api:activity-batch", "api:task-batch",
     "contacts:activity_create", "contacts:activity_toggle_done", "contacts:activity_delete",
     "contacts:attachment_upload", "contacts:attachment_delete",
 }

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.serializers import CountryFieldMixin  # a blank country as "", not an object
 from rest_framework import serializers
 
+from crm.api.batch import ExternalIdMixin
 from crm.api.exceptions import Conflict
 from crm.api.forms import FormSerializer
 from sales import services
@@ -32,14 +33,17 @@ class PipelineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProductSerializer(FormSerializer):
+class ProductSerializer(ExternalIdMixin, FormSerializer):
     form_class = forms.modelform_factory(
         Product, fields=["name", "sku", "description", "unit_price", "currency", "tax_rate", "is_active"]
     )
 
     class Meta:
         model = Product
-        fields = ["id", "name", "sku", "description", "unit_price", "currency", "tax_rate", "is_active"]
+        fields = [
+            "id", "name", "sku", "description", "unit_price", "currency", "tax_rate", "is_active", "external_source",
+            "external_id",
+        ]
         read_only_fields = ["id"]
 
 
@@ -108,7 +112,7 @@ class LeadConvertResultSerializer(serializers.Serializer):
     lead = LeadSerializer()
 
 
-class DealSerializer(FormSerializer):
+class DealSerializer(ExternalIdMixin, FormSerializer):
     form_class = DealForm
     line_items = LineItemSerializer(many=True, read_only=True)
     stage = serializers.PrimaryKeyRelatedField(
@@ -123,7 +127,8 @@ class DealSerializer(FormSerializer):
             "id", "name", "pipeline", "stage", "organization", "owner", "territory", "amount", "currency",
             "converted_amount", "expected_close_date", "probability", "probability_overridden", "forecast_category",
             "next_step", "source", "campaign_code", "competitor", "status", "lost_reason", "close_note", "closed_at",
-            "stage_entered_at", "last_activity_at", "lead", "line_items", "created_at", "updated_at",
+            "stage_entered_at", "last_activity_at", "lead", "line_items", "external_source", "external_id", "created_at",
+            "updated_at",
         ]
         read_only_fields = [
             "id", "pipeline", "converted_amount", "status", "lost_reason", "close_note", "closed_at",

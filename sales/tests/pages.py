@@ -17,7 +17,7 @@ WRITER_PAGES = {"sales:deal_create", "sales:lead_create", "sales:forecast", "sal
 # pipelines, stages and products are read by every CRM role.
 API_RECORD_PAGES = {"api:lead-detail", "api:deal-detail"}
 POST_ONLY_PAGES = {
-    "api:lead-convert", "api:deal-move",
+    "api:lead-convert", "api:deal-move", "api:deal-batch", "api:product-batch",
     "sales:deal_mark_won", "sales:deal_mark_lost", "sales:deal_reopen", "sales:deal_move", "sales:deal_contact_add",
     "sales:deal_contact_remove", "sales:deal_task_add", "sales:lead_task_add", "sales:reassign",
 }

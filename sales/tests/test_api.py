@@ -235,3 +235,65 @@ def test_a_product_on_a_line_item_is_not_deleted(client, admin_user, pipeline):
 def test_a_deal_shows_an_empty_lost_reason_as_the_schema_says(client, alice, write_token, pipeline):
     deal = DealFactory(owner=alice)
     assert call(client, "get", url("deal", deal), token=write_token).json()["lost_reason"] == ""
+
+
+# --- batch upsert of deals and products --------------------------------------------------------
+
+
+def test_a_deal_batch_creates_updates_and_reports_errors(client, alice, stages, write_token):
+    existing = DealFactory(owner=alice, name="Alt", stage=stages["Angebot"], external_source="erp", external_id="D-1")
+    records = [
+        {"external_source": "erp", "external_id": "D-1", "name": "Rahmenvertrag", "stage": stages["Angebot"].pk},
+        {"external_source": "erp", "external_id": "D-2", "name": "Wartung", "stage": stages["Angebot"].pk,
+         "amount": "1200.00"},
+        {"external_source": "erp", "external_id": "D-1", "name": "Rahmenvertrag", "stage": stages["Angebot"].pk},
+        {"external_source": "erp", "external_id": "D-3", "name": "", "stage": stages["Angebot"].pk},
+        {"external_id": "D-4", "name": "Ohne System", "stage": stages["Angebot"].pk},
+    ]
+    response = call(client, "post", url("deal") + "batch/", {"records": records}, token=write_token)
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["updated", "created", "unchanged", "error", "error"], results
+    assert "name" in results[3]["errors"] and "external_source" in results[4]["errors"]
+    existing.refresh_from_db()
+    assert existing.name == "Rahmenvertrag"
+    created = Deal.objects.get(external_id="D-2")
+    assert created.owner == alice and created.amount == Decimal("1200.00") and created.history.count() == 1
+
+
+def test_a_deal_batch_is_for_the_sales_roles_and_their_records(client, users, stages):
+    body = {"records": [{"name": "Neu", "stage": stages["Angebot"].pk}]}
+    assert call(client, "post", url("deal") + "batch/", body, token=token_for(users["marketing"])).status_code == 403
+    theirs = DealFactory(owner=users["alice"], stage=stages["Angebot"], external_source="erp", external_id="X")
+    body = {"records": [{"external_source": "erp", "external_id": "X", "name": "Meins", "stage": stages["Angebot"].pk}]}
+    response = call(client, "post", url("deal") + "batch/", body, token=token_for(users["charlie"]))
+    # The outsider does not see alice's deal: the external id is taken by a record it may not change.
+    assert response.json()["results"][0]["status"] == "error"
+    theirs.refresh_from_db()
+    assert theirs.name != "Meins"
+
+
+def test_an_atomic_deal_batch_stores_nothing_when_one_fails(client, alice, stages, write_token):
+    records = [{"name": "Gut", "stage": stages["Angebot"].pk}, {"name": "Schlecht", "stage": 999999}]
+    response = call(client, "post", url("deal") + "batch/", {"atomic": True, "records": records}, token=write_token)
+    assert response.status_code == 422
+    assert [r["status"] for r in response.json()["results"]] == ["not_stored", "error"]
+    assert not Deal.objects.exists()
+
+
+def test_a_product_batch_matches_by_external_id_then_article_number(client, admin_user, alice):
+    by_sku = ProductFactory(sku="SKU-1", name="Alt")
+    records = [
+        {"sku": "SKU-1", "name": "Neu", "unit_price": "10.00", "external_source": "erp", "external_id": "P-1"},
+        {"external_source": "erp", "external_id": "P-1", "sku": "SKU-1", "name": "Neu", "unit_price": "10.00"},
+        {"sku": "SKU-2", "name": "Zweit", "unit_price": "5.00"},
+        {"sku": "SKU-3", "name": "Falsch", "unit_price": "-1"},
+    ]
+    assert call(client, "post", url("product") + "batch/", {"records": records}, token=token_for(alice)).status_code == 403
+    response = call(client, "post", url("product") + "batch/", {"records": records}, token=token_for(admin_user))
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["updated", "unchanged", "created", "error"], results
+    assert "unit_price" in results[3]["errors"]
+    by_sku.refresh_from_db()
+    assert (by_sku.name, by_sku.external_id) == ("Neu", "P-1")
+    assert Product.objects.filter(sku="SKU-2").exists()
