@@ -238,16 +238,29 @@ class BatchUpsertMixin:
             serializer = self._validated(existing, record)
             if not self._changes(serializer, existing, before):
                 return {"index": index, "status": "unchanged", "id": existing.pk}
-            obj = self._save(serializer, "updated")
+            obj = self._save(serializer, "updated", before)
             return {"index": index, "status": "updated", "id": obj.pk}
         except _Refused as refused:
             return {"index": index, "status": "error", "id": None, "errors": refused.errors, **refused.extra}
 
-    def _save(self, serializer, result: str):
+    def _tracked(self, model) -> bool:
+        """Whether the model keeps a history (looked up once: the history descriptor builds a manager)."""
+        cache = self.__dict__.setdefault("_tracked_models", {})
+        if model not in cache:
+            cache[model] = hasattr(model, "history") and hasattr(model.history, "bulk_history_create")
+        return cache[model]
+
+    def _save(self, serializer, result: str, before: dict | None = None):
         """Saves one validated record in a savepoint of its own; its history row is written with
         the others at the end (one INSERT), from a copy of the record as saved."""
-        instance = serializer.validated_data["form"].instance
-        tracked = hasattr(type(instance), "history") and hasattr(type(instance).history, "bulk_history_create")
+        form = serializer.validated_data["form"]
+        instance = form.instance
+        tracked = self._tracked(type(instance))
+        for field in editable_many_to_many(instance):
+            # Tags the form would set as they are: no query to find that out.
+            if field.name in form.cleaned_data and {r.pk for r in form.cleaned_data[field.name] or []} == (
+                    before[field.name] if before is not None else set()):
+                del form.cleaned_data[field.name]
         if tracked:
             instance.skip_history_when_saving = True
         mark = len(self._pending_events)
