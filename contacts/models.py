@@ -4,6 +4,7 @@ Record access: every CRM role reads the shared customer view (`visible_to`); own
 the managers of the owner's team and admins change a record (`editable_by`).
 """
 
+import mimetypes
 import os
 from datetime import timedelta
 
@@ -644,6 +645,18 @@ class Attachment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("contacts:attachment_download", args=[self.pk])
+
+    @classmethod
+    def store_upload(cls, upload, *, person=None, organization=None, user=None) -> "Attachment":
+        """An uploaded file (checked by AttachmentForm) stored on a person or an organization, with
+        its name, size and type as the browser or API client sent them."""
+        attachment = cls(
+            file=upload, name=upload.name[:200], size=upload.size,
+            content_type=(getattr(upload, "content_type", "") or mimetypes.guess_type(upload.name)[0] or "")[:100],
+            uploaded_by=user, person=person, organization=organization,
+        )
+        attachment.save()
+        return attachment
 
 
 class MergeRecord(models.Model):

@@ -2,13 +2,14 @@
 (crm.api.forms), so the API checks exactly what the pages check."""
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.serializers import CountryFieldMixin  # a blank country as "", not an object
 from rest_framework import exceptions, serializers
 
 from contacts.forms.records import EmploymentFormSet, KnownEmails, NoteForm, OrganizationForm, PersonForm, TaskForm
-from contacts.models import Activity, Employment, Organization, OrganizationAddress, Person, Tag
+from contacts.models import Activity, Attachment, Employment, Organization, OrganizationAddress, Person, Tag
 from crm.api.batch import ExternalIdMixin
 from crm.api.forms import FormSerializer, form_errors, form_value
 from crm.forms import parse_id
@@ -271,3 +272,27 @@ class TaskSerializer(ActivitySerializer):
     class Meta(ActivitySerializer.Meta):
         read_only_fields = ["id", "kind", "occurred_at", "done_at", "created_by"]
 
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    """A file on a person or an organization; its content is at `download_url`."""
+
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "size", "content_type", "person", "organization", "uploaded_by", "uploaded_at",
+                  "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, attachment) -> str:
+        path = reverse("api:attachment-download", args=[attachment.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    """An upload as the record page sends it (multipart/form-data): the file, and whom it is about."""
+
+    file = serializers.FileField(help_text=_("At most ATTACHMENT_MAX_BYTES (25 MB by default); not empty."))
+    person = serializers.IntegerField(required=False, help_text=_("A person you may see."))
+    organization = serializers.IntegerField(required=False, help_text=_("An organization you may see."))

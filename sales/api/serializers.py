@@ -14,7 +14,7 @@ from crm.api.exceptions import Conflict
 from crm.api.forms import FormSerializer
 from sales import services
 from sales.forms import DealForm, LeadForm
-from sales.models import Deal, Lead, LineItem, Pipeline, Product, Stage
+from sales.models import Deal, Lead, LineItem, Pipeline, PriceList, PriceListItem, Product, Stage
 
 
 class StageSerializer(serializers.ModelSerializer):
@@ -44,6 +44,27 @@ class ProductSerializer(ExternalIdMixin, FormSerializer):
             "id", "name", "sku", "description", "unit_price", "currency", "tax_rate", "is_active", "external_source",
             "external_id",
         ]
+        read_only_fields = ["id"]
+
+
+class PriceListItemSerializer(FormSerializer):
+    """A product's price in a price list (one per product and list: the model's constraint)."""
+
+    form_class = forms.modelform_factory(PriceListItem, fields=["price_list", "product", "unit_price"])
+
+    class Meta:
+        model = PriceListItem
+        fields = ["id", "price_list", "product", "unit_price"]
+        read_only_fields = ["id"]
+
+
+class PriceListSerializer(FormSerializer):
+    form_class = forms.modelform_factory(PriceList, fields=["name", "currency", "valid_from", "valid_until", "is_active"])
+    items = PriceListItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PriceList
+        fields = ["id", "name", "currency", "valid_from", "valid_until", "is_active", "items"]
         read_only_fields = ["id"]
 
 

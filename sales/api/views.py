@@ -26,7 +26,7 @@ from sales import services
 from sales.api import serializers
 from sales.filters import DealFilter, LeadFilter
 from sales.forms import LeadConvertForm
-from sales.models import Deal, Lead, LineItem, Pipeline, Product, Stage
+from sales.models import Deal, Lead, LineItem, Pipeline, PriceList, PriceListItem, Product, Stage
 from sales.views.common import SALES_WRITERS
 
 
@@ -211,5 +211,45 @@ class ProductViewSet(BatchUpsertMixin, RecordViewSet):
 
     def editable_object(self):
         obj = Product._base_manager.select_for_update().get(pk=self.get_object().pk)
+        self.check_if_match(obj)
+        return obj
+
+
+class PriceListViewSet(RecordViewSet):
+    """Price lists with their prices: every CRM role reads them (quotes use them); admins make
+    and change them, as in the administration."""
+
+    model = PriceList
+    serializer_class = serializers.PriceListSerializer
+    write_roles = (Role.ADMIN,)
+    read_budget = False  # no customer data
+    ordering_fields = {"name": ("name",)}
+    default_ordering = "name"
+
+    def base_queryset(self):
+        return PriceList.objects.prefetch_related(Prefetch("items", queryset=PriceListItem.objects.order_by("pk")))
+
+    def editable_object(self):
+        obj = PriceList._base_manager.select_for_update().get(pk=self.get_object().pk)
+        self.check_if_match(obj)
+        return obj
+
+
+class PriceListItemViewSet(RecordViewSet):
+    """The prices of a price list (`price_list=<id>`): read by all, written by admins."""
+
+    model = PriceListItem
+    serializer_class = serializers.PriceListItemSerializer
+    write_roles = (Role.ADMIN,)
+    read_budget = False
+    filterset_fields = ["price_list", "product"]
+    ordering_fields = {"id": ("id",)}
+    default_ordering = "id"
+
+    def base_queryset(self):
+        return PriceListItem.objects.all()
+
+    def editable_object(self):
+        obj = PriceListItem._base_manager.select_for_update().get(pk=self.get_object().pk)
         self.check_if_match(obj)
         return obj

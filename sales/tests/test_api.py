@@ -297,3 +297,49 @@ def test_a_product_batch_matches_by_external_id_then_article_number(client, admi
     by_sku.refresh_from_db()
     assert (by_sku.name, by_sku.external_id) == ("Neu", "P-1")
     assert Product.objects.filter(sku="SKU-2").exists()
+
+
+# --- price lists -------------------------------------------------------------------------------
+
+
+def test_every_role_reads_price_lists_and_admins_write_them(client, users, admin_user):
+    from sales.models import PriceList, PriceListItem
+
+    product = ProductFactory()
+    price_list = PriceList.objects.create(name="Händler", currency="EUR")
+    PriceListItem.objects.create(price_list=price_list, product=product, unit_price=Decimal("90.00"))
+    for who in ("alice", "charlie", "marketing"):
+        token = token_for(users[who])
+        listed = call(client, "get", url("pricelist"), token=token).json()["results"]
+        assert [(p["name"], [i["unit_price"] for i in p["items"]]) for p in listed] == [("Händler", ["90.00"])], who
+        assert call(client, "post", url("pricelist"), {"name": "Neu"}, token=token).status_code == 403
+        assert call(client, "patch", url("pricelist", price_list), {"name": "X"}, token=token).status_code == 403
+    admin = token_for(admin_user)
+    created = call(client, "post", url("pricelist"), {"name": "Export", "currency": "USD"}, token=admin)
+    assert created.status_code == 201, created.content
+    item = call(client, "post", url("pricelistitem"),
+                {"price_list": created.json()["id"], "product": product.pk, "unit_price": "80.00"}, token=admin)
+    assert item.status_code == 201, item.content
+    twice = call(client, "post", url("pricelistitem"),
+                 {"price_list": created.json()["id"], "product": product.pk, "unit_price": "70.00"}, token=admin)
+    assert twice.status_code == 400 and twice["Content-Type"] == "application/problem+json"
+    backwards = call(client, "patch", url("pricelist", price_list), {"valid_from": "2027-02-01", "valid_until": "2027-01-01"},
+                     token=admin)
+    assert backwards.status_code == 400, backwards.content
+    etag = call(client, "get", url("pricelist", price_list), token=admin)["ETag"]
+    assert call(client, "patch", url("pricelist", price_list), {"name": "Händler 2027"}, token=admin, If_Match=etag).status_code == 200
+    assert call(client, "patch", url("pricelist", price_list), {"name": "Händler 2028"}, token=admin, If_Match=etag).status_code == 412
+    assert call(client, "delete", url("pricelist", price_list), token=admin).status_code == 204
+    assert not PriceListItem.objects.filter(price_list=price_list).exists()
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_the_price_list_list_makes_the_same_few_queries(client, alice, count, django_assert_max_num_queries):
+    from sales.models import PriceList, PriceListItem
+
+    for n in range(count):
+        price_list = PriceList.objects.create(name=f"Liste {n}")
+        PriceListItem.objects.create(price_list=price_list, product=ProductFactory(), unit_price=Decimal("1.00"))
+    token = token_for(alice)
+    with django_assert_max_num_queries(6):  # token, its touch, roles, lists, their items, the throttle
+        assert len(call(client, "get", url("pricelist") + "?limit=100", token=token).json()["results"]) == count
