@@ -289,9 +289,9 @@ def test_a_batch_costs_a_few_queries_per_record(client, alice, write_token, djan
     existing = [PersonFactory(owner=alice, email=f"p{n}@example.de") for n in range(20)]
     records = [{"email": p.email, "city": "Hof"} for p in existing[:10]] + [{"email": p.email} for p in existing[10:]]
     records += [{"last_name": f"Neu{n}", "email": f"neu{n}@example.de"} for n in range(20)]
-    # Per saved record: its savepoint (2) and its INSERT or UPDATE; the owner and the tags are
-    # checked once for the batch, not per record; per unchanged record nothing; plus a fixed few.
-    with django_assert_max_num_queries(30 * 3 + 25):
+    # Per saved record its INSERT or UPDATE (no savepoint of its own unless a save fails); the
+    # owner and the tags are checked once for the batch; per unchanged record nothing; a fixed few.
+    with django_assert_max_num_queries(30 + 25):
         response = call(client, "post", BATCH, {"records": records}, token=write_token)
     body = response.json()
     assert (body["created"], body["updated"], body["unchanged"], body["failed"]) == (20, 10, 10, 0), body

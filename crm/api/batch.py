@@ -47,6 +47,10 @@ class BatchResponseSerializer(serializers.Serializer):
     results = BatchResultSerializer(many=True)
 
 
+class _Retry(Exception):
+    """A save failed in the pass without savepoints: the batch is done again with them."""
+
+
 class _Refused(Exception):
     def __init__(self, errors: dict, extra: dict | None = None):
         self.errors, self.extra = errors, extra or {}
@@ -199,6 +203,20 @@ class BatchUpsertMixin:
         return Response({"atomic": atomic, **counts, "failed": failed, "results": results})
 
     def _upsert_all(self, records: list) -> list[dict]:
+        """First all records without a savepoint each (three queries fewer per record), in one
+        savepoint for the batch; if a save fails there (a rule its save applies, a database error),
+        the batch's writes are rolled back and it is done again with a savepoint per record, so
+        that only that record is refused."""
+        self._savepoints = False
+        try:
+            with transaction.atomic():
+                return self._upsert_records(records)
+        except _Retry:
+            del self._pending_events[:]  # rolled back with the batch's savepoint
+        self._savepoints = True
+        return self._upsert_records(records)
+
+    def _upsert_records(self, records: list) -> list[dict]:
         matches = self.batch_match_many(records)
         ids = {obj.pk for obj in matches if obj is not None}
         editable, locked = set(), {}
@@ -251,8 +269,9 @@ class BatchUpsertMixin:
         return cache[model]
 
     def _save(self, serializer, result: str, before: dict | None = None):
-        """Saves one validated record in a savepoint of its own; its history row is written with
-        the others at the end (one INSERT), from a copy of the record as saved."""
+        """Saves one validated record (in a savepoint of its own on the second pass, see
+        _upsert_all); its history row is written with the others at the end (one INSERT), from a
+        copy of the record as saved."""
         form = serializer.validated_data["form"]
         instance = form.instance
         tracked = self._tracked(type(instance))
@@ -265,8 +284,16 @@ class BatchUpsertMixin:
             instance.skip_history_when_saving = True
         mark = len(self._pending_events)
         try:
-            with transaction.atomic():
-                obj = serializer.save()
+            if not self._savepoints:
+                try:
+                    obj = serializer.save()
+                except Exception as error:
+                    raise _Retry() from error
+            else:
+                with transaction.atomic():
+                    obj = serializer.save()
+        except _Retry:
+            raise
         except (exceptions.ValidationError, Conflict, DjangoValidationError) as error:
             del self._pending_events[mark:]  # rolled back with its savepoint
             raise _Refused(*_errors_of(error)) from None

@@ -343,3 +343,25 @@ def test_the_price_list_list_makes_the_same_few_queries(client, alice, count, dj
     token = token_for(alice)
     with django_assert_max_num_queries(6):  # token, its touch, roles, lists, their items, the throttle
         assert len(call(client, "get", url("pricelist") + "?limit=100", token=token).json()["results"]) == count
+
+
+def test_a_refusal_while_saving_one_deal_keeps_the_others_of_the_batch(client, alice, stages, write_token):
+    """The deal form accepts any open stage; moving a deal into another pipeline is refused when
+    it is saved (DealSerializer.update). The batch then stores the others, and only those."""
+    from sales.tests.factories import make_pipeline
+
+    other = make_pipeline("Service").stages.get(name="Angebot")
+    deal = DealFactory(owner=alice, stage=stages["Angebot"], external_source="erp", external_id="M-1")
+    records = [
+        {"external_source": "erp", "external_id": "N-1", "name": "Vorher", "stage": stages["Angebot"].pk},
+        {"external_source": "erp", "external_id": "M-1", "stage": other.pk},
+        {"external_source": "erp", "external_id": "N-2", "name": "Nachher", "stage": stages["Angebot"].pk},
+    ]
+    response = call(client, "post", url("deal") + "batch/", {"records": records}, token=write_token)
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["created", "error", "created"], results
+    assert "stage" in results[1]["errors"]
+    assert set(Deal.objects.values_list("external_id", flat=True)) == {"M-1", "N-1", "N-2"}
+    deal.refresh_from_db()
+    assert deal.stage == stages["Angebot"]
+    assert Deal.objects.get(external_id="N-1").history.count() == 1  # written once, not twice
