@@ -25,7 +25,10 @@ class AppointmentFilter(CrmFilterSet):
     appointment_type = SafeModelChoiceFilter(
         label=_("Appointment type"), queryset=AppointmentType.objects.all(), empty_label=_("All")
     )
-    team = SafeModelChoiceFilter(label=_("Team"), queryset=Team.objects.all(), method="filter_team", empty_label=_("All"))
+    team = SafeModelChoiceFilter(
+        label=_("Team"), queryset=Team.objects.all(), method="filter_team", empty_label=_("All"),
+        field_name="host__teams",  # not what filter_team follows (members and manager), but it types the API's parameter
+    )
     upcoming = django_filters.BooleanFilter(label=_("Only upcoming"), method="filter_upcoming", widget=forms.CheckboxInput)
     # Days in the current time zone, compared as moments so that the indexes on start and created_at serve.
     start_from = django_filters.DateFilter(label=_("Starts from"), method="filter_from", field_name="start", widget=DATE)

@@ -38,6 +38,7 @@ def register_all() -> None:
     from appointments.search import PROVIDER
     from appointments.timeline import appointment_entries
     register_privacy()
+    register_webhooks()
 
     navigation.register(
         NavItem(_("Appointments"), "appointments:appointment_list", order=60, icon="calendar-event", section="appointments:")
@@ -62,3 +63,17 @@ def register_privacy() -> None:
             "appointments", _("Appointments and slot offers"), export=appointments_privacy.export_person, erase=appointments_privacy.erase_person, order=50,
         )
     )
+
+
+def register_webhooks() -> None:
+    """Appointment webhook payloads show the appointment as the API does."""
+    from crm import webhooks
+
+    def appointment(instance):
+        import rest_framework.views  # noqa: F401  (DRF's views first, see contacts.registrations)
+
+        from appointments.api.serializers import AppointmentSerializer
+
+        return AppointmentSerializer(instance, context={"user": None}).data
+
+    webhooks.register_kind("appointment", appointment)

@@ -421,6 +421,13 @@ SPECTACULAR_SETTINGS = {
         "PersonSourceEnum": "contacts.models.Person.Source",
         "LeadSourceEnum": "sales.models.Lead.Source",
         "ConsentSourceEnum": "marketing.models.Consent.Source",
+        "ConsentChannelEnum": "marketing.models.Consent.Channel",
+        "ConsentStatusEnum": "marketing.models.Consent.Status",
+        "ConsentChangeStatusEnum": "marketing.api.serializers.CHANGE_STATUSES",
+        "CampaignChannelEnum": "marketing.models.Campaign.Channel",
+        "CampaignStatusEnum": "marketing.models.Campaign.Status",
+        "AppointmentStatusEnum": "appointments.models.Appointment.Status",
+        "LanguageEnum": LANGUAGES,
     },
 }
 # Page size of API lists (?limit= up to the maximum), the records a batch call takes, how long an

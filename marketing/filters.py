@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.filters import CrmFilterSet, SafeModelChoiceFilter, SearchKeyFilter
 from marketing.forms import marketing_users
-from marketing.models import Campaign, EmailTemplate, Segment, WebForm
+from marketing.models import Campaign, Consent, EmailTemplate, Segment, WebForm
 
 
 class CampaignFilter(CrmFilterSet):
@@ -40,3 +40,17 @@ class WebFormFilter(CrmFilterSet):
     class Meta:
         model = WebForm
         fields = ["q"]
+
+
+class ConsentFilter(CrmFilterSet):
+    """The consents of the API (a person's page shows them in its marketing panel)."""
+
+    person = django_filters.NumberFilter(label=_("Person"), field_name="person_id", min_value=1, max_value=2**63 - 1)
+    purpose = django_filters.ChoiceFilter(label=_("Purpose"), choices=Consent.Purpose.choices, empty_label=_("All"))
+    channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Consent.Channel.choices, empty_label=_("All"))
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Consent.Status.choices, empty_label=_("All"))
+    source = django_filters.ChoiceFilter(label=_("Source"), choices=Consent.Source.choices, empty_label=_("All"))
+
+    class Meta:
+        model = Consent
+        fields = ["person", "purpose", "channel", "status", "source"]

@@ -27,6 +27,7 @@ def register_all() -> None:
     from marketing.models import READ_ROLES
     from marketing.timeline import marketing_entries
     register_privacy()
+    register_webhooks()
 
     navigation.register(NavItem(_("Campaigns"), "marketing:campaign_list", order=60, icon="megaphone", roles=READ_ROLES, section="marketing:"))
     for provider in search.PROVIDERS:
@@ -44,3 +45,25 @@ def register_privacy() -> None:
             "marketing", _("Consents, campaigns and web forms"), export=marketing_privacy.export_person, erase=marketing_privacy.erase_person, order=30,
         )
     )
+
+
+def register_webhooks() -> None:
+    """Consent and campaign webhook payloads show the record as the API does."""
+    from crm import webhooks
+
+    def consent(instance):
+        import rest_framework.views  # noqa: F401  (DRF's views first, see contacts.registrations)
+
+        from marketing.api.serializers import ConsentSerializer
+
+        return ConsentSerializer(instance, context={"user": None}).data
+
+    def campaign(instance):
+        import rest_framework.views  # noqa: F401
+
+        from marketing.api.serializers import CampaignSerializer
+
+        return CampaignSerializer(instance, context={"user": None}).data
+
+    webhooks.register_kind("consent", consent)
+    webhooks.register_kind("campaign", campaign)

@@ -74,15 +74,16 @@ def consent_set(
 @transaction.atomic
 def consent_request_double_opt_in(
     *, person: Person, text_version: str, ip_address: str | None, user_agent: str = "",
-    source: str = Consent.Source.WEB_FORM, campaign: Campaign | None = None,
+    source: str = Consent.Source.WEB_FORM, campaign: Campaign | None = None, user=None,
 ) -> Consent:
-    """Newsletter consent by email waits for the person to confirm the link we send them."""
+    """Newsletter consent by email waits for the person to confirm the link we send them.
+    `user`: who recorded the request (an API client's user; nobody for the public web form)."""
     current = Consent.objects.filter(person=person, purpose=Consent.Purpose.NEWSLETTER, channel=Consent.Channel.EMAIL).first()
     if current is not None and current.status == Consent.Status.GRANTED:
         return current
     consent = consent_set(
         person=person, status=Consent.Status.PENDING, source=source, text_version=text_version,
-        ip_address=ip_address, user_agent=user_agent, campaign=campaign,
+        ip_address=ip_address, user_agent=user_agent, campaign=campaign, user=user,
     )
     link = render.base_url() + reverse("marketing:consent_confirm", args=[tokens.confirm_token(consent.pk)])
     language = person.preferred_language if person.preferred_language in ("de", "en") else "de"
@@ -111,14 +112,17 @@ def consent_confirm(*, token: str, ip_address: str | None, user_agent: str = "")
 
 
 @transaction.atomic
-def unsubscribe(*, person: Person, campaign_id: int | None, ip_address: str | None, user_agent: str = "") -> Consent:
-    """One-click unsubscribe: withdraws email newsletter consent; idempotent."""
+def unsubscribe(
+    *, person: Person, campaign_id: int | None, ip_address: str | None, user_agent: str = "", user=None,
+) -> Consent:
+    """One-click unsubscribe: withdraws email newsletter consent; idempotent. `user`: who recorded
+    it for the person (an API client's user; nobody for the link in the email)."""
     consent = Consent.objects.filter(person=person, purpose=Consent.Purpose.NEWSLETTER, channel=Consent.Channel.EMAIL).first()
     already = consent is not None and consent.status == Consent.Status.WITHDRAWN
     campaign = Campaign.objects.filter(pk=campaign_id).first() if campaign_id else None
     consent = consent_set(
         person=person, status=Consent.Status.WITHDRAWN, source=Consent.Source.UNSUBSCRIBE,
-        ip_address=ip_address, user_agent=user_agent, campaign=campaign,
+        ip_address=ip_address, user_agent=user_agent, campaign=campaign, user=user,
     )
     if campaign is not None and not already:
         CampaignMember.objects.filter(campaign=campaign, person=person).update(status=CampaignMember.Status.OPTED_OUT)

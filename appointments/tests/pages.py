@@ -10,7 +10,12 @@ from appointments.tests.factories import AppointmentFactory, AppointmentTypeFact
 from crm.roles import Role
 
 EDIT_PAGES = {"appointments:type_update"}
-POST_ONLY_PAGES = {"appointments:appointment_outcome", "appointments:appointment_cancel", "appointments:exception_delete"}
+POST_ONLY_PAGES = {
+    "appointments:appointment_outcome", "appointments:appointment_cancel", "appointments:exception_delete",
+    "api:appointment-cancel",
+}
+# The API (JSON) as the pages: every CRM role reads appointments, their types and free slots (the
+# admin's appointment included); only the host's managers change it (POST only, see above).
 CUSTOMER_PAGES = {
     "appointments:public_book", "appointments:public_offer_slot", "appointments:public_done",
     "appointments:public_manage", "appointments:calendar_feed",
@@ -58,11 +63,15 @@ def url_kwargs(records) -> dict[str, dict]:
         },
         "appointments:public_done": {"token": manage},
         "appointments:public_manage": {"token": manage},
+        "api:appointment-detail": {"pk": appointment.pk},
+        "api:appointment-cancel": {"pk": appointment.pk},
+        "api:appointment-type-detail": {"pk": kind.pk},
     }
 
 
 def url_queries(records) -> dict[str, str]:
-    query = {"appointments:calendar": "view=week", "appointments:team_calendar": "view=day"}
+    query = {"appointments:calendar": "view=week", "appointments:team_calendar": "view=day",
+             "api:appointment-slots": f"type={records['appointment_type'].pk}"}
     if records.get("person") is not None:
         query["appointments:offer_create"] = f"person={records['person'].pk}"
     return query

@@ -71,3 +71,33 @@ def test_the_exclusion_constraint_refuses_overlapping_rows(first_meeting, host, 
         AppointmentFactory(appointment_type=first_meeting, host=host, start=at(day, 10, 35))  # inside the buffer
     # Cancelled rows and other hosts do not count.
     AppointmentFactory(appointment_type=first_meeting, host=host, start=at(day, 10, 10), status="cancelled")
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_fifty_concurrent_api_bookings_of_one_slot_one_wins(first_meeting, host, day):
+    """The same through the API: one 201, 49 times 409, one appointment."""
+    import json
+
+    from crm.tests.api_client import token_for
+
+    _require_postgres()
+    token = token_for(host)
+    body = {"appointment_type": first_meeting.pk, "start": at(day, 10).isoformat(), "customer_name": "Kunde",
+            "customer_email": "kunde@example.de"}
+    barrier = threading.Barrier(WORKERS)
+
+    def attempt(index):
+        try:
+            if index < WORKERS:
+                barrier.wait(timeout=30)
+            response = Client().post("/api/v1/appointments/", data=json.dumps({**body, "customer_name": f"Kunde {index}"}),
+                                     content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+            return response.status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        statuses = list(pool.map(attempt, range(REQUESTS)))
+    assert statuses.count(201) == 1 and statuses.count(409) == REQUESTS - 1, statuses
+    assert Appointment.objects.filter(start=at(day, 10)).count() == 1

@@ -16,5 +16,7 @@ urlpatterns = [
     path("", include("contacts.api.urls")),
     path("", include("sales.api.urls")),
     path("", include("service.api.urls")),
+    path("", include("marketing.api.urls")),
+    path("", include("appointments.api.urls")),
     *router.urls,
 ]

@@ -139,7 +139,8 @@ class PageRulesMixin:
     refuses is 404 on a record the user may not see (a 403 would tell that it exists), else 403."""
 
     def initial(self, request, *args, **kwargs):
-        if request.method.lower() not in {*getattr(self, "action_map", {}), "options"}:
+        method = request.method.lower()
+        if method not in {*getattr(self, "action_map", {}), "options"} or method not in self.http_method_names:
             raise exceptions.MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
 

@@ -72,3 +72,47 @@ def test_user_without_role_gets_nothing_but_public_pages(records, nobody, client
         if status not in {403, 404, 405}:
             leaked.append(f"{name}: {status}")
     assert not leaked, "\n".join(leaked)
+
+
+# --- API writes of the marketing and appointments rooms: each role as the pages allow ---------------
+
+MARKETING_WRITERS = {Role.ADMIN, Role.MARKETING}
+SERVICE = {Role.SUPPORT_LEAD, Role.SUPPORT_AGENT}
+
+
+def marketing_and_appointment_writes(made: dict, role: str) -> list[tuple[str, str, set[int]]]:
+    """(method, URL, expected statuses) with an empty body: an allowed write of an empty
+    body is refused as invalid (400), or, for the one-click actions, done."""
+    from django.urls import reverse
+
+    campaign, appointment = made["campaign"], made["appointment"]
+    marketing = role in MARKETING_WRITERS
+    hidden = role in SERVICE  # no campaign is visible to service roles
+    refused = {404} if hidden else {403}
+    return [
+        ("post", reverse("api:campaign-list"), {400} if marketing else {403}),
+        ("patch", reverse("api:campaign-detail", args=[campaign.pk]), {200} if marketing else refused),
+        ("post", reverse("api:campaign-send", args=[campaign.pk]), {202} if marketing else refused),
+        ("put", reverse("api:segment-detail", args=[made["segment"].pk]), {405}),
+        ("post", reverse("api:consent-list"), {400} if marketing else {403}),
+        ("post", reverse("api:consent-unsubscribe"), {400} if marketing else {403}),
+        ("delete", reverse("api:consent-detail", args=[made["consent"].pk]), {405}),
+        ("post", reverse("api:appointment-list"), {400}),  # every role books, as every role offers times
+        # The admin's appointment: only the admin (the host) changes it; the others see it.
+        ("patch", reverse("api:appointment-detail", args=[appointment.pk]), {200} if role == Role.ADMIN else {403}),
+        ("post", reverse("api:appointment-cancel", args=[appointment.pk]), {200} if role == Role.ADMIN else {403}),
+        ("delete", reverse("api:appointment-detail", args=[appointment.pk]), {405}),
+    ]
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_marketing_and_appointment_api_writes_answer_as_the_pages_allow(records, role_users, client, role):  # noqa: F811
+    from crm.tests.api_client import call
+
+    client.force_login(role_users[role])
+    wrong = []
+    for method, url, statuses in marketing_and_appointment_writes(records, role):
+        status = call(client, method, url, {}).status_code
+        if status not in statuses:
+            wrong.append(f"{method.upper()} {url}: {status}, expected {sorted(statuses)}")
+    assert not wrong, f"{role}:\n" + "\n".join(wrong)

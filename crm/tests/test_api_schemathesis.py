@@ -69,6 +69,14 @@ def records(db):
     from service.tests.factories import TeamFactory, TicketFactory
 
     TicketFactory.create_batch(2, team=TeamFactory(name="Support"))
+    from marketing.tests.factories import CampaignFactory, ConsentFactory, SegmentFactory
+
+    CampaignFactory().segments.add(SegmentFactory(definition={"postal_code_prefix": "1"}))
+    ConsentFactory()
+    from appointments.tests.factories import AppointmentFactory, AppointmentTypeFactory, AvailabilityFactory
+
+    kind = AppointmentTypeFactory(host_user=AvailabilityFactory().user, min_notice=0)
+    AppointmentFactory(appointment_type=kind)
 
 
 def test_the_schema_is_the_served_one(client, admin_token):

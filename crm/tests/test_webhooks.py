@@ -484,7 +484,7 @@ def test_consent_events_from_the_marketing_services(receiver, admin_user):
     marketing.unsubscribe(person=person, campaign_id=None, ip_address=None)
     delivery.deliver_endpoint(endpoint.pk)
     assert [r["type"] for r in receiver.received] == ["consent.granted", "consent.withdrawn"]
-    assert receiver.received[1]["data"]["person_id"] == person.pk
+    assert receiver.received[1]["data"]["person"] == person.pk  # the API representation
 
 
 def test_appointment_events_from_the_appointments_services(receiver, alice, settings):

@@ -30,7 +30,13 @@ EMBEDDED_PAGES = {"marketing:template_preview"}
 POST_ONLY_PAGES = {
     "marketing:campaign_send", "marketing:campaign_members_refresh", "marketing:campaign_call_log",
     "marketing:template_test_send",
+    "api:campaign-send", "api:consent-unsubscribe",
 }
+# The API (JSON), as the pages: the roles of the campaign pages read campaigns and segments (service
+# roles: 403 on the lists, 404 on a record and its actions); everybody reads the consents of the
+# people they see, as the person page's marketing panel shows them.
+API_LIST_PAGES = {"api:campaign-list", "api:segment-list"}
+API_RECORD_PAGES = {"api:campaign-detail", "api:segment-detail", "api:segment-members"}
 CUSTOMER_PAGES = {
     "marketing:form_public", "marketing:consent_confirm", "marketing:unsubscribe", "marketing:preferences",
     "marketing:track_open", "marketing:track_click",
@@ -86,6 +92,11 @@ def url_kwargs(records) -> dict[str, dict]:
         "marketing:preferences": {"token": tokens.recipient_token(person.pk, campaign.pk)},
         "marketing:track_open": {"token": tokens.open_token(delivery.pk)},
         "marketing:track_click": {"token": tokens.click_token(delivery.pk, 0)},
+        "api:campaign-detail": {"pk": campaign.pk},
+        "api:campaign-send": {"pk": campaign.pk},
+        "api:segment-detail": {"pk": segment.pk},
+        "api:segment-members": {"pk": segment.pk},
+        "api:consent-detail": {"pk": records["consent"].pk},
     }
 
 
@@ -94,6 +105,8 @@ def url_queries(records) -> dict[str, str]:
 
 
 def expected(name: str, role: str) -> set[int] | None:
+    if name in API_LIST_PAGES | API_RECORD_PAGES and role in SERVICE_ROLES:
+        return {404} if name in API_RECORD_PAGES else {403}
     if not name.startswith("marketing:") or name in CUSTOMER_PAGES or name in POST_ONLY_PAGES:
         return None
     if role == Role.ADMIN or role == Role.MARKETING:
