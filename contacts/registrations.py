@@ -74,8 +74,10 @@ def _privacy_url(name: str):
 
 
 def register_privacy() -> None:
+    from contacts.mailboxes import privacy as mailbox_privacy
     from contacts.services import privacy as contacts_privacy
 
+    mailbox_privacy.register()
     privacy.register(
         privacy.PrivacyProvider(
             "contacts.person", _("Person, organizations, notes, tasks and files"),

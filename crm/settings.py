@@ -41,6 +41,10 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or _DEV_SECRET_KEY
 # Rotating SECRET_KEY: keep the old one here (comma-separated), or signed links and the marketing
 # suppression list (keyed hashes, marketing.privacy) made with it no longer match.
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+# Keys for secrets stored encrypted (a user's mailbox password; crm.secrets): comma-separated
+# Fernet keys, newest first, so a key can rotate. Unset: one key derived from SECRET_KEY (then a
+# new SECRET_KEY makes stored mailbox passwords unreadable; users enter them again).
+CRM_SECRET_KEYS = env_list("CRM_SECRET_KEYS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -307,6 +311,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# Users' mailboxes (contacts.mailboxes): how often they are synced, how long the server may take
+# to answer, and how many messages one transaction stores.
+CRM_MAILBOX_SSL_CAFILE = os.environ.get("CRM_MAILBOX_SSL_CAFILE", "")
+CRM_MAILBOX_SYNC_SECONDS = env_int("CRM_MAILBOX_SYNC_SECONDS", 300)
+CRM_MAILBOX_TIMEOUT = env_int("CRM_MAILBOX_TIMEOUT", 30)
+CRM_MAILBOX_BATCH = env_int("CRM_MAILBOX_BATCH", 200)
+# Biggest message stored (bytes); a bigger one is on the timeline without its attachments.
+CRM_MAILBOX_MAX_MESSAGE_BYTES = env_int("CRM_MAILBOX_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "crm-outbox-resume": {"task": "crm.tasks.emails_resume", "schedule": 60.0},
@@ -321,6 +333,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "crm-api-idempotency-keys-purge": {"task": "crm.tasks.idempotency_keys_purge", "schedule": 3600.0},
     "crm-webhooks-resume": {"task": "crm.tasks.webhooks_resume", "schedule": 30.0},
     "crm-webhooks-purge": {"task": "crm.tasks.webhooks_purge", "schedule": 6 * 3600.0},
+    "contacts-mailboxes-sync": {"task": "contacts.tasks.mailboxes_sync", "schedule": float(CRM_MAILBOX_SYNC_SECONDS)},
 }
 
 # Production hardening; DEBUG=1 relaxes what a laptop cannot provide (HTTPS).

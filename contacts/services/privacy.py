@@ -46,9 +46,12 @@ classify(
     # The id of the note in another system (API sync) names no one; the erasure deletes the
     # person's activities with it.
     not_personal="kind occurred_at created_by person organization due_at assignee done done_at regarding_type "
-                 "regarding_id reminder_sent_at external_source external_id",
+                 "regarding_id reminder_sent_at synced_email private_to external_source external_id",
 )
-classify(Attachment, personal="file name", not_personal="size content_type uploaded_by uploaded_at person organization")
+classify(
+    Attachment, personal="file name",
+    not_personal="size content_type uploaded_by uploaded_at person organization synced_email private_to",
+)
 # A merge of people keeps what the merged duplicate held: the same person's data.
 classify(MergeRecord, personal="merged_label merged_data", not_personal="kind survivor_id merged_id moved merged_by merged_at")
 # Uploaded files hold many people's data at once: deleted 30 days after the import (import_files_purge).

@@ -40,7 +40,7 @@ class RecordDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
             note_form=NoteForm(prefix="note"),
             task_form=TaskForm(prefix="task", user=self.request.user),
             attachment_form=AttachmentForm(),
-            attachments=obj.attachments.select_related("uploaded_by")[:50],
+            attachments=obj.attachments.visible_to(self.request.user).select_related("uploaded_by")[:50],
         )
         return context
 

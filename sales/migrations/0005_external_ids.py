@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0008_external_ids'),
+        ('contacts', '0009_external_ids'),
         ('sales', '0004_money'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
