@@ -345,6 +345,23 @@ class IdempotencyKey(models.Model):
         return self.key
 
 
+# The oldest transaction still running in this database (transaction ids are shared by every
+# database of the Postgres server: a long transaction in another one must not stall the feed),
+# or, with none, the next id to be handed out. A running transaction counts as this database's
+# unless pg_stat_activity shows it in another one (an unknown one delays entries, never hides them).
+COMMIT_HORIZON_SQL = """
+WITH snap AS (SELECT pg_current_snapshot() AS s)
+SELECT COALESCE(
+    (SELECT min(x::text::bigint) FROM snap, pg_snapshot_xip(snap.s) AS x
+     WHERE NOT EXISTS (
+        SELECT 1 FROM pg_stat_activity a
+        WHERE a.backend_xid IS NOT NULL AND a.datname IS DISTINCT FROM current_database()
+          AND a.backend_xid::text::bigint = mod(x::text::bigint, 4294967296))),
+    (SELECT pg_snapshot_xmax(s)::text::bigint FROM snap)
+), pg_current_xact_id_if_assigned()::text::bigint
+"""
+
+
 class ChangeEventQuerySet(models.QuerySet):
     def visible_to(self, user):
         """What `user` may know happened: changes of records they may see now, and deletions
@@ -388,8 +405,7 @@ class ChangeEventQuerySet(models.QuerySet):
             with connection.cursor() as cursor:
                 # Its own statement, before the one that reads the entries: the horizon must be
                 # from a snapshot no later than the one the entries are read with.
-                cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
-                               "pg_current_xact_id_if_assigned()::text::bigint")
+                cursor.execute(COMMIT_HORIZON_SQL)
                 horizon, own = cursor.fetchone()
             ended = models.Q(txid__lt=horizon)
             if own is not None:

@@ -205,7 +205,7 @@ def register_core_fields() -> None:
     # API tokens are the staff's; the change feed says which record changed (an erasure too), not how.
     classify(ApiToken, not_personal="user name prefix secret_hash scope created_at expires_at last_used_at "
                                      "last_used_from revoked_at revoked_by")
-    classify(ChangeEvent, not_personal="kind object_id action reason survivor_id occurred_at")
+    classify(ChangeEvent, not_personal="kind object_id action reason survivor_id occurred_at txid")
     # The response an API call got (a person's record, say), kept CRM_API_IDEMPOTENCY_HOURS.
     classify(IdempotencyKey, retained="response_body response_headers",
              not_personal="user key fingerprint created_at status_code")
