@@ -41,6 +41,10 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or _DEV_SECRET_KEY
 # Rotating SECRET_KEY: keep the old one here (comma-separated), or signed links and the marketing
 # suppression list (keyed hashes, marketing.privacy) made with it no longer match.
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+# Keys for secrets stored encrypted (a user's mailbox password; crm.secrets): comma-separated
+# Fernet keys, newest first, so a key can rotate. Unset: one key derived from SECRET_KEY (then a
+# new SECRET_KEY makes stored mailbox passwords unreadable; users enter them again).
+CRM_SECRET_KEYS = env_list("CRM_SECRET_KEYS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -307,6 +311,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# Users' CalDAV calendars (appointments.calendars): how often busy times are read and failed
+# pushes retried, how long the server may take, and how many days ahead busy times are read.
+CRM_CALENDAR_SYNC_SECONDS = env_int("CRM_CALENDAR_SYNC_SECONDS", 300)
+CRM_CALENDAR_TIMEOUT = env_int("CRM_CALENDAR_TIMEOUT", 20)
+CRM_CALENDAR_BUSY_DAYS = env_int("CRM_CALENDAR_BUSY_DAYS", 120)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "crm-outbox-resume": {"task": "crm.tasks.emails_resume", "schedule": 60.0},
@@ -321,6 +330,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "crm-api-idempotency-keys-purge": {"task": "crm.tasks.idempotency_keys_purge", "schedule": 3600.0},
     "crm-webhooks-resume": {"task": "crm.tasks.webhooks_resume", "schedule": 30.0},
     "crm-webhooks-purge": {"task": "crm.tasks.webhooks_purge", "schedule": 6 * 3600.0},
+    "appointments-calendars-sync": {"task": "appointments.tasks.calendars_sync", "schedule": float(CRM_CALENDAR_SYNC_SECONDS)},
 }
 
 # Production hardening; DEBUG=1 relaxes what a laptop cannot provide (HTTPS).
