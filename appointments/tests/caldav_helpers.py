@@ -48,8 +48,9 @@ def move_event(server, uid: str, start: datetime, end: datetime) -> None:
     with dav:
         event = cal.event_by_uid(uid)
         component = event.icalendar_component
-        component["dtstart"].dt = start.astimezone(UTC)
-        component["dtend"].dt = end.astimezone(UTC)
+        for name, value in (("dtstart", start), ("dtend", end)):
+            del component[name]
+            component.add(name, value.astimezone(UTC))
         event.save()
 
 

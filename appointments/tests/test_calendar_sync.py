@@ -61,3 +61,118 @@ def test_an_event_created_there_removes_the_overlapping_slots_from_the_booking_p
     starts = {s.start for s in compute_slots(appointment_type=first_meeting, start=at(day, 0), end=at(day, 23))}
     # 10:30 ends at 11:00 plus a 10-minute buffer: busy too; 10:00 is free.
     assert at(day, 10) in starts and at(day, 10, 30) not in starts and at(day, 11, 30) not in starts
+
+
+def test_an_appointment_moved_there_moves_in_the_crm_with_history_and_an_updated_invitation(
+    first_meeting, connected_host, radicale_server, day, django_capture_on_commit_callbacks, mailoutbox
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book(first_meeting, at(day, 10))
+    mailoutbox.clear()
+    phone.move_event(radicale_server, appointment.uid, at(day, 15), at(day, 15, 30))
+    with django_capture_on_commit_callbacks(execute=True):
+        sync.calendar_sync(connection=CalendarConnection.objects.get(user=connected_host))
+    appointment.refresh_from_db()
+    assert appointment.start == at(day, 15) and appointment.sequence == 1
+    assert appointment.history.first().history_change_reason == sync.MOVED_THERE
+    to_customer = [m for m in mailoutbox if m.to == ["erika@kunde-gmbh.de"]]
+    assert len(to_customer) == 1 and to_customer[0].subject.startswith("Verschoben")
+    invitation = to_customer[0].attachments[0][1]
+    invitation = invitation.decode() if isinstance(invitation, bytes) else invitation
+    assert appointment.uid in invitation and "SEQUENCE:1" in invitation
+    push = CalendarPush.objects.get(appointment=appointment)
+    assert push.state == State.SYNCED
+    assert phone.events(radicale_server)[appointment.uid]["sequence"] == 1
+    # Read again: nothing changed there since, nothing moves.
+    with django_capture_on_commit_callbacks(execute=True):
+        sync.calendar_sync(connection=CalendarConnection.objects.get(user=connected_host))
+    assert Appointment.objects.get().sequence == 1
+
+
+def test_one_deleted_there_is_flagged_and_cancelled_only_when_the_host_confirms(
+    client_for, first_meeting, connected_host, radicale_server, day, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book(first_meeting, at(day, 10))
+    phone.delete_event(radicale_server, appointment.uid)
+    sync.calendar_sync(connection=CalendarConnection.objects.get(user=connected_host))
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.BOOKED
+    assert CalendarPush.objects.get(appointment=appointment).state == State.DELETED_THERE
+    page = client_for(connected_host).get(appointment.get_absolute_url()).content.decode()
+    assert 'data-calendar-state="deleted_there"' in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(connected_host).post(
+            reverse("appointments:calendar_entry_resolve", args=[appointment.pk]), {"action": "confirm_deleted"}
+        )
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED
+    assert CalendarPush.objects.get(appointment=appointment).state == State.REMOVED
+
+
+def test_a_conflicting_edit_on_both_sides_loses_neither_change(
+    client_for, first_meeting, connected_host, radicale_server, day, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book(first_meeting, at(day, 10))
+    # Moved to 15:00 on the phone, and to 14:00 in the CRM before the calendar was read again.
+    phone.move_event(radicale_server, appointment.uid, at(day, 15), at(day, 15, 30))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.appointment_reschedule(appointment=appointment, start=at(day, 14))
+    push = CalendarPush.objects.get(appointment=appointment)
+    assert push.state == State.CONFLICT and push.remote_start == at(day, 15)
+    assert phone.events(radicale_server)[appointment.uid]["start"] == at(day, 15).astimezone(UTC)  # not overwritten
+    assert Appointment.objects.get().start == at(day, 14)  # not overwritten either
+    # A read does not settle it behind the host's back.
+    sync.calendar_sync(connection=CalendarConnection.objects.get(user=connected_host))
+    assert CalendarPush.objects.get(appointment=appointment).state == State.CONFLICT
+    page = client_for(connected_host).get(appointment.get_absolute_url()).content.decode()
+    assert 'data-calendar-state="conflict"' in page and "15:00" in page and "14:00" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(connected_host).post(
+            reverse("appointments:calendar_entry_resolve", args=[appointment.pk]), {"action": "take_calendar"}
+        )
+    assert Appointment.objects.get().start == at(day, 15)
+    assert CalendarPush.objects.get(appointment=appointment).state == State.SYNCED
+    assert phone.events(radicale_server)[appointment.uid]["start"] == at(day, 15).astimezone(UTC)
+
+
+def test_the_host_may_keep_the_crms_time_over_the_calendars(
+    client_for, first_meeting, connected_host, radicale_server, day, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book(first_meeting, at(day, 10))
+    phone.move_event(radicale_server, appointment.uid, at(day, 15), at(day, 15, 30))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.appointment_reschedule(appointment=appointment, start=at(day, 14))
+    assert CalendarPush.objects.get(appointment=appointment).state == State.CONFLICT
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(connected_host).post(
+            reverse("appointments:calendar_entry_resolve", args=[appointment.pk]), {"action": "keep_crm"}
+        )
+    assert phone.events(radicale_server)[appointment.uid]["start"] == at(day, 14).astimezone(UTC)
+    assert CalendarPush.objects.get(appointment=appointment).state == State.SYNCED
+
+
+def test_with_the_calendar_server_down_the_appointment_is_booked_and_pushed_later(
+    client_for, first_meeting, connected_host, radicale_server, day, django_capture_on_commit_callbacks, fixed_clock
+):
+    radicale_server.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book(first_meeting, at(day, 10))
+    assert Appointment.objects.get() == appointment
+    push = CalendarPush.objects.get(appointment=appointment)
+    assert push.state == State.FAILED and push.attempts == 1 and push.last_error
+    page = client_for(connected_host).get(appointment.get_absolute_url()).content.decode()
+    assert 'data-calendar-state="failed"' in page
+
+    radicale_server.restart()
+    fixed_clock.shift(timedelta(minutes=5))
+    from appointments.tasks import calendars_sync
+
+    calendars_sync.delay()
+    assert CalendarPush.objects.get(appointment=appointment).state == State.SYNCED
+    assert appointment.uid in phone.events(radicale_server)

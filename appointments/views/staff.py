@@ -19,6 +19,7 @@ from django.views.generic import CreateView, DetailView, UpdateView
 
 from appointments import ics, services
 from appointments.filters import AppointmentFilter, AppointmentTypeFilter
+from appointments.calendars.models import CalendarPush
 from appointments.forms import (
     AppointmentTypeForm,
     AvailabilityExceptionForm,
@@ -91,6 +92,7 @@ class AppointmentDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
             manage_url=services.manage_url(obj) if can_edit and obj.status == Appointment.Status.BOOKED else "",
             reminders=list(obj.reminders.order_by("-offset")),
             emails=outbox.emails_about(obj),
+            calendar_push=CalendarPush.objects.filter(appointment=obj).first(),
         )
         return context
 
