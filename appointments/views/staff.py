@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, DetailView, UpdateView
 
 from appointments import ics, services
-from appointments.filters import AppointmentFilter, AppointmentTypeFilter
 from appointments.calendars.models import CalendarPush
+from appointments.filters import AppointmentFilter, AppointmentTypeFilter
 from appointments.forms import (
     AppointmentTypeForm,
     AvailabilityExceptionForm,
