@@ -5,7 +5,6 @@ hours, exceptions, appointments and calendar busy times in the range); the rest 
 so a month of a 20-person team costs the same handful of queries as one day of one person.
 """
 
-import bisect
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -176,19 +175,25 @@ def compute_slots(
     free_hosts: dict[int, list[int]] = defaultdict(list)
     for host_id in host_ids:
         calendar = calendars[host_id]
-        busy_starts = [_ts(b[0]) for b in calendar.busy]
-        busy_ends = [_ts(b[1]) for b in calendar.busy]
+        # A start time c is taken when a busy interval (start, end) has start - duration - after < c
+        # < end + before. Those zones, merged, are skipped whole; the start times between them are
+        # taken by the range, so a month with synced busy times costs a walk over two sorted lists.
+        zones = _merge_ts([(_ts(b[0]) - duration - after, _ts(b[1]) + before) for b in calendar.busy])
+        index, count = 0, len(zones)
         for free_start, free_end in calendar.free:
             # Start times on the grid of `step` seconds since the epoch (whole quarter hours, say).
-            candidate = -(-_ts(free_start) // step) * step
-            stop = _ts(free_end) - duration
+            candidate = _ceil(max(_ts(free_start), first_ok), step)
+            stop = min(_ts(free_end) - duration, last_ok)
             while candidate <= stop:
-                if first_ok <= candidate <= last_ok:
-                    # Busy if an interval starting before our (buffered) end ends after our (buffered) start.
-                    index = bisect.bisect_left(busy_starts, candidate + duration + after)
-                    if not (index and busy_ends[index - 1] > candidate - before):
-                        free_hosts[candidate].append(host_id)
-                candidate += step
+                while index < count and zones[index][1] <= candidate:
+                    index += 1
+                if index < count and zones[index][0] < candidate:
+                    candidate = _ceil(zones[index][1], step)
+                    continue
+                limit = min(stop, zones[index][0]) if index < count else stop
+                for moment in range(candidate, limit + 1, step):
+                    free_hosts[moment].append(host_id)
+                candidate = _ceil(limit + 1, step)
     length = timedelta(seconds=duration)
     slots = []
     for ts, hosts in sorted(free_hosts.items()):
@@ -199,6 +204,21 @@ def compute_slots(
 
 def _ts(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def _ceil(seconds: int, step: int) -> int:
+    return -(-seconds // step) * step
+
+
+def _merge_ts(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def slots_by_day(slots: list[Slot], zone) -> list[tuple[date, list[Slot]]]:
