@@ -144,7 +144,89 @@ def _change_feed(user, rng) -> list[tuple[int, float]]:
             break
     return calls
 
+EVENT_WRITES = 500
+
+
+def _event_write(user, rng) -> list[tuple[int, float]]:
+    """What reporting a change adds to the request that makes it: the change feed's entry and,
+    with an endpoint subscribed, the webhook event with the person as the API shows it (its
+    employments and tags read from the database) and its delivery row, for 500 random people.
+    Records per second here: 500/s is 2 ms per change."""
+    from django.test.utils import override_settings
+
+    from crm import changefeed, webhooks
+    from crm.models import WebhookEndpoint
+
+    with override_settings(CRM_WEBHOOK_ALLOW_LOOPBACK=True):
+        webhooks.endpoint_save(WebhookEndpoint(url="http://127.0.0.1:9/benchmark", event_types=["person.updated"]), user=user)
+    people = []
+    while len(people) < EVENT_WRITES:
+        row = random_row(Person, rng, "pk")
+        if row is None:
+            break
+        people.append(Person.objects.get(pk=row[0]))  # as a request holds it after its save
+    calls = []
+    for person in people:
+        start = time.perf_counter()
+        changefeed.record_saved(person, created=False)
+        calls.append((1, time.perf_counter() - start))
+    return calls
+
+
 for endpoint in ENDPOINTS:
     register(endpoint)
 register_throughput(Throughput("api_batch_upsert_people", _batch_upsert, role=Role.ADMIN))
 register_throughput(Throughput("api_change_feed", _change_feed, role=Role.SALES_REP))
+register_throughput(Throughput("api_event_write", _event_write, role=Role.ADMIN))
+
+
+MAILBOX_MESSAGES = 1000
+
+
+def _mailbox_sync(user, rng) -> list[tuple[int, float]]:
+    """A mailbox of 1,000 messages (INBOX and Sent; 4 in 5 with a known person, every tenth with
+    an attachment, every tenth HTML only) in a private Dovecot on 127.0.0.1, synced onto the
+    timelines from the start: messages seen per second, from logging in to the last commit.
+    Needs Debian's dovecot-imapd (as the tests do)."""
+    import tempfile
+
+    from django.contrib.auth import get_user_model
+    from django.test import override_settings
+
+    from contacts.mailboxes import sync
+    from contacts.models import Activity
+    from contacts.tests.mail import benchmark_messages
+    from crm.tests import dovecot
+
+    if not dovecot.available():
+        raise RuntimeError("the mailbox sync benchmark needs Dovecot (apt-get install dovecot-imapd)")
+    address, password = "benchmark@crm.test", "Benchmark-Passwört"
+    server = dovecot.start(users={address: password})
+    try:
+        run = rng.randrange(10**9)
+        people = Person.objects.bulk_create([
+            Person(first_name=f"Mail{n}", last_name=f"Bench{run}", email=f"mail{run}.{n}@kunde.example") for n in range(200)
+        ])
+        messages = benchmark_messages(MAILBOX_MESSAGES, known=[p.email for p in people], own=address, rng=rng)
+        for folder in ("INBOX", "Gesendet"):
+            server.append(address, folder, *[raw for f, raw in messages if f == folder])
+        owner = get_user_model().objects.create(username=f"mailbox-benchmark-{run}", email=address)
+        with tempfile.TemporaryDirectory() as media, override_settings(
+            CRM_MAILBOX_SSL_CAFILE=str(server.certificate.cert), MEDIA_ROOT=media,
+        ):
+            connection = sync.mailbox_connect(user=owner, host=server.host, port=server.port, security="tls",
+                                              username=address, password=password)
+            start = time.perf_counter()
+            report = sync.mailbox_sync(connection=connection)
+            seconds = time.perf_counter() - start
+        if report is None or report.error or report.seen != MAILBOX_MESSAGES:
+            raise RuntimeError(f"mailbox sync: {report}")
+        stored = Activity.objects.filter(synced_email__connection=connection).values("synced_email").distinct().count()
+        if stored != report.stored:
+            raise RuntimeError(f"mailbox sync stored {report.stored} but {stored} are on the timelines")
+        return [(report.seen, seconds)]
+    finally:
+        server.stop()
+
+
+register_throughput(Throughput("mailbox_sync", _mailbox_sync, role=Role.SALES_REP))

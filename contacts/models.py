@@ -461,7 +461,10 @@ class Employment(models.Model):
 
 class ActivityQuerySet(models.QuerySet):
     def visible_to(self, user):
-        return self.all() if is_crm_user(user) else self.none()
+        """The shared customer view, less the synced emails another user marked private."""
+        from contacts.mailboxes.models import private_filter
+
+        return self.filter(private_filter(user)) if is_crm_user(user) else self.none()
 
     def editable_by(self, user):
         if not is_crm_user(user):
@@ -540,6 +543,16 @@ class Activity(models.Model):
     regarding = GenericForeignKey("regarding_type", "regarding_id")
     # Claimed atomically by the reminder job, so each reminder goes out once.
     reminder_sent_at = models.DateTimeField(_("reminder sent"), null=True, blank=True, editable=False)
+    # An email brought in by a mailbox sync (contacts.mailboxes): at most once per person, and
+    # once on an organization's timeline; private_to hides it from everybody but that user.
+    synced_email = models.ForeignKey(
+        "contacts.SyncedEmail", verbose_name=_("synced email"), on_delete=models.CASCADE, null=True, blank=True,
+        related_name="activities", editable=False,
+    )
+    private_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("private to"), on_delete=models.CASCADE, null=True, blank=True,
+        related_name="+", editable=False,
+    )
 
     history = HistoricalRecords()
     objects = ActivityQuerySet.as_manager()
@@ -553,6 +566,18 @@ class Activity(models.Model):
                 condition=Q(person__isnull=False) | Q(organization__isnull=False) | Q(regarding_id__isnull=False),
                 name="activity_about_someone",
                 violation_error_message=_("An activity is about a person or an organization."),
+            ),
+            # Without a condition (NULLs are distinct: other activities never clash), so that a
+            # merge of two people who both got the email keeps one (duplicates._combine_clashes).
+            models.UniqueConstraint(
+                fields=["synced_email", "person"],
+                name="activity_email_once_per_person",
+                violation_error_message=_("This email is already on this person's timeline."),
+            ),
+            models.UniqueConstraint(
+                fields=["synced_email", "organization"],
+                name="activity_email_once_per_organization",
+                violation_error_message=_("This email is already on this organization's timeline."),
             ),
         ]
         indexes = [
@@ -610,6 +635,11 @@ def attachment_path(instance, filename: str) -> str:
 class AttachmentQuerySet(ManagedRecordQuerySet):
     managed_by_field = "uploaded_by"
 
+    def visible_to(self, user):
+        from contacts.mailboxes.models import private_filter
+
+        return super().visible_to(user).filter(private_filter(user))
+
 
 class Attachment(models.Model):
     file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
@@ -623,6 +653,14 @@ class Attachment(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments")
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    # An attachment of a synced email (stored once, with the email's first person).
+    synced_email = models.ForeignKey(
+        "contacts.SyncedEmail", on_delete=models.CASCADE, null=True, blank=True, related_name="attachments",
+        editable=False,
+    )
+    private_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+", editable=False
     )
 
     objects = AttachmentQuerySet.as_manager()
@@ -759,3 +797,6 @@ class ImportJob(models.Model):
         if self.status != self.Status.RUNNING or self.heartbeat_at is None:
             return False
         return self.heartbeat_at < timezone.now() - timedelta(seconds=self.SILENT_SECONDS)
+
+
+from contacts.mailboxes.models import MailboxConnection, MailboxFolder, SyncedEmail  # noqa: E402,F401  (models of this app)

@@ -28,6 +28,29 @@ def imports_resume_stalled() -> int:
     return len(ids)
 
 
+@shared_task(acks_late=True)
+def mailbox_sync(connection_id: int) -> None:
+    """Sync one mailbox. Safe to run twice or after a killed worker: a second run at the same time
+    does nothing, a later one continues where the committed batches end."""
+    from contacts.mailboxes import sync
+    from contacts.mailboxes.models import MailboxConnection
+
+    connection = MailboxConnection.objects.select_related("user").filter(pk=connection_id).first()
+    if connection is not None:
+        sync.mailbox_sync(connection=connection)
+
+
+@shared_task
+def mailboxes_sync() -> int:
+    """Periodic (CRM_MAILBOX_SYNC_SECONDS): queue the sync of every mailbox that is not paused."""
+    from contacts.mailboxes import sync
+
+    ids = sync.mailboxes_due()
+    for connection_id in ids:
+        mailbox_sync.delay(connection_id)
+    return len(ids)
+
+
 @worker_ready.connect
 def _resume_imports_on_worker_start(sender=None, **kwargs) -> None:
     """A worker that starts (typically the one replacing a killed worker) resumes dead imports at

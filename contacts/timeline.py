@@ -12,7 +12,7 @@ def activity_entries(*, user, person=None, organization=None, before=None, limit
     qs = Activity.objects.visible_to(user).about(person=person, organization=organization)
     if before is not None:
         qs = qs.filter(occurred_at__lt=before)
-    qs = qs.select_related("created_by", "assignee", "person", "organization").order_by("-occurred_at", "-pk")[:limit]
+    qs = qs.select_related("created_by", "assignee", "person", "organization", "synced_email").order_by("-occurred_at", "-pk")[:limit]
     is_admin = has_role(user, Role.ADMIN)
     managed = managed_user_ids(user)
     entries = []

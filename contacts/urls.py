@@ -1,6 +1,16 @@
 from django.urls import path
 
-from contacts.views import activities, attachments, duplicates, exports, imports, organizations, people, privacy
+from contacts.views import (
+    activities,
+    attachments,
+    duplicates,
+    exports,
+    imports,
+    mailbox,
+    organizations,
+    people,
+    privacy,
+)
 
 app_name = "contacts"
 
@@ -39,4 +49,9 @@ urlpatterns = [
     path("imports/<int:pk>/mapping/", imports.import_mapping, name="import_mapping"),
     path("imports/<int:pk>/preview/", imports.import_preview, name="import_preview"),
     path("imports/<int:pk>/progress/", imports.import_progress, name="import_progress"),
+    path("mailbox/", mailbox.mailbox, name="mailbox"),
+    path("mailbox/sync/", mailbox.mailbox_sync_now, name="mailbox_sync"),
+    path("mailbox/pause/", mailbox.mailbox_pause, name="mailbox_pause"),
+    path("mailbox/disconnect/", mailbox.mailbox_disconnect, name="mailbox_disconnect"),
+    path("emails/<int:pk>/private/", mailbox.synced_email_private, name="synced_email_private"),
 ]

@@ -311,6 +311,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# Users' mailboxes (contacts.mailboxes): how often they are synced, how long the server may take
+# to answer, and how many messages one transaction stores.
+CRM_MAILBOX_SSL_CAFILE = os.environ.get("CRM_MAILBOX_SSL_CAFILE", "")
+CRM_MAILBOX_SYNC_SECONDS = env_int("CRM_MAILBOX_SYNC_SECONDS", 300)
+CRM_MAILBOX_TIMEOUT = env_int("CRM_MAILBOX_TIMEOUT", 30)
+CRM_MAILBOX_BATCH = env_int("CRM_MAILBOX_BATCH", 200)
+# Biggest message stored (bytes); a bigger one is on the timeline without its attachments.
+CRM_MAILBOX_MAX_MESSAGE_BYTES = env_int("CRM_MAILBOX_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)
 # Users' CalDAV calendars (appointments.calendars): how often busy times are read and failed
 # pushes retried, how long the server may take, and how many days ahead busy times are read.
 CRM_CALENDAR_SYNC_SECONDS = env_int("CRM_CALENDAR_SYNC_SECONDS", 300)
@@ -330,6 +338,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "crm-api-idempotency-keys-purge": {"task": "crm.tasks.idempotency_keys_purge", "schedule": 3600.0},
     "crm-webhooks-resume": {"task": "crm.tasks.webhooks_resume", "schedule": 30.0},
     "crm-webhooks-purge": {"task": "crm.tasks.webhooks_purge", "schedule": 6 * 3600.0},
+    "contacts-mailboxes-sync": {"task": "contacts.tasks.mailboxes_sync", "schedule": float(CRM_MAILBOX_SYNC_SECONDS)},
     "appointments-calendars-sync": {"task": "appointments.tasks.calendars_sync", "schedule": float(CRM_CALENDAR_SYNC_SECONDS)},
 }
 

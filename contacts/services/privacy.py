@@ -44,9 +44,12 @@ classify(
     Activity,
     personal="subject body",
     not_personal="kind occurred_at created_by person organization due_at assignee done done_at regarding_type "
-                 "regarding_id reminder_sent_at",
+                 "regarding_id reminder_sent_at synced_email private_to",
 )
-classify(Attachment, personal="file name", not_personal="size content_type uploaded_by uploaded_at person organization")
+classify(
+    Attachment, personal="file name",
+    not_personal="size content_type uploaded_by uploaded_at person organization synced_email private_to",
+)
 # A merge of people keeps what the merged duplicate held: the same person's data.
 classify(MergeRecord, personal="merged_label merged_data", not_personal="kind survivor_id merged_id moved merged_by merged_at")
 # Uploaded files hold many people's data at once: deleted 30 days after the import (import_files_purge).
@@ -131,11 +134,13 @@ def erase_person(person) -> int:
         setattr(person, field, value)
     person.last_name = _("Erased person %(id)s") % {"id": person.pk}
     person.skip_history_when_saving = True
-    changefeed.mark_erased(person)
-    try:
-        person.save()
-    finally:
-        del person.skip_history_when_saving
-    person.tags.clear()
+    # One change, reported as the deletion: the tags go first, so nothing follows it in the feed.
+    with changefeed.one_change():
+        person.tags.clear()
+        changefeed.mark_erased(person)
+        try:
+            person.save()
+        finally:
+            del person.skip_history_when_saving
     person.history.all().delete()
     return touched + 1

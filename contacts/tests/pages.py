@@ -2,7 +2,9 @@
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from contacts.mailboxes.models import SyncedEmail
 from contacts.models import Attachment, ImportJob, Tag
 from contacts.services import importing
 from contacts.tests.factories import EmploymentFactory, OrganizationFactory, PersonFactory, TaskFactory
@@ -28,6 +30,7 @@ POST_ONLY_PAGES = {
     "api:person-batch", "api:organization-batch",
     "contacts:activity_create", "contacts:activity_toggle_done", "contacts:activity_delete",
     "contacts:attachment_upload", "contacts:attachment_delete",
+    "contacts:mailbox_sync", "contacts:mailbox_pause", "contacts:mailbox_disconnect", "contacts:synced_email_private",
 }
 
 
@@ -55,6 +58,11 @@ def records(base: dict) -> dict:
     mapped_job = importing.import_create(target=ImportJob.Target.PEOPLE, upload=upload, info=info, user=admin_user)
     mapped_job.status = ImportJob.Status.MAPPED
     mapped_job.save(update_fields=["status"])
+    synced_email = SyncedEmail.objects.create(
+        message_key="<pages-1@example.de>", message_id="<pages-1@example.de>", thread_key="<pages-1@example.de>",
+        owner=admin_user, direction=SyncedEmail.Direction.INCOMING, folder="INBOX", from_address="j.mueller@example.de",
+        subject="Angebot", sent_at=timezone.now(),
+    )
     tag = Tag.objects.create(name="Stammkunde")
     person.tags.add(tag)
     return {
@@ -67,6 +75,7 @@ def records(base: dict) -> dict:
         "attachment": attachment,
         "uploaded_job": uploaded_job,
         "mapped_job": mapped_job,
+        "synced_email": synced_email,
     }
 
 
@@ -93,6 +102,7 @@ def url_kwargs(records) -> dict[str, dict]:
         "contacts:import_mapping": {"pk": job.pk},
         "contacts:import_preview": {"pk": records["mapped_job"].pk},
         "contacts:import_progress": {"pk": job.pk},
+        "contacts:synced_email_private": {"pk": records["synced_email"].pk},
         "api:person-detail": {"pk": person.pk},
         "api:organization-detail": {"pk": org.pk},
         "api:activity-detail": {"pk": records["task"].pk},

@@ -39,7 +39,7 @@ def attachment_upload(request):
     if not request.htmx:
         return redirect(target.get_absolute_url())
     context = {
-        "attachments": target.attachments.select_related("uploaded_by")[:50],
+        "attachments": target.attachments.visible_to(request.user).select_related("uploaded_by")[:50],
         "attachment_form": form,
         "about": {"person": person.pk} if person else {"organization": organization.pk},
     }

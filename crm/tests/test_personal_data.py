@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from appointments.models import SlotOffer
 from appointments.tests.factories import AppointmentFactory, AppointmentTypeFactory
+from contacts.mailboxes.models import MailboxConnection, SyncedEmail
 from contacts.models import Activity, Attachment, MergeRecord, Tag
 from contacts.tests.factories import PersonFactory
 from crm import outbox, privacy
@@ -96,6 +97,17 @@ def subject(admin_user, settings, tmp_path):
                             person=person, occurred_at=now, created_by=admin_user)
     Attachment.objects.create(person=person, file=ContentFile(b"Brief", name="zwiebel-brief.pdf"), name="zwiebel-brief.pdf",
                               size=5, uploaded_by=admin_user)
+    mailbox = MailboxConnection(user=admin_user, host="imap.crm.test", username="admin@crm.test",
+                                excluded=f"spam.example\n{SECOND}")
+    mailbox.set_password("geheim")
+    mailbox.save()
+    synced = SyncedEmail.objects.create(
+        message_key="<s1@zwiebel.example>", message_id="<s1@zwiebel.example>", thread_key="<s1@zwiebel.example>",
+        connection=mailbox, owner=admin_user, direction=SyncedEmail.Direction.INCOMING, folder="INBOX",
+        from_address=EMAIL, to_addresses=f"admin@crm.test, {SECOND}", subject="Heizung von Hiltrud", sent_at=now,
+    )
+    Activity.objects.create(kind=Activity.Kind.EMAIL, subject="Heizung von Hiltrud", body="tropft", person=person,
+                            occurred_at=now, created_by=admin_user, synced_email=synced)
     MergeRecord.objects.create(kind=MergeRecord.Kind.PERSON, survivor_id=person.pk, merged_id=person.pk + 1000,
                                merged_label="Hiltrud Zwiebelmann (doppelt)", merged_data={"email": "alt.hiltrud@example.org"})
     # sales

@@ -32,3 +32,26 @@ def test_without_keys_one_is_derived_from_the_secret_key(settings):
     settings.SECRET_KEY = "ein-anderer-schluessel-" + "x" * 40
     with pytest.raises(secrets.SecretUnreadable):
         secrets.decrypt(token)
+
+
+def test_the_command_reencrypts_mailbox_passwords_with_the_newest_key(settings, alice):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from contacts.mailboxes.models import MailboxConnection
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.CRM_SECRET_KEYS = [old]
+    connection = MailboxConnection(user=alice, host="imap.crm.test", username="alice@crm.test")
+    connection.set_password("Passwört")
+    connection.save()
+    settings.CRM_SECRET_KEYS = [new, old]
+    output = StringIO()
+
+    call_command("mailbox_passwords_reencrypt", stdout=output)
+
+    assert "1 re-encrypted, 0 unreadable" in output.getvalue() and "Passwört" not in output.getvalue()
+    settings.CRM_SECRET_KEYS = [new]
+    connection.refresh_from_db()
+    assert connection.password() == "Passwört"
