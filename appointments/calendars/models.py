@@ -50,7 +50,6 @@ class CalendarConnection(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("appointments:calendar_connection")
 
-    @property
     def password(self) -> str:
         return secrets.decrypt(self.password_encrypted)
 

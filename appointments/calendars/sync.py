@@ -27,7 +27,7 @@ MOVED_THERE = "Moved in the host's calendar"
 
 
 def _client(connection: CalendarConnection):
-    return dav.client(url=connection.url, username=connection.username, password=connection.password)
+    return dav.client(url=connection.url, username=connection.username, password=connection.password())
 
 
 # Connecting -------------------------------------------------------------------------------------

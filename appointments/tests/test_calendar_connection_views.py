@@ -19,7 +19,7 @@ def test_it_connects_after_testing_the_login_and_stores_the_password_encrypted(c
     connection = CalendarConnection.objects.get(user=host)
     # Found through the server's well-known address, then the principal's calendars.
     assert connection.calendar_url == radicale_server.calendar_url(CALDAV_USER)
-    assert CALDAV_PASSWORD not in connection.password_encrypted and connection.password == CALDAV_PASSWORD
+    assert CALDAV_PASSWORD not in connection.password_encrypted and connection.password() == CALDAV_PASSWORD
     page = client_for(host).get(URL).content.decode()
     assert CALDAV_PASSWORD not in page and connection.password_encrypted not in page
     assert 'data-testid="calendar-state"' in page
