@@ -110,7 +110,7 @@ def appointment_push(*, appointment_id: int) -> CalendarPush | None:
     two pushes of one appointment take turns, and the second writes the latest state."""
     with transaction.atomic():
         push = (
-            CalendarPush.objects.select_for_update()
+            CalendarPush.objects.select_for_update(of=("self",))
             .select_related("connection", "appointment__appointment_type", "appointment__host__availability")
             .filter(appointment_id=appointment_id)
             .first()
@@ -265,7 +265,7 @@ def _reconcile_one(client, push_id: int) -> None:
     from appointments import services
 
     with transaction.atomic():
-        push = CalendarPush.objects.select_for_update().select_related("appointment__appointment_type").get(pk=push_id)
+        push = CalendarPush.objects.select_for_update(of=("self",)).select_related("appointment__appointment_type").get(pk=push_id)
         if push.state != CalendarPush.State.SYNCED:
             return
         # A fresh read: the REPORT may predate a push that has just written a newer version.
@@ -306,7 +306,7 @@ def push_keep_crm(*, push: CalendarPush) -> None:
     """Conflict or deletion there, the host keeps the CRM's version: it is written over the
     version of the calendar the host was shown (If-Match on that etag)."""
     with transaction.atomic():
-        push = CalendarPush.objects.select_for_update().get(pk=push.pk)
+        push = CalendarPush.objects.select_for_update(of=("self",)).get(pk=push.pk)
         if push.state == CalendarPush.State.DELETED_THERE:
             push.etag = ""
         push.state, push.remote_start = CalendarPush.State.PENDING, None
@@ -321,7 +321,7 @@ def push_take_calendar(*, push: CalendarPush) -> Appointment:
     from appointments import services
 
     with transaction.atomic():
-        push = CalendarPush.objects.select_for_update().select_related("appointment__appointment_type").get(pk=push.pk)
+        push = CalendarPush.objects.select_for_update(of=("self",)).select_related("appointment__appointment_type").get(pk=push.pk)
         if push.state != CalendarPush.State.CONFLICT or push.remote_start is None:
             return push.appointment
         appointment = push.appointment
