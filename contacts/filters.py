@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Activity, Organization, Person, Tag
+from contacts.models import Activity, Attachment, Organization, Person, Tag
 from crm.filters import CrmFilterSet, SafeModelChoiceFilter, SearchKeyFilter, country_choices
 from crm.models import managed_user_ids
 
@@ -121,3 +121,16 @@ class ActivityFilter(CrmFilterSet):
     class Meta:
         model = Activity
         fields = ["kind", "person", "organization", "done"]
+
+
+class AttachmentFilter(CrmFilterSet):
+    """The files of one person or organization (the API; the pages show them on the record)."""
+
+    person = django_filters.NumberFilter(label=_("Person"), field_name="person_id", min_value=1, max_value=2**63 - 1)
+    organization = django_filters.NumberFilter(
+        label=_("Organization"), field_name="organization_id", min_value=1, max_value=2**63 - 1
+    )
+
+    class Meta:
+        model = Attachment
+        fields = ["person", "organization"]

@@ -4,6 +4,7 @@ Record access: every CRM role reads the shared customer view (`visible_to`); own
 the managers of the owner's team and admins change a record (`editable_by`).
 """
 
+import mimetypes
 import os
 from datetime import timedelta
 
@@ -492,7 +493,7 @@ class ActivityQuerySet(models.QuerySet):
         return self.filter(condition) if condition else self.none()
 
 
-class Activity(models.Model):
+class Activity(ExternalIdModel):
     class Kind(models.TextChoices):
         NOTE = "note", _("Note")
         CALL = "call", _("Call")
@@ -567,6 +568,7 @@ class Activity(models.Model):
                 name="activity_about_someone",
                 violation_error_message=_("An activity is about a person or an organization."),
             ),
+            *ExternalIdModel.external_constraints("activity"),
             # Without a condition (NULLs are distinct: other activities never clash), so that a
             # merge of two people who both got the email keeps one (duplicates._combine_clashes).
             models.UniqueConstraint(
@@ -681,6 +683,18 @@ class Attachment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("contacts:attachment_download", args=[self.pk])
+
+    @classmethod
+    def store_upload(cls, upload, *, person=None, organization=None, user=None) -> "Attachment":
+        """An uploaded file (checked by AttachmentForm) stored on a person or an organization, with
+        its name, size and type as the browser or API client sent them."""
+        attachment = cls(
+            file=upload, name=upload.name[:200], size=upload.size,
+            content_type=(getattr(upload, "content_type", "") or mimetypes.guess_type(upload.name)[0] or "")[:100],
+            uploaded_by=user, person=person, organization=organization,
+        )
+        attachment.save()
+        return attachment
 
 
 class MergeRecord(models.Model):

@@ -366,6 +366,37 @@ class ChangeEventQuerySet(models.QuerySet):
             )
         return self.filter(condition)
 
+    def after(self, since: int):
+        """The entries after the one with id `since`, in commit order, that no open transaction can
+        still precede: Postgres hands out ids when a row is inserted, not when it commits, so a
+        transaction that inserted id 7 and commits after id 8 was read would be skipped by a
+        reader that went by ids. Entries are ordered by the writing transaction's id, and only
+        those of transactions older than every transaction still running are listed (a long
+        transaction delays the entries after it; it never hides them). The reader's own
+        transaction's entries count as ended (a test, or a request that writes and then reads)."""
+        from django.db import connection
+
+        start_txid = 0
+        if since:
+            start_txid = ChangeEvent.objects.filter(pk=since).values_list("txid", flat=True).first() or 0
+        after = models.expressions.RawSQL(
+            '("crm_changeevent"."txid", "crm_changeevent"."id") > (%s, %s)', (start_txid, since),
+            output_field=models.BooleanField(),
+        )
+        events = self.filter(after).order_by("txid", "pk")
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # Its own statement, before the one that reads the entries: the horizon must be
+                # from a snapshot no later than the one the entries are read with.
+                cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+                               "pg_current_xact_id_if_assigned()::text::bigint")
+                horizon, own = cursor.fetchone()
+            ended = models.Q(txid__lt=horizon)
+            if own is not None:
+                ended |= models.Q(txid=own)
+            events = events.filter(ended)
+        return events
+
 
 class ChangeEvent(models.Model):
     """One entry of the change feed (/api/v1/changes/): a record was created, updated, deleted
@@ -389,14 +420,22 @@ class ChangeEvent(models.Model):
     # Why a record went: "erased" for a data-protection erasure.
     reason = models.CharField(_("reason"), max_length=20, blank=True)
     occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    # On Postgres the id of the transaction that wrote the entry (a trigger sets it; 0 on SQLite,
+    # whose one writer at a time commits in id order). The feed lists entries by (txid, id) and
+    # only those of transactions that have ended, so an entry committed after a later id was
+    # read is never skipped: see ChangeEventQuerySet.after().
+    txid = models.BigIntegerField(_("transaction"), default=0, editable=False)
 
     objects = ChangeEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("change")
         verbose_name_plural = _("changes")
-        ordering = ["pk"]
-        indexes = [models.Index(fields=["kind", "object_id"], name="crm_change_object_idx")]
+        ordering = ["txid", "pk"]
+        indexes = [
+            models.Index(fields=["kind", "object_id"], name="crm_change_object_idx"),
+            models.Index(fields=["txid", "id"], name="crm_change_commit_order_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.object_id} {self.action}"

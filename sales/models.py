@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-from contacts.models import Organization
+from contacts.models import ExternalIdModel, Organization
 from crm.changefeed import ChangeFeedModel
 from crm.models import SearchIndexedModel, managed_user_ids, teammate_ids
 from crm.money import CURRENCIES, company_currency
@@ -205,7 +205,7 @@ class Stage(models.Model):
         return self.is_won or self.is_lost
 
 
-class Product(SearchIndexedModel):
+class Product(ExternalIdModel, SearchIndexedModel):
     name = models.CharField(_("name"), max_length=200)
     sku = models.CharField(_("article number"), max_length=50, unique=True)
     description = models.TextField(_("description"), blank=True)
@@ -225,6 +225,7 @@ class Product(SearchIndexedModel):
         verbose_name_plural = _("products")
         ordering = ["name", "pk"]
         indexes = [models.Index(fields=["is_active", "name"], name="product_active_name_idx")]
+        constraints = ExternalIdModel.external_constraints("product")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sku})"
@@ -512,7 +513,7 @@ class DealQuerySet(OwnedQuerySet):
         )
 
 
-class Deal(ChangeFeedModel, SearchIndexedModel):
+class Deal(ChangeFeedModel, ExternalIdModel, SearchIndexedModel):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         WON = "won", _("Won")
@@ -607,6 +608,7 @@ class Deal(ChangeFeedModel, SearchIndexedModel):
                 name="deal_lost_has_reason",
                 violation_error_message=_("A lost deal needs a reason."),
             ),
+            *ExternalIdModel.external_constraints("deal"),
         ]
         indexes = [
             models.Index(fields=["stage", "status", "-amount"], name="deal_stage_idx"),

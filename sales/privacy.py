@@ -48,14 +48,15 @@ classify(
     derived="search_key",
     not_personal="pipeline stage organization owner territory amount currency converted_amount expected_close_date "
                  "probability probability_overridden forecast_category source campaign_code status lost_reason closed_at "
-                 "stage_entered_at last_activity_at lead created_at updated_at contacts",
+                 "stage_entered_at last_activity_at lead created_at updated_at contacts external_source external_id",
 )
 classify(DealContact, personal="role", not_personal="deal person")
 classify(SalesSettings, not_personal="deals_visible_to_everyone")
 classify(ExchangeRate, not_personal="currency rate valid_from")
 classify(Pipeline, not_personal="name position is_active stale_after_days")
 classify(Stage, not_personal="pipeline name order probability is_won is_lost")
-classify(Product, not_personal="search_key name sku description unit_price currency tax_rate is_active")
+classify(Product, not_personal="search_key name sku description unit_price currency tax_rate is_active "
+                               "external_source external_id")
 classify(PriceList, not_personal="name currency valid_from valid_until is_active")
 classify(PriceListItem, not_personal="price_list product unit_price")
 classify(Territory, not_personal="name priority manager last_assigned is_active reps")

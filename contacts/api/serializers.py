@@ -2,80 +2,17 @@
 (crm.api.forms), so the API checks exactly what the pages check."""
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.serializers import CountryFieldMixin  # a blank country as "", not an object
 from rest_framework import exceptions, serializers
 
 from contacts.forms.records import EmploymentFormSet, KnownEmails, NoteForm, OrganizationForm, PersonForm, TaskForm
-from contacts.models import Activity, Employment, Organization, OrganizationAddress, Person, Tag
+from contacts.models import Activity, Attachment, Employment, Organization, OrganizationAddress, Person, Tag
+from crm.api.batch import ExternalIdMixin
 from crm.api.forms import FormSerializer, form_errors, form_value
 from crm.forms import parse_id
-
-
-class ExternalIdMixin:
-    """external_source + external_id: not on the pages' forms, checked by the model's constraints."""
-
-    def prepare_instance(self, instance, data):
-        for name in ("external_source", "external_id"):
-            if name in data or not self.partial and self.instance is not None:
-                value = data.get(name)
-                if value is not None and not isinstance(value, (str, int)):
-                    raise exceptions.ValidationError({name: [_("Give a text.")]})
-                setattr(instance, name, (str(value).strip() or None) if value is not None else None)
-        return instance
-
-    known_external_ids: dict | None = None  # in a batch: (system, id) -> ids of the records with it
-
-    def batch_prepare(self, records):
-        super().batch_prepare(records)
-        keys = {(str(r["external_source"]).strip(), str(r["external_id"]).strip()) for r in records
-                if isinstance(r, dict) and r.get("external_source") and r.get("external_id")}
-        self.known_external_ids = {key: set() for key in keys}
-        self._external_ids_of: dict[int, list] = {}  # record id -> its keys in known_external_ids
-        if keys:
-            model = self.Meta.model
-            found = model.objects.filter(external_source__in={s for s, _ in keys}, external_id__in={i for _, i in keys})
-            for pk, source, external_id in found.values_list("pk", "external_source", "external_id"):
-                if (source, external_id) in self.known_external_ids:
-                    self.known_external_ids[(source, external_id)].add(pk)
-                    self._external_ids_of.setdefault(pk, []).append((source, external_id))
-
-    def batch_saved(self, obj):
-        super().batch_saved(obj)
-        for key in self._external_ids_of.pop(obj.pk, ()):
-            self.known_external_ids[key].discard(obj.pk)
-        key = (obj.external_source, obj.external_id)
-        self._external_ids_of[obj.pk] = [key] if key in self.known_external_ids else []
-        if obj.external_id is not None and key in self.known_external_ids:
-            self.known_external_ids[key].add(obj.pk)
-
-    def _external_id_taken(self, instance) -> bool:
-        key = (instance.external_source, instance.external_id)
-        if self.known_external_ids is not None and key in self.known_external_ids:
-            return bool(self.known_external_ids[key] - {instance.pk})
-        return type(instance).objects.filter(
-            external_source=instance.external_source, external_id=instance.external_id
-        ).exclude(pk=instance.pk).exists()
-
-    def validate_after_form(self, form, data):
-        super().validate_after_form(form, data)
-        instance = form.instance
-        errors = {}
-        for name, limit in (("external_source", 50), ("external_id", 100)):
-            value = getattr(instance, name)
-            if value is not None and len(value) > limit:
-                errors[name] = [_("At most %(limit)s characters.") % {"limit": limit}]
-        if errors:
-            raise exceptions.ValidationError(errors)
-        if (instance.external_source is None) != (instance.external_id is None):
-            missing = "external_id" if instance.external_id is None else "external_source"
-            raise exceptions.ValidationError({missing: [_("An external id needs its system, and a system needs the id.")]})
-        if instance.external_id is not None:
-            if self._external_id_taken(instance):
-                raise exceptions.ValidationError(
-                    {"external_id": [_("Another record already has this external id in this system.")]}
-                )
 
 
 class TagSerializer(FormSerializer):
@@ -257,7 +194,7 @@ class OrganizationSerializer(CountryFieldMixin, ExternalIdMixin, FormSerializer)
         return {"user": self.context["user"]}
 
 
-class ActivitySerializer(FormSerializer):
+class ActivitySerializer(ExternalIdMixin, FormSerializer):
     """A note, call, email, meeting or task. Its person or organization is set on create; a task
     is written through the task form of the pages, the others through the note form."""
 
@@ -269,7 +206,7 @@ class ActivitySerializer(FormSerializer):
         model = Activity
         fields = [
             "id", "kind", "subject", "body", "occurred_at", "person", "organization", "due_at", "assignee",
-            "done", "done_at", "created_by",
+            "done", "done_at", "created_by", "external_source", "external_id",
         ]
         read_only_fields = ["id", "done_at", "created_by"]
 
@@ -294,6 +231,7 @@ class ActivitySerializer(FormSerializer):
         return found
 
     def prepare_instance(self, instance, data):
+        super().prepare_instance(instance, data)
         if instance.pk is None:
             person = self._subject(data, "person", Person)
             organization = self._subject(data, "organization", Organization)
@@ -334,3 +272,27 @@ class TaskSerializer(ActivitySerializer):
     class Meta(ActivitySerializer.Meta):
         read_only_fields = ["id", "kind", "occurred_at", "done_at", "created_by"]
 
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    """A file on a person or an organization; its content is at `download_url`."""
+
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "size", "content_type", "person", "organization", "uploaded_by", "uploaded_at",
+                  "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, attachment) -> str:
+        path = reverse("api:attachment-download", args=[attachment.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    """An upload as the record page sends it (multipart/form-data): the file, and whom it is about."""
+
+    file = serializers.FileField(help_text=_("At most ATTACHMENT_MAX_BYTES (25 MB by default); not empty."))
+    person = serializers.IntegerField(required=False, help_text=_("A person you may see."))
+    organization = serializers.IntegerField(required=False, help_text=_("An organization you may see."))

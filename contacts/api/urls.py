@@ -8,5 +8,6 @@ router.register("people", views.PersonViewSet, basename="person")
 router.register("tags", views.TagViewSet, basename="tag")
 router.register("activities", views.ActivityViewSet, basename="activity")
 router.register("tasks", views.TaskViewSet, basename="task")
+router.register("attachments", views.AttachmentViewSet, basename="attachment")
 
 urlpatterns = router.urls

@@ -1,70 +1,33 @@
 """Contacts over the API: short declarations over the same querysets, FilterSets and forms as
 the pages (crm.api.viewsets.RecordViewSet does access, ETags and idempotency)."""
 
-from django.db.models import Prefetch, Q
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import FileResponse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
 
 from contacts.api import serializers
-from contacts.filters import ActivityFilter, OrganizationFilter, PersonFilter, TaskFilter
-from contacts.models import Activity, Employment, Organization, OrganizationAddress, Person, Tag
+from contacts.filters import ActivityFilter, AttachmentFilter, OrganizationFilter, PersonFilter, TaskFilter
+from contacts.forms.records import AttachmentForm
+from contacts.models import Activity, Attachment, Employment, Organization, OrganizationAddress, Person, Tag
 from crm.api.batch import BatchUpsertMixin
+from crm.api.exceptions import RequestTooLarge
+from crm.api.forms import form_errors
+from crm.api.idempotency import idempotent
+from crm.api.throttling import ReadBudget
 from crm.api.viewsets import RecordViewSet
+from crm.forms import parse_id
 from crm.roles import Role
 
 
 def _employments():
     return Prefetch("employments", queryset=Employment.objects.select_related("organization").order_by("-is_primary", "pk"))
-
-
-def batch_match(queryset, record: dict, *, email_fields: tuple[str, ...]):
-    """The record a batch entry is about: the one with its external id in its system, else the
-    one with its email address (as the forms refuse a second person with the same address)."""
-    source, external_id = record.get("external_source"), record.get("external_id")
-    if isinstance(source, str) and isinstance(external_id, (str, int)) and source.strip() and str(external_id).strip():
-        found = queryset.filter(external_source=source.strip(), external_id=str(external_id).strip()).first()
-        if found is not None:
-            return found
-    email = record.get("email")
-    if isinstance(email, str) and "@" in email:
-        condition = Q()
-        for field in email_fields:
-            condition |= Q(**{field: email.strip().lower()})
-        return queryset.filter(condition).order_by("pk").first()
-    return None
-
-
-def batch_match_many(queryset, records: list, *, email_fields: tuple[str, ...]) -> list:
-    """`batch_match` for a whole batch in two queries: the external ids, then the emails."""
-    keys, emails = {}, {}
-    for index, record in enumerate(records):
-        if not isinstance(record, dict):
-            continue
-        source, external_id = record.get("external_source"), record.get("external_id")
-        if isinstance(source, str) and isinstance(external_id, (str, int)) and source.strip() and str(external_id).strip():
-            keys[index] = (source.strip(), str(external_id).strip())
-        email = record.get("email")
-        if isinstance(email, str) and "@" in email:
-            emails[index] = email.strip().lower()
-    by_key, by_email = {}, {}
-    if keys:
-        found = queryset.filter(
-            external_source__in={s for s, _ in keys.values()}, external_id__in={i for _, i in keys.values()}
-        ).only("pk", "external_source", "external_id")
-        by_key = {(obj.external_source, obj.external_id): obj for obj in found}
-    if emails:
-        condition = Q()
-        for field in email_fields:
-            condition |= Q(**{f"{field}__in": set(emails.values())})
-        for obj in queryset.filter(condition).order_by("-pk").only("pk", *email_fields):
-            for field in email_fields:  # the lowest id wins, as in batch_match
-                by_email[getattr(obj, field)] = obj
-    matches = []
-    for index in range(len(records)):
-        found = by_key.get(keys[index]) if index in keys else None
-        if found is None and index in emails:
-            found = by_email.get(emails[index])
-        matches.append(found)
-    return matches
 
 
 class TagViewSet(RecordViewSet):
@@ -95,6 +58,7 @@ class PersonViewSet(BatchUpsertMixin, RecordViewSet):
         "updated": ("updated_at",),
     }
     default_ordering = "name"
+    batch_keys = {"email": ("email", "email_secondary")}  # as the form refuses a second person with an address
 
     def base_queryset(self):
         return super().base_queryset().select_related("owner").prefetch_related("tags", _employments())
@@ -110,12 +74,6 @@ class PersonViewSet(BatchUpsertMixin, RecordViewSet):
             "pk", "person_id", "organization_id", "position", "department", "is_primary", "organization__name",
         ).order_by("-is_primary", "pk"))
         return super().base_queryset().defer("search_key", "name_key").prefetch_related(tags, employments)
-
-    def batch_match(self, record):
-        return batch_match(self.base_queryset(), record, email_fields=("email", "email_secondary"))
-
-    def batch_match_many(self, records):
-        return batch_match_many(super().base_queryset(), records, email_fields=("email", "email_secondary"))
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -134,20 +92,16 @@ class OrganizationViewSet(BatchUpsertMixin, RecordViewSet):
         "updated": ("updated_at",),
     }
     default_ordering = "name"
-
-    def batch_match(self, record):
-        return batch_match(self.base_queryset(), record, email_fields=("email",))
-
-    def batch_match_many(self, records):
-        return batch_match_many(super().base_queryset(), records, email_fields=("email",))
+    batch_keys = {"email": ("email",)}
 
     def base_queryset(self):
         addresses = Prefetch("addresses", queryset=OrganizationAddress.objects.order_by("kind", "pk"))
         return super().base_queryset().select_related("owner").prefetch_related("tags", addresses)
 
 
-class ActivityViewSet(RecordViewSet):
-    """Notes, calls, emails, meetings and tasks of the timeline."""
+class ActivityViewSet(BatchUpsertMixin, RecordViewSet):
+    """Notes, calls, emails, meetings and tasks of the timeline; a batch matches them by their
+    external id only (an activity has no other key)."""
 
     model = Activity
     serializer_class = serializers.ActivitySerializer
@@ -169,3 +123,71 @@ class TaskViewSet(ActivityViewSet):
 
     def base_queryset(self):
         return super().base_queryset().tasks()
+
+
+@extend_schema_view(
+    list=extend_schema(description="Files on people and organizations (`person=<id>` or `organization=<id>`: one record's)."),
+    create=extend_schema(request={"multipart/form-data": serializers.AttachmentUploadSerializer},
+                         responses={201: serializers.AttachmentSerializer},
+                         description="Upload a file as the record page does: the same size limit, refused with 413."),
+)
+class AttachmentViewSet(RecordViewSet):
+    """Files: every CRM role reads those of the records it sees and uploads to them; whoever
+    uploaded a file (their managers, admins) deletes it, as on the record page. No update: a
+    file is replaced by uploading another one."""
+
+    model = Attachment
+    serializer_class = serializers.AttachmentSerializer
+    filterset_class = AttachmentFilter
+    parser_classes = [MultiPartParser]
+    http_method_names = ["get", "post", "delete", "head", "options"]
+    ordering_fields = {"uploaded": ("uploaded_at",), "name": ("name",)}
+    default_ordering = "-uploaded"
+
+    def _subject(self, name: str, model):
+        value = self.request.data.get(name)
+        if value in (None, ""):
+            return None
+        pk = parse_id(str(value))
+        found = model.objects.visible_to(self.request.user).filter(pk=pk).first() if pk else None
+        if found is None:
+            raise exceptions.ValidationError({name: [_("No such record.")]})
+        return found
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        person, organization = self._subject("person", Person), self._subject("organization", Organization)
+        if person is None and organization is None:
+            raise exceptions.ValidationError({"person": [_("A file is about a person or an organization.")]})
+        form = AttachmentForm(request.data, request.FILES)
+        if not form.is_valid():
+            if form.has_error("file", "too_big"):
+                raise RequestTooLarge(form.errors["file"][0], extra={"errors": {"file": form_errors(form)["file"]}})
+            raise exceptions.ValidationError(form_errors(form))
+        with transaction.atomic():
+            attachment = Attachment.store_upload(
+                form.cleaned_data["file"], person=person, organization=organization, user=request.user
+            )
+        headers = {"ETag": self.etag(attachment), "Location": self.detail_url(attachment)}
+        return Response(self.get_serializer(attachment).data, status=status.HTTP_201_CREATED, headers=headers)
+
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY}, description="The file itself, as an attachment.")
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        budget = ReadBudget.of(request)
+        if budget is not None:
+            budget.left()
+        attachment = self.get_object()
+        try:
+            handle = attachment.file.open("rb")
+        except FileNotFoundError:
+            raise exceptions.NotFound(_("The file is missing from the storage.")) from None
+        if budget is not None:
+            budget.spend(1)
+        response = FileResponse(handle, as_attachment=True, filename=attachment.name)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def perform_destroy(self, instance):
+        instance.file.delete(save=False)
+        instance.delete()

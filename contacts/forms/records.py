@@ -304,6 +304,7 @@ class AttachmentForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("The file is too big (%(size)s MB); the limit is %(limit)s MB."),
                 params={"size": round(upload.size / 1_048_576, 1), "limit": settings.ATTACHMENT_MAX_BYTES // 1_048_576},
+                code="too_big",
             )
         if upload.size == 0:
             raise forms.ValidationError(_("The file is empty."))

@@ -43,8 +43,10 @@ classify(Employment, not_personal="person organization position department is_pr
 classify(
     Activity,
     personal="subject body",
+    # The id of the note in another system (API sync) names no one; the erasure deletes the
+    # person's activities with it.
     not_personal="kind occurred_at created_by person organization due_at assignee done done_at regarding_type "
-                 "regarding_id reminder_sent_at synced_email private_to",
+                 "regarding_id reminder_sent_at synced_email private_to external_source external_id",
 )
 classify(
     Attachment, personal="file name",

@@ -25,9 +25,12 @@ FOREIGN_IMPORT_PAGES = {
     "contacts:import_detail", "contacts:import_mapping", "contacts:import_preview", "contacts:import_progress",
 }
 # The API (JSON): read as the pages are read, by every CRM role; the batch upserts are POST only.
-API_DETAIL_PAGES = {"api:person-detail", "api:organization-detail", "api:activity-detail", "api:task-detail", "api:tag-detail"}
+API_DETAIL_PAGES = {
+    "api:person-detail", "api:organization-detail", "api:activity-detail", "api:task-detail", "api:tag-detail",
+    "api:attachment-detail", "api:attachment-download",
+}
 POST_ONLY_PAGES = {
-    "api:person-batch", "api:organization-batch",
+    "api:person-batch", "api:organization-batch", "api:activity-batch", "api:task-batch",
     "contacts:activity_create", "contacts:activity_toggle_done", "contacts:activity_delete",
     "contacts:attachment_upload", "contacts:attachment_delete",
     "contacts:mailbox_sync", "contacts:mailbox_pause", "contacts:mailbox_disconnect", "contacts:synced_email_private",
@@ -108,6 +111,8 @@ def url_kwargs(records) -> dict[str, dict]:
         "api:activity-detail": {"pk": records["task"].pk},
         "api:task-detail": {"pk": records["task"].pk},
         "api:tag-detail": {"pk": records["tag"].pk},
+        "api:attachment-detail": {"pk": records["attachment"].pk},
+        "api:attachment-download": {"pk": records["attachment"].pk},
     }
 
 

@@ -289,9 +289,32 @@ def test_a_batch_costs_a_few_queries_per_record(client, alice, write_token, djan
     existing = [PersonFactory(owner=alice, email=f"p{n}@example.de") for n in range(20)]
     records = [{"email": p.email, "city": "Hof"} for p in existing[:10]] + [{"email": p.email} for p in existing[10:]]
     records += [{"last_name": f"Neu{n}", "email": f"neu{n}@example.de"} for n in range(20)]
-    # Per saved record: its savepoint (2), the owner check of the model, its tags, its INSERT or
-    # UPDATE; per unchanged record nothing but its owner check; plus a fixed few for the batch.
-    with django_assert_max_num_queries(30 * 5 + 10 + 25):
+    # Per saved record its INSERT or UPDATE (no savepoint of its own unless a save fails); the
+    # owner and the tags are checked once for the batch; per unchanged record nothing; a fixed few.
+    with django_assert_max_num_queries(30 + 25):
         response = call(client, "post", BATCH, {"records": records}, token=write_token)
     body = response.json()
     assert (body["created"], body["updated"], body["unchanged"], body["failed"]) == (20, 10, 10, 0), body
+
+
+def test_an_activity_batch_matches_by_external_id(client, alice, charlie, write_token):
+    person = PersonFactory(owner=alice)
+    existing = Activity.objects.create(person=person, kind="call", subject="Alt", created_by=alice,
+                                       external_source="telefon", external_id="c-1")
+    records = [
+        {"external_source": "telefon", "external_id": "c-1", "subject": "Rückruf"},
+        {"external_source": "telefon", "external_id": "c-2", "person": person.pk, "kind": "call", "subject": "Neu"},
+        {"external_source": "telefon", "external_id": "c-2", "subject": "Neu"},
+        {"external_source": "telefon", "external_id": "c-3", "subject": "Worüber?"},
+    ]
+    response = call(client, "post", "/api/v1/activities/batch/", {"records": records}, token=write_token)
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["updated", "created", "unchanged", "error"], results
+    assert "person" in results[3]["errors"]
+    existing.refresh_from_db()
+    assert existing.subject == "Rückruf"
+    created = Activity.objects.get(external_id="c-2")
+    assert (created.person, created.kind, created.created_by) == (person, "call", alice)
+    # Someone else's activity is read, not changed, by an outsider.
+    outsider = call(client, "post", "/api/v1/activities/batch/", {"records": records[:1]}, token=token_for(charlie))
+    assert outsider.json()["results"][0]["status"] == "error"

@@ -1,8 +1,6 @@
 """Documents on people and organizations, stored through Django's storage API and only
 handed out to users who may see the record."""
 
-import mimetypes
-
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -22,14 +20,9 @@ def attachment_upload(request):
     target = person or organization
     form = AttachmentForm(request.POST, request.FILES)
     if form.is_valid():
-        upload = form.cleaned_data["file"]
-        attachment = form.save(commit=False)
-        attachment.name = upload.name[:200]
-        attachment.size = upload.size
-        attachment.content_type = (upload.content_type or mimetypes.guess_type(upload.name)[0] or "")[:100]
-        attachment.uploaded_by = request.user
-        attachment.person, attachment.organization = person, organization
-        attachment.save()
+        attachment = Attachment.store_upload(
+            form.cleaned_data["file"], person=person, organization=organization, user=request.user
+        )
         form = AttachmentForm()
         if not request.htmx:
             messages.success(request, _("“%(name)s” was uploaded.") % {"name": attachment.name})

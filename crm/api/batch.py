@@ -10,7 +10,9 @@ Without `atomic` every record is stored or refused on its own (a savepoint each)
 import copy
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
@@ -45,20 +47,49 @@ class BatchResponseSerializer(serializers.Serializer):
     results = BatchResultSerializer(many=True)
 
 
+class _Retry(Exception):
+    """A save failed in the pass without savepoints: the batch is done again with them."""
+
+
 class _Refused(Exception):
     def __init__(self, errors: dict, extra: dict | None = None):
         self.errors, self.extra = errors, extra or {}
 
 
-def _key(record) -> tuple:
+def _errors_of(error) -> tuple[dict, dict]:
+    """A refusal of one record (by the form, or by a rule its save applies) as its result's errors."""
+    if isinstance(error, Conflict):
+        return {"non_field_errors": [str(error.detail)]}, error.extra
+    if isinstance(error, DjangoValidationError):
+        return getattr(error, "message_dict", None) or {"non_field_errors": error.messages}, {}
+    errors = plain_errors(error.detail)
+    return (errors if isinstance(errors, dict) else {"non_field_errors": errors}), {}
+
+
+def _external_key(record) -> tuple[str, str] | None:
+    """(system, id) of a record that names both, stripped; else None."""
+    source, external_id = record.get("external_source"), record.get("external_id")
+    if isinstance(source, str) and isinstance(external_id, (str, int)) and not isinstance(external_id, bool) \
+            and source.strip() and str(external_id).strip():
+        return source.strip(), str(external_id).strip()
+    return None
+
+
+def _match_value(record, name: str) -> str | None:
+    """A record's value of a matching field (an email address, an article number), as stored."""
+    value = record.get(name)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    return value.lower() if name == "email" else value
+
+
+def _key(record, names) -> tuple:
     """What a record is matched by, to notice a later record of the batch about the same one."""
     if not isinstance(record, dict):
         return ()
-    email = record.get("email")
-    return (
-        (str(record.get("external_source")), str(record.get("external_id"))) if record.get("external_id") else None,
-        email.strip().lower() if isinstance(email, str) and email.strip() else None,
-    )
+    return (_external_key(record), *((name, _match_value(record, name)) if _match_value(record, name) else None
+                                     for name in names))
 
 
 def state_of(obj) -> dict:
@@ -77,8 +108,10 @@ def editable_many_to_many(obj) -> list:
 
 
 class BatchUpsertMixin:
-    """For a RecordViewSet: POST <list>/batch/. The viewset defines `batch_match(record)`, and may
-    define `batch_match_many(records)` that finds them all in a few queries.
+    """For a RecordViewSet: POST <list>/batch/. A record is matched by its external id in its
+    system, else by the first of `batch_keys` it names (a record's field -> the model fields
+    holding that value: an email address, an article number); all records of a batch in one
+    query per kind of key.
 
     Speed (1,000 records per call): the records are matched, checked for write access and locked
     in a few queries for the whole batch; one serializer serves every record; a record is
@@ -86,11 +119,53 @@ class BatchUpsertMixin:
     that changes is saved. "Unchanged" compares the record's values before and after the form
     put the request's values on it, so nothing is written and rolled back for it."""
 
+    batch_keys: dict[str, tuple[str, ...]] = {}
+
+    def batch_queryset(self):
+        """Where a batch's records are looked for: those the user sees, without the detail's joins."""
+        return self.base_queryset().select_related(None).prefetch_related(None)
+
+    def batch_editable(self):
+        """Which of them the user may change."""
+        return self.model.objects.editable_by(self.request.user)
+
+    def check_batch_allowed(self) -> None:
+        """A refusal of the whole call (by role) before any record is looked at."""
+
     def batch_match(self, record: dict):
-        return None
+        """The record a batch entry is about (one query per key): for an entry about a record an
+        earlier entry of the same batch created."""
+        return self.batch_match_many([record])[0]
 
     def batch_match_many(self, records: list) -> list:
-        return [self.batch_match(record) if isinstance(record, dict) else None for record in records]
+        """`batch_match` for a whole batch: one query for the external ids, one per key."""
+        queryset = self.batch_queryset()
+        external = {index: _external_key(r) for index, r in enumerate(records) if isinstance(r, dict) and _external_key(r)}
+        by_external = {}
+        if external:
+            found = queryset.filter(
+                external_source__in={s for s, _ in external.values()}, external_id__in={i for _, i in external.values()}
+            ).only("pk", "external_source", "external_id")
+            by_external = {(obj.external_source, obj.external_id): obj for obj in found}
+        by_key = {}
+        for name, fields in self.batch_keys.items():
+            values = {_match_value(r, name) for r in records if isinstance(r, dict)} - {None}
+            if not values:
+                continue
+            condition = Q()
+            for field in fields:
+                condition |= Q(**{f"{field}__in": values})
+            for obj in queryset.filter(condition).order_by("-pk").only("pk", *fields):
+                for field in fields:  # the lowest id wins
+                    by_key[(name, getattr(obj, field))] = obj
+        matches = []
+        for index, record in enumerate(records):
+            found = by_external.get(external[index]) if index in external else None
+            for name in self.batch_keys:
+                if found is None and isinstance(record, dict) and _match_value(record, name):
+                    found = by_key.get((name, _match_value(record, name)))
+            matches.append(found)
+        return matches
 
     @extend_schema(request=BatchRequestSerializer, responses={200: BatchResponseSerializer})
     @action(detail=False, methods=["post"], url_path="batch")
@@ -107,6 +182,7 @@ class BatchUpsertMixin:
         atomic = body.get("atomic", False)
         if not isinstance(atomic, bool):
             raise exceptions.ValidationError({"atomic": [_("Give true or false.")]})
+        self.check_batch_allowed()
         with transaction.atomic():
             with changefeed.deferred() as self._pending_events:
                 results = self._upsert_all(records)
@@ -127,12 +203,25 @@ class BatchUpsertMixin:
         return Response({"atomic": atomic, **counts, "failed": failed, "results": results})
 
     def _upsert_all(self, records: list) -> list[dict]:
+        """First all records without a savepoint each (three queries fewer per record), in one
+        savepoint for the batch; if a save fails there (a rule its save applies, a database error),
+        the batch's writes are rolled back and it is done again with a savepoint per record, so
+        that only that record is refused."""
+        self._savepoints = False
+        try:
+            with transaction.atomic():
+                return self._upsert_records(records)
+        except _Retry:
+            del self._pending_events[:]  # rolled back with the batch's savepoint
+        self._savepoints = True
+        return self._upsert_records(records)
+
+    def _upsert_records(self, records: list) -> list[dict]:
         matches = self.batch_match_many(records)
         ids = {obj.pk for obj in matches if obj is not None}
         editable, locked = set(), {}
         if ids:
-            model = self.model
-            editable = set(model.objects.editable_by(self.request.user).filter(pk__in=ids).values_list("pk", flat=True))
+            editable = set(self.batch_editable().filter(pk__in=ids).values_list("pk", flat=True))
             # Locked until the batch ends, loaded as the detail loads them (prefetched relations).
             lock = self.get_queryset().filter(pk__in=editable).select_for_update(of=("self",))
             locked = {obj.pk: obj for obj in lock}
@@ -141,13 +230,12 @@ class BatchUpsertMixin:
         self._prepared = (records, list(locked.values()))
         seen, results = set(), []
         for index, record in enumerate(records):
-            key = _key(record)
+            key = _key(record, self.batch_keys)
             existing = matches[index]
             if existing is None and any(part in seen for part in key if part):
                 existing = self.batch_match(record)  # about a record an earlier entry of this batch created
                 if existing is not None:
-                    editable |= set(type(existing).objects.editable_by(self.request.user).filter(pk=existing.pk)
-                                    .values_list("pk", flat=True))
+                    editable |= set(self.batch_editable().filter(pk=existing.pk).values_list("pk", flat=True))
                     locked.setdefault(existing.pk, self.get_queryset().select_for_update(of=("self",)).get(pk=existing.pk))
             seen.update(part for part in key if part)
             results.append(self._upsert(index, record, existing, editable, locked))
@@ -168,24 +256,49 @@ class BatchUpsertMixin:
             serializer = self._validated(existing, record)
             if not self._changes(serializer, existing, before):
                 return {"index": index, "status": "unchanged", "id": existing.pk}
-            obj = self._save(serializer, "updated")
+            obj = self._save(serializer, "updated", before)
             return {"index": index, "status": "updated", "id": obj.pk}
         except _Refused as refused:
             return {"index": index, "status": "error", "id": None, "errors": refused.errors, **refused.extra}
 
-    def _save(self, serializer, result: str):
-        """Saves one validated record in a savepoint of its own; its history row is written with
-        the others at the end (one INSERT), from a copy of the record as saved."""
-        instance = serializer.validated_data["form"].instance
-        tracked = hasattr(type(instance), "history") and hasattr(type(instance).history, "bulk_history_create")
+    def _tracked(self, model) -> bool:
+        """Whether the model keeps a history (looked up once: the history descriptor builds a manager)."""
+        cache = self.__dict__.setdefault("_tracked_models", {})
+        if model not in cache:
+            cache[model] = hasattr(model, "history") and hasattr(model.history, "bulk_history_create")
+        return cache[model]
+
+    def _save(self, serializer, result: str, before: dict | None = None):
+        """Saves one validated record (in a savepoint of its own on the second pass, see
+        _upsert_all); its history row is written with the others at the end (one INSERT), from a
+        copy of the record as saved."""
+        form = serializer.validated_data["form"]
+        instance = form.instance
+        tracked = self._tracked(type(instance))
+        for field in editable_many_to_many(instance):
+            # Tags the form would set as they are: no query to find that out.
+            if field.name in form.cleaned_data and {r.pk for r in form.cleaned_data[field.name] or []} == (
+                    before[field.name] if before is not None else set()):
+                del form.cleaned_data[field.name]
         if tracked:
             instance.skip_history_when_saving = True
         mark = len(self._pending_events)
         try:
-            with transaction.atomic():
-                obj = serializer.save()
-        except Exception:
+            if not self._savepoints:
+                try:
+                    obj = serializer.save()
+                except Exception as error:
+                    raise _Retry() from error
+            else:
+                with transaction.atomic():
+                    obj = serializer.save()
+        except _Retry:
+            raise
+        except (exceptions.ValidationError, Conflict, DjangoValidationError) as error:
             del self._pending_events[mark:]  # rolled back with its savepoint
+            raise _Refused(*_errors_of(error)) from None
+        except Exception:
+            del self._pending_events[mark:]
             raise
         finally:
             instance.__dict__.pop("skip_history_when_saving", None)
@@ -223,11 +336,8 @@ class BatchUpsertMixin:
         serializer = self._serializer(instance, record)
         try:
             serializer.is_valid(raise_exception=True)
-        except Conflict as conflict:
-            raise _Refused({"non_field_errors": [str(conflict.detail)]}, conflict.extra) from None
-        except exceptions.ValidationError as error:
-            errors = plain_errors(error.detail)
-            raise _Refused(errors if isinstance(errors, dict) else {"non_field_errors": errors}) from None
+        except (exceptions.ValidationError, Conflict) as error:
+            raise _Refused(*_errors_of(error)) from None
         return serializer
 
     def _changes(self, serializer, instance, before: dict) -> bool:
@@ -243,3 +353,68 @@ class BatchUpsertMixin:
         changed = {name for name in after if after[name] != before.get(name)} - IGNORED_IN_COMPARISON
         related = getattr(serializer, "related_changes", None)
         return bool(changed) or bool(related and related())
+
+
+class ExternalIdMixin:
+    """external_source + external_id: not on the pages' forms, checked by the model's constraints."""
+
+    def prepare_instance(self, instance, data):
+        for name in ("external_source", "external_id"):
+            if name in data or not self.partial and self.instance is not None:
+                value = data.get(name)
+                if value is not None and not isinstance(value, (str, int)):
+                    raise exceptions.ValidationError({name: [_("Give a text.")]})
+                setattr(instance, name, (str(value).strip() or None) if value is not None else None)
+        return instance
+
+    known_external_ids: dict | None = None  # in a batch: (system, id) -> ids of the records with it
+
+    def batch_prepare(self, records):
+        super().batch_prepare(records)
+        keys = {(str(r["external_source"]).strip(), str(r["external_id"]).strip()) for r in records
+                if isinstance(r, dict) and r.get("external_source") and r.get("external_id")}
+        self.known_external_ids = {key: set() for key in keys}
+        self._external_ids_of: dict[int, list] = {}  # record id -> its keys in known_external_ids
+        if keys:
+            model = self.Meta.model
+            found = model.objects.filter(external_source__in={s for s, _ in keys}, external_id__in={i for _, i in keys})
+            for pk, source, external_id in found.values_list("pk", "external_source", "external_id"):
+                if (source, external_id) in self.known_external_ids:
+                    self.known_external_ids[(source, external_id)].add(pk)
+                    self._external_ids_of.setdefault(pk, []).append((source, external_id))
+
+    def batch_saved(self, obj):
+        super().batch_saved(obj)
+        for key in self._external_ids_of.pop(obj.pk, ()):
+            self.known_external_ids[key].discard(obj.pk)
+        key = (obj.external_source, obj.external_id)
+        self._external_ids_of[obj.pk] = [key] if key in self.known_external_ids else []
+        if obj.external_id is not None and key in self.known_external_ids:
+            self.known_external_ids[key].add(obj.pk)
+
+    def _external_id_taken(self, instance) -> bool:
+        key = (instance.external_source, instance.external_id)
+        if self.known_external_ids is not None and key in self.known_external_ids:
+            return bool(self.known_external_ids[key] - {instance.pk})
+        return type(instance).objects.filter(
+            external_source=instance.external_source, external_id=instance.external_id
+        ).exclude(pk=instance.pk).exists()
+
+    def validate_after_form(self, form, data):
+        super().validate_after_form(form, data)
+        instance = form.instance
+        errors = {}
+        for name, limit in (("external_source", 50), ("external_id", 100)):
+            value = getattr(instance, name)
+            if value is not None and len(value) > limit:
+                errors[name] = [_("At most %(limit)s characters.") % {"limit": limit}]
+        if errors:
+            raise exceptions.ValidationError(errors)
+        if (instance.external_source is None) != (instance.external_id is None):
+            missing = "external_id" if instance.external_id is None else "external_source"
+            raise exceptions.ValidationError({missing: [_("An external id needs its system, and a system needs the id.")]})
+        if instance.external_id is not None:
+            if self._external_id_taken(instance):
+                raise exceptions.ValidationError(
+                    {"external_id": [_("Another record already has this external id in this system.")]}
+                )

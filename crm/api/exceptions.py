@@ -74,6 +74,10 @@ class RequestTooLarge(exceptions.APIException):
     default_detail = _("The request is too large.")
     default_code = "too_large"
 
+    def __init__(self, detail=None, *, extra: dict | None = None):
+        super().__init__(detail)
+        self.extra = extra or {}  # the field errors of a file that is too big
+
 
 class Unprocessable(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY

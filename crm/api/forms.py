@@ -7,8 +7,10 @@ empty form's defaults, on a partial update (PATCH) the record's current values, 
 update (PUT) nothing.
 """
 
+import copy
 import datetime
 import decimal
+import functools
 from collections.abc import Mapping
 
 from django import forms
@@ -49,23 +51,34 @@ def current_value(bound_field):
     return value
 
 
-def form_data(form_class, *, instance, changes: dict, partial: bool, form_kwargs: dict, extra: dict | None = None):
+def form_data(form_class, *, instance, changes: dict, partial: bool, form_kwargs: dict, extra: dict | None = None,
+              create_defaults: dict | None = None):
+    """`create_defaults`: in a batch, a dict that keeps what the empty form offers (the same for
+    every new record of the batch), so that it is built once."""
     creating = instance is None or instance.pk is None
-    # For a new record the form without an instance, as the create page shows it (its initial
-    # values, the owner among them, are set only then).
-    unbound = form_class(instance=None if creating else instance, **form_kwargs)
+    key = (form_class.__name__, "create")
+    if creating and create_defaults is not None and key in create_defaults:
+        fields, defaults = create_defaults[key]
+    else:
+        # For a new record the form without an instance, as the create page shows it (its initial
+        # values, the owner among them, are set only then).
+        unbound = form_class(instance=None if creating else instance, **form_kwargs)
+        fields = {name: (unbound.add_prefix(name), field) for name, field in unbound.fields.items()}
+        defaults = {name: current_value(unbound[name]) for name in fields} if creating or partial else {}
+        if creating and create_defaults is not None:
+            create_defaults[key] = fields, defaults
     data = MultiValueDict()
-    for name, field in unbound.fields.items():
+    for name, (html_name, field) in fields.items():
         if name in changes:
             value = changes[name]
         elif creating or partial:
             # Create: what the empty form offers (the model's defaults, you as the owner), as a
             # browser posts the fields the user left alone. Partial update: the current value.
-            value = current_value(unbound[name])
+            value = defaults[name]
         else:
             continue  # full update (PUT): a field left out is emptied
         converted = form_value(field, value)
-        data.setlist(unbound.add_prefix(name), converted if isinstance(converted, list) else [converted])
+        data.setlist(html_name, converted if isinstance(converted, list) else [converted])
     for key, value in (extra or {}).items():
         data.setlist(key, value if isinstance(value, list) else [value])
     return data
@@ -103,6 +116,8 @@ def memoize_choices(form, memo: dict) -> None:
             method = "_check_values"
         elif isinstance(field, forms.ModelChoiceField):
             method = "to_python"
+        elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.MultipleChoiceField):
+            method = "validate"  # whether a value is among the choices (a country among 250)
         else:
             continue
         original = getattr(field, method)
@@ -127,6 +142,108 @@ def memoize_choices(form, memo: dict) -> None:
         setattr(field, method, cached)
 
 
+def memoize_model_checks(instance, memo: dict) -> None:
+    """The model's field checks (`Model.clean_fields`, which the form's validation calls) with the
+    checks of choice fields and foreign keys looked up once per value for a whole batch: the
+    same rules (a value among the choices, a referenced record that exists), without a query or
+    a walk through 250 countries per record. Undone by `unmemoize_model_checks`."""
+    label = instance._meta.label
+
+    def clean_fields(exclude=None):
+        exclude = set(exclude or ())
+        errors = {}
+        for field in instance._meta.fields:
+            if field.name in exclude or getattr(field, "generated", False):
+                continue
+            raw_value = getattr(instance, field.attname)
+            if field.blank and raw_value in field.empty_values:
+                continue
+            try:
+                if field.choices is not None or field.is_relation:
+                    key = (label, field.name, raw_value)
+                    try:
+                        hash(key)
+                    except TypeError:
+                        key = None
+                    if key is None:
+                        value = field.clean(raw_value, instance)
+                    else:
+                        if key not in memo:
+                            try:
+                                memo[key] = (True, field.clean(raw_value, instance))
+                            except ValidationError as error:
+                                memo[key] = (False, error)
+                        passed, value = memo[key]
+                        if not passed:
+                            raise value
+                else:
+                    value = field.clean(raw_value, instance)
+                setattr(instance, field.attname, value)
+            except ValidationError as error:
+                errors[field.name] = error.error_list
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_constraints(exclude=None):
+        """Model.validate_constraints without the check constraints on a field the form does not
+        hold (an external id): Django skips those too, after building a query for each."""
+        names = set(exclude or ())
+        kept = [(model, [c for c in constraints if not (names and _refers_to(c, names))])
+                for model, constraints in type(instance).get_constraints(instance)]
+        instance.get_constraints = lambda: kept
+        try:
+            type(instance).validate_constraints(instance, exclude=exclude)
+        finally:
+            del instance.get_constraints
+
+    instance.clean_fields = clean_fields
+    instance.validate_constraints = validate_constraints
+
+
+def _refers_to(constraint, names: set) -> bool:
+    """Whether a check constraint made of plain lookups (Q(field__lookup=value)) names one of `names`."""
+    condition = getattr(constraint, "condition", None)
+    if not isinstance(constraint, models.CheckConstraint) or not isinstance(condition, models.Q):
+        return False
+    lookups = []
+    stack = [condition]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            if isinstance(child, models.Q):
+                stack.append(child)
+            elif isinstance(child, tuple) and isinstance(child[0], str) and not hasattr(child[1], "resolve_expression"):
+                lookups.append(child[0])
+            else:
+                return False  # an expression: let Django decide
+    return any(lookup.split("__")[0] in names for lookup in lookups)
+
+
+def unmemoize_model_checks(instance) -> None:
+    instance.__dict__.pop("clean_fields", None)
+    instance.__dict__.pop("validate_constraints", None)
+
+
+def _field_copy(field, memo):
+    """A form field's copy as Field.__deepcopy__ makes it, its choices shared (never changed in place)."""
+    return forms.Field.__deepcopy__(field, memo)
+
+
+def batch_form_class(form_class):
+    """The form class for the forms of one batch: the same class, whose fields' choices are copied
+    once for the batch instead of once per form (a form copies its fields when it is built; for
+    a country field that is 250 choices each time)."""
+    fields = {}
+    for name, field in form_class.base_fields.items():
+        field = copy.deepcopy(field)
+        if isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
+            field.__deepcopy__ = functools.partial(_field_copy, field)
+        fields[name] = field
+    batch_class = type(form_class.__name__, (form_class,), {"__module__": form_class.__module__})
+    batch_class.base_fields = fields  # after the metaclass, which builds them anew
+    return batch_class
+
+
 class FormWriteMixin:
     """A ModelSerializer whose writes go through `form_class` (the page's form)."""
 
@@ -137,6 +254,8 @@ class FormWriteMixin:
     def batch_prepare(self, records: list) -> None:
         """Before a batch upsert: load once what all its records' checks need."""
         self.choice_memo = {}
+        self.batch_forms = {}  # form class -> its batch_form_class
+        self.create_defaults = {}
 
     def batch_saved(self, obj) -> None:
         """After a record of a batch was saved: keep what batch_prepare loaded current."""
@@ -164,14 +283,25 @@ class FormWriteMixin:
         extra = self.form_extra_data(data)
         if data.get(self.confirm_field) is True:
             extra[self.confirm_field] = "on"
+        form_class = self.form_class
+        batch = self.choice_memo is not None
+        if batch:
+            if form_class not in self.batch_forms:
+                self.batch_forms[form_class] = batch_form_class(form_class)
+            form_class = self.batch_forms[form_class]
+        form_kwargs = self.form_kwargs()
         form_data_ = form_data(
-            self.form_class, instance=instance, changes=changes, partial=self.partial,
-            form_kwargs=self.form_kwargs(), extra=extra,
+            form_class, instance=instance, changes=changes, partial=self.partial,
+            form_kwargs=form_kwargs, extra=extra, create_defaults=self.create_defaults if batch else None,
         )
-        form = self.form_class(data=form_data_, instance=instance, **self.form_kwargs())
-        if self.choice_memo is not None:
+        form = form_class(data=form_data_, instance=instance, **form_kwargs)
+        if batch:
             memoize_choices(form, self.choice_memo)
-        valid = form.is_valid()
+            memoize_model_checks(instance, self.choice_memo)
+        try:
+            valid = form.is_valid()
+        finally:
+            unmemoize_model_checks(instance)
         if not valid and form.has_error(NON_FIELD_ERRORS, "similar_exists"):
             raise similar_conflict(getattr(form, "similar", []))
         if not valid:

@@ -25,7 +25,9 @@ class ChangeFeedView(generics.GenericAPIView):
     """Creates, updates, deletes and merges of people, organizations, leads, deals and tickets, oldest first.
 
     Start without `since`, then pass the `id` of the last entry you processed as `since` (or follow
-    `next`): nothing is missed, a merged record names its survivor (`survivor_id`), and an erasure
+    `next`): nothing is missed. Entries come in the order their changes were committed, so ids
+    are not always ascending; an entry appears once the transaction that wrote it and every
+    older one still running have ended. A merged record names its survivor (`survivor_id`), and an erasure
     is a deletion (`reason`: "erased") without any personal data. Only what you may see is listed.
     A change of what the API shows with a record (a person's employments and tags, an
     organization's addresses) is an update of the record; a converted lead is an update with
@@ -48,10 +50,11 @@ class ChangeFeedView(generics.GenericAPIView):
     def get(self, request, *args, **kwargs):
         since = self._int("since", 0, maximum=2**63 - 1)
         limit = self._int("limit", 500, minimum=1, maximum=self.page_size_max)
-        events = ChangeEvent.objects.visible_to(request.user).filter(pk__gt=since).order_by("pk")
+        events = ChangeEvent.objects.visible_to(request.user)
         kind = request.query_params.get("kind")
         if kind:
             events = events.filter(kind=kind)
+        events = events.after(since)
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 # The visibility rules of five kinds make a plan Postgres estimates as costly, so

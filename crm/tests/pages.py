@@ -37,8 +37,11 @@ def records(base: dict) -> dict:
         url="https://hooks.example.com/crm", event_types=["person.created"], secret=webhooks.new_secret()
     )
     event = webhooks.emit("webhook.ping", payload={"message": "ping"}, endpoints=[endpoint.pk])
+    from crm.models import Team
+
+    team = Team.objects.create(name="Geschäftsführung", manager=base["user"])
     return {"outgoing_email": email, "api_token": token, "webhook_endpoint": endpoint,
-            "webhook_delivery": event.deliveries.get()}
+            "webhook_delivery": event.deliveries.get(), "team": team}
 
 
 def url_kwargs(records) -> dict[str, dict]:
@@ -49,6 +52,9 @@ def url_kwargs(records) -> dict[str, dict]:
         **{name: {"pk": records["webhook_endpoint"].pk} for name in (
             "webhook_detail", "webhook_edit", "webhook_rotate", "webhook_ping", "webhook_enable")},
         "webhook_resend": {"pk": records["webhook_delivery"].pk},
+        # Users and teams (the API): every CRM role reads its colleagues.
+        "api:user-detail": {"pk": records["user"].pk},
+        "api:team-detail": {"pk": records["team"].pk},
         "help_panel": {"page_id": "contacts:person_detail"},
         "help_detail": {"page_id": "contacts:person_detail"},
         # A well-formed but unused token: the page explains that the link is invalid.

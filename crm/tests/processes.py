@@ -27,6 +27,15 @@ def require_services(redis_url: str, *, who: str = "a worker process") -> None:
         pytest.skip(message)
 
 
+def require_postgres(why: str) -> None:
+    """Postgres as the test database; fails instead of skipping when REQUIRE_SERVICES=1 (CI)."""
+    if connection.vendor != "postgresql":
+        message = f"this test needs Postgres ({why})"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def database_url() -> str:
     """The test database as a DATABASE_URL for another process."""
     db = connection.settings_dict

@@ -7,7 +7,6 @@ writer, in a thread of its own, creates, updates and deletes people through the 
 erases and tags them through the services and the ORM (as the pages do). Postgres, because the
 server thread, the writer thread and the test share the database."""
 
-import os
 import random
 import threading
 import time
@@ -21,6 +20,7 @@ from contacts.services.duplicates import person_merge
 from crm import privacy
 from crm.models import PrivacyRequest
 from crm.tests.api_client import token_for
+from crm.tests.processes import require_postgres
 
 pytestmark = [
     pytest.mark.services, pytest.mark.real_clock, pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -127,16 +127,8 @@ class Writer(threading.Thread):
         self.done[operation] += 1
 
 
-def _require_postgres():
-    if connection.vendor != "postgresql":
-        message = "the sync test needs Postgres (a live server and a writer thread share the database)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 def test_a_mirror_through_the_change_feed_equals_the_database(live_server, admin_user):
-    _require_postgres()
+    require_postgres("a live server and a writer thread share the database")
     for n in range(5):  # some people before the mirror starts: it begins at the start of the feed
         Person.objects.create(first_name="Alt", last_name=f"Bestand{n}", city="Bonn")
     mirror = Mirror(live_server.url, token_for(admin_user, scope="read"))

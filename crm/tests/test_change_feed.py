@@ -2,7 +2,10 @@
 the API shows of a record, and each role's view of it. The feed's paging and the people's basic
 entries are in test_api.py."""
 
+import threading
+
 import pytest
+from django.db import connection, transaction
 from django.urls import reverse
 
 from conftest import make_user
@@ -12,6 +15,7 @@ from crm import privacy, webhooks
 from crm.models import ChangeEvent, WebhookEndpoint, WebhookEvent
 from crm.roles import Role
 from crm.tests.api_client import call, token_for
+from crm.tests.processes import require_postgres
 from sales import services as sales
 from sales.models import Lead
 from sales.tests.factories import DealFactory, LeadFactory
@@ -266,3 +270,60 @@ def test_the_feed_shows_entries_as_the_serializer_describes_them(client, admin_u
     urls = {(e["kind"], e["object_id"]): e["url"] for e in response.json()["results"]}
     assert urls[("person", person.pk)].endswith(f"/api/v1/people/{person.pk}/")
     assert urls[("lead", lead.pk)].endswith(f"/api/v1/leads/{lead.pk}/")
+
+
+# --- commit order: an entry committed after a later id was read is not skipped -----------------
+
+
+def _page(client, token, since: int) -> dict:
+    response = call(client, "get", f"/api/v1/changes/?since={since}&limit=1000&kind=person", token=token)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _created_people(*pages) -> list[int]:
+    return [e["object_id"] for page in pages for e in page["results"] if e["action"] == "created"]
+
+
+class _SlowWriter(threading.Thread):
+    """Creates a person in a transaction of its own and keeps it open until told to commit."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.inserted, self.release, self.person_id = threading.Event(), threading.Event(), None
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                self.person_id = PersonFactory(last_name="Langsam").pk
+                self.inserted.set()
+                assert self.release.wait(30)
+        finally:
+            connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fast_began_first", [False, True], ids=["slow-began-first", "fast-began-first"])
+def test_an_entry_committed_after_a_later_one_was_read_is_not_skipped(client, admin_user, fast_began_first):
+    """Postgres hands out ids at insert, not at commit: the slow transaction holds id n while
+    id n+1 commits and is read. A feed that went by ids alone moved its cursor past n for good."""
+    require_postgres("two transactions at once")
+    token = token_for(admin_user, scope="read")
+    since = _page(client, token, 0)["since"]
+    slow = _SlowWriter()
+    try:
+        with transaction.atomic():
+            if fast_began_first:  # the fast transaction has the older transaction id
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_current_xact_id()")
+            slow.start()
+            assert slow.inserted.wait(30)
+            fast_id = PersonFactory(last_name="Schnell").pk
+        assert fast_id > slow.person_id
+        first = _page(client, token, since)
+        assert slow.person_id not in _created_people(first)
+    finally:
+        slow.release.set()
+        slow.join(30)
+    second = _page(client, token, first["since"])
+    assert sorted(_created_people(first, second)) == sorted([slow.person_id, fast_id])

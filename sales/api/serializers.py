@@ -9,11 +9,12 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.serializers import CountryFieldMixin  # a blank country as "", not an object
 from rest_framework import serializers
 
+from crm.api.batch import ExternalIdMixin
 from crm.api.exceptions import Conflict
 from crm.api.forms import FormSerializer
 from sales import services
 from sales.forms import DealForm, LeadForm
-from sales.models import Deal, Lead, LineItem, Pipeline, Product, Stage
+from sales.models import Deal, Lead, LineItem, Pipeline, PriceList, PriceListItem, Product, Stage
 
 
 class StageSerializer(serializers.ModelSerializer):
@@ -32,14 +33,38 @@ class PipelineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProductSerializer(FormSerializer):
+class ProductSerializer(ExternalIdMixin, FormSerializer):
     form_class = forms.modelform_factory(
         Product, fields=["name", "sku", "description", "unit_price", "currency", "tax_rate", "is_active"]
     )
 
     class Meta:
         model = Product
-        fields = ["id", "name", "sku", "description", "unit_price", "currency", "tax_rate", "is_active"]
+        fields = [
+            "id", "name", "sku", "description", "unit_price", "currency", "tax_rate", "is_active", "external_source",
+            "external_id",
+        ]
+        read_only_fields = ["id"]
+
+
+class PriceListItemSerializer(FormSerializer):
+    """A product's price in a price list (one per product and list: the model's constraint)."""
+
+    form_class = forms.modelform_factory(PriceListItem, fields=["price_list", "product", "unit_price"])
+
+    class Meta:
+        model = PriceListItem
+        fields = ["id", "price_list", "product", "unit_price"]
+        read_only_fields = ["id"]
+
+
+class PriceListSerializer(FormSerializer):
+    form_class = forms.modelform_factory(PriceList, fields=["name", "currency", "valid_from", "valid_until", "is_active"])
+    items = PriceListItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PriceList
+        fields = ["id", "name", "currency", "valid_from", "valid_until", "is_active", "items"]
         read_only_fields = ["id"]
 
 
@@ -108,7 +133,7 @@ class LeadConvertResultSerializer(serializers.Serializer):
     lead = LeadSerializer()
 
 
-class DealSerializer(FormSerializer):
+class DealSerializer(ExternalIdMixin, FormSerializer):
     form_class = DealForm
     line_items = LineItemSerializer(many=True, read_only=True)
     stage = serializers.PrimaryKeyRelatedField(
@@ -123,7 +148,8 @@ class DealSerializer(FormSerializer):
             "id", "name", "pipeline", "stage", "organization", "owner", "territory", "amount", "currency",
             "converted_amount", "expected_close_date", "probability", "probability_overridden", "forecast_category",
             "next_step", "source", "campaign_code", "competitor", "status", "lost_reason", "close_note", "closed_at",
-            "stage_entered_at", "last_activity_at", "lead", "line_items", "created_at", "updated_at",
+            "stage_entered_at", "last_activity_at", "lead", "line_items", "external_source", "external_id", "created_at",
+            "updated_at",
         ]
         read_only_fields = [
             "id", "pipeline", "converted_amount", "status", "lost_reason", "close_note", "closed_at",

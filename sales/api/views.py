@@ -17,6 +17,7 @@ from rest_framework import exceptions
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from crm.api.batch import BatchUpsertMixin
 from crm.api.exceptions import Conflict
 from crm.api.forms import form_errors, form_value
 from crm.api.viewsets import RecordViewSet
@@ -25,7 +26,7 @@ from sales import services
 from sales.api import serializers
 from sales.filters import DealFilter, LeadFilter
 from sales.forms import LeadConvertForm
-from sales.models import Deal, Lead, LineItem, Pipeline, Product, Stage
+from sales.models import Deal, Lead, LineItem, Pipeline, PriceList, PriceListItem, Product, Stage
 from sales.views.common import SALES_WRITERS
 
 
@@ -137,7 +138,7 @@ class StageViewSet(RecordViewSet):
 
 
 @extend_schema_view(list=extend_schema(description="Deals, filtered like the deal list (`q` searches as the global search does)."))
-class DealViewSet(SalesRecordViewSet):
+class DealViewSet(BatchUpsertMixin, SalesRecordViewSet):
     model = Deal
     serializer_class = serializers.DealSerializer
     filterset_class = DealFilter
@@ -153,6 +154,9 @@ class DealViewSet(SalesRecordViewSet):
     def base_queryset(self):
         line_items = Prefetch("line_items", queryset=LineItem.objects.order_by("position", "pk"))
         return super().base_queryset().prefetch_related(line_items)
+
+    def check_batch_allowed(self):
+        self.check_writer()
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -186,9 +190,10 @@ class DealViewSet(SalesRecordViewSet):
         return Response(self.get_serializer(deal).data, headers={"ETag": self.etag(deal)})
 
 
-class ProductViewSet(RecordViewSet):
+class ProductViewSet(BatchUpsertMixin, RecordViewSet):
     """Products: every CRM role reads the catalogue (deals' line items name them); admins make
-    and change them, as in the administration."""
+    and change them, as in the administration. A batch matches them by external id, else by
+    article number."""
 
     model = Product
     serializer_class = serializers.ProductSerializer
@@ -196,11 +201,55 @@ class ProductViewSet(RecordViewSet):
     read_budget = False  # no customer data
     ordering_fields = {"name": ("name",), "sku": ("sku",)}
     default_ordering = "name"
+    batch_keys = {"sku": ("sku",)}
 
     def base_queryset(self):
         return Product.objects.all()
 
+    def batch_editable(self):
+        return Product.objects.all()  # write_roles let only admins send the batch
+
     def editable_object(self):
         obj = Product._base_manager.select_for_update().get(pk=self.get_object().pk)
+        self.check_if_match(obj)
+        return obj
+
+
+class PriceListViewSet(RecordViewSet):
+    """Price lists with their prices: every CRM role reads them (quotes use them); admins make
+    and change them, as in the administration."""
+
+    model = PriceList
+    serializer_class = serializers.PriceListSerializer
+    write_roles = (Role.ADMIN,)
+    read_budget = False  # no customer data
+    ordering_fields = {"name": ("name",)}
+    default_ordering = "name"
+
+    def base_queryset(self):
+        return PriceList.objects.prefetch_related(Prefetch("items", queryset=PriceListItem.objects.order_by("pk")))
+
+    def editable_object(self):
+        obj = PriceList._base_manager.select_for_update().get(pk=self.get_object().pk)
+        self.check_if_match(obj)
+        return obj
+
+
+class PriceListItemViewSet(RecordViewSet):
+    """The prices of a price list (`price_list=<id>`): read by all, written by admins."""
+
+    model = PriceListItem
+    serializer_class = serializers.PriceListItemSerializer
+    write_roles = (Role.ADMIN,)
+    read_budget = False
+    filterset_fields = ["price_list", "product"]
+    ordering_fields = {"id": ("id",)}
+    default_ordering = "id"
+
+    def base_queryset(self):
+        return PriceListItem.objects.all()
+
+    def editable_object(self):
+        obj = PriceListItem._base_manager.select_for_update().get(pk=self.get_object().pk)
         self.check_if_match(obj)
         return obj

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from crm.roles import IMPORT_ROLES, Role
-from sales.models import DealContact
+from sales.models import DealContact, PriceList, PriceListItem
 from sales.tests.factories import DealFactory, LeadFactory, LineItemFactory, TerritoryRuleFactory
 
 SALES_WRITERS = {Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP}
@@ -14,10 +14,10 @@ RECORD_PAGES = {
 RECORD_EDIT_PAGES = {"sales:deal_update", "sales:lead_update", "sales:lead_convert"}
 WRITER_PAGES = {"sales:deal_create", "sales:lead_create", "sales:forecast", "sales:territory_list"}
 # The API (JSON): the admin's lead and deal are hidden from the others (404, actions included);
-# pipelines, stages and products are read by every CRM role.
+# pipelines, stages, products and price lists are read by every CRM role.
 API_RECORD_PAGES = {"api:lead-detail", "api:deal-detail"}
 POST_ONLY_PAGES = {
-    "api:lead-convert", "api:deal-move",
+    "api:lead-convert", "api:deal-move", "api:deal-batch", "api:product-batch",
     "sales:deal_mark_won", "sales:deal_mark_lost", "sales:deal_reopen", "sales:deal_move", "sales:deal_contact_add",
     "sales:deal_contact_remove", "sales:deal_task_add", "sales:lead_task_add", "sales:reassign",
 }
@@ -32,7 +32,10 @@ def records(base: dict) -> dict:
     contact = DealContact.objects.create(deal=deal, person=base["person"], role=DealContact.Role.DECISION_MAKER)
     lead = LeadFactory(first_name="Petra", last_name="Lindner", company="Lindner Logistik GmbH", owner=admin_user)
     TerritoryRuleFactory(country="DE", postal_code_from="10000", postal_code_to="19999")
-    return {"deal": deal, "deal_contact": contact, "lead": lead, "product": line_item.product}
+    price_list = PriceList.objects.create(name="Händler 2027", currency="EUR")
+    price = PriceListItem.objects.create(price_list=price_list, product=line_item.product, unit_price=Decimal("90.00"))
+    return {"deal": deal, "deal_contact": contact, "lead": lead, "product": line_item.product, "price_list": price_list,
+            "price_list_item": price}
 
 
 def url_kwargs(records) -> dict[str, dict]:
@@ -47,7 +50,9 @@ def url_kwargs(records) -> dict[str, dict]:
     kwargs |= {"api:lead-detail": {"pk": lead.pk}, "api:lead-convert": {"pk": lead.pk},
                "api:deal-detail": {"pk": deal.pk}, "api:deal-move": {"pk": deal.pk},
                "api:pipeline-detail": {"pk": deal.pipeline_id}, "api:stage-detail": {"pk": deal.stage_id},
-               "api:product-detail": {"pk": records["product"].pk}}
+               "api:product-detail": {"pk": records["product"].pk},
+               "api:pricelist-detail": {"pk": records["price_list"].pk},
+               "api:pricelistitem-detail": {"pk": records["price_list_item"].pk}}
     kwargs["sales:deal_contact_remove"] = {"pk": deal.pk, "contact_pk": records["deal_contact"].pk}
     return kwargs
 

@@ -235,3 +235,133 @@ def test_a_product_on_a_line_item_is_not_deleted(client, admin_user, pipeline):
 def test_a_deal_shows_an_empty_lost_reason_as_the_schema_says(client, alice, write_token, pipeline):
     deal = DealFactory(owner=alice)
     assert call(client, "get", url("deal", deal), token=write_token).json()["lost_reason"] == ""
+
+
+# --- batch upsert of deals and products --------------------------------------------------------
+
+
+def test_a_deal_batch_creates_updates_and_reports_errors(client, alice, stages, write_token):
+    existing = DealFactory(owner=alice, name="Alt", stage=stages["Angebot"], external_source="erp", external_id="D-1")
+    records = [
+        {"external_source": "erp", "external_id": "D-1", "name": "Rahmenvertrag", "stage": stages["Angebot"].pk},
+        {"external_source": "erp", "external_id": "D-2", "name": "Wartung", "stage": stages["Angebot"].pk,
+         "amount": "1200.00"},
+        {"external_source": "erp", "external_id": "D-1", "name": "Rahmenvertrag", "stage": stages["Angebot"].pk},
+        {"external_source": "erp", "external_id": "D-3", "name": "", "stage": stages["Angebot"].pk},
+        {"external_id": "D-4", "name": "Ohne System", "stage": stages["Angebot"].pk},
+    ]
+    response = call(client, "post", url("deal") + "batch/", {"records": records}, token=write_token)
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["updated", "created", "unchanged", "error", "error"], results
+    assert "name" in results[3]["errors"] and "external_source" in results[4]["errors"]
+    existing.refresh_from_db()
+    assert existing.name == "Rahmenvertrag"
+    created = Deal.objects.get(external_id="D-2")
+    assert created.owner == alice and created.amount == Decimal("1200.00") and created.history.count() == 1
+
+
+def test_a_deal_batch_is_for_the_sales_roles_and_their_records(client, users, stages):
+    body = {"records": [{"name": "Neu", "stage": stages["Angebot"].pk}]}
+    assert call(client, "post", url("deal") + "batch/", body, token=token_for(users["marketing"])).status_code == 403
+    theirs = DealFactory(owner=users["alice"], stage=stages["Angebot"], external_source="erp", external_id="X")
+    body = {"records": [{"external_source": "erp", "external_id": "X", "name": "Meins", "stage": stages["Angebot"].pk}]}
+    response = call(client, "post", url("deal") + "batch/", body, token=token_for(users["charlie"]))
+    # The outsider does not see alice's deal: the external id is taken by a record it may not change.
+    assert response.json()["results"][0]["status"] == "error"
+    theirs.refresh_from_db()
+    assert theirs.name != "Meins"
+
+
+def test_an_atomic_deal_batch_stores_nothing_when_one_fails(client, alice, stages, write_token):
+    records = [{"name": "Gut", "stage": stages["Angebot"].pk}, {"name": "Schlecht", "stage": 999999}]
+    response = call(client, "post", url("deal") + "batch/", {"atomic": True, "records": records}, token=write_token)
+    assert response.status_code == 422
+    assert [r["status"] for r in response.json()["results"]] == ["not_stored", "error"]
+    assert not Deal.objects.exists()
+
+
+def test_a_product_batch_matches_by_external_id_then_article_number(client, admin_user, alice):
+    by_sku = ProductFactory(sku="SKU-1", name="Alt")
+    records = [
+        {"sku": "SKU-1", "name": "Neu", "unit_price": "10.00", "external_source": "erp", "external_id": "P-1"},
+        {"external_source": "erp", "external_id": "P-1", "sku": "SKU-1", "name": "Neu", "unit_price": "10.00"},
+        {"sku": "SKU-2", "name": "Zweit", "unit_price": "5.00"},
+        {"sku": "SKU-3", "name": "Falsch", "unit_price": "-1"},
+    ]
+    assert call(client, "post", url("product") + "batch/", {"records": records}, token=token_for(alice)).status_code == 403
+    response = call(client, "post", url("product") + "batch/", {"records": records}, token=token_for(admin_user))
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["updated", "unchanged", "created", "error"], results
+    assert "unit_price" in results[3]["errors"]
+    by_sku.refresh_from_db()
+    assert (by_sku.name, by_sku.external_id) == ("Neu", "P-1")
+    assert Product.objects.filter(sku="SKU-2").exists()
+
+
+# --- price lists -------------------------------------------------------------------------------
+
+
+def test_every_role_reads_price_lists_and_admins_write_them(client, users, admin_user):
+    from sales.models import PriceList, PriceListItem
+
+    product = ProductFactory()
+    price_list = PriceList.objects.create(name="Händler", currency="EUR")
+    PriceListItem.objects.create(price_list=price_list, product=product, unit_price=Decimal("90.00"))
+    for who in ("alice", "charlie", "marketing"):
+        token = token_for(users[who])
+        listed = call(client, "get", url("pricelist"), token=token).json()["results"]
+        assert [(p["name"], [i["unit_price"] for i in p["items"]]) for p in listed] == [("Händler", ["90.00"])], who
+        assert call(client, "post", url("pricelist"), {"name": "Neu"}, token=token).status_code == 403
+        assert call(client, "patch", url("pricelist", price_list), {"name": "X"}, token=token).status_code == 403
+    admin = token_for(admin_user)
+    created = call(client, "post", url("pricelist"), {"name": "Export", "currency": "USD"}, token=admin)
+    assert created.status_code == 201, created.content
+    item = call(client, "post", url("pricelistitem"),
+                {"price_list": created.json()["id"], "product": product.pk, "unit_price": "80.00"}, token=admin)
+    assert item.status_code == 201, item.content
+    twice = call(client, "post", url("pricelistitem"),
+                 {"price_list": created.json()["id"], "product": product.pk, "unit_price": "70.00"}, token=admin)
+    assert twice.status_code == 400 and twice["Content-Type"] == "application/problem+json"
+    backwards = call(client, "patch", url("pricelist", price_list), {"valid_from": "2027-02-01", "valid_until": "2027-01-01"},
+                     token=admin)
+    assert backwards.status_code == 400, backwards.content
+    etag = call(client, "get", url("pricelist", price_list), token=admin)["ETag"]
+    assert call(client, "patch", url("pricelist", price_list), {"name": "Händler 2027"}, token=admin, If_Match=etag).status_code == 200
+    assert call(client, "patch", url("pricelist", price_list), {"name": "Händler 2028"}, token=admin, If_Match=etag).status_code == 412
+    assert call(client, "delete", url("pricelist", price_list), token=admin).status_code == 204
+    assert not PriceListItem.objects.filter(price_list=price_list).exists()
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_the_price_list_list_makes_the_same_few_queries(client, alice, count, django_assert_max_num_queries):
+    from sales.models import PriceList, PriceListItem
+
+    for n in range(count):
+        price_list = PriceList.objects.create(name=f"Liste {n}")
+        PriceListItem.objects.create(price_list=price_list, product=ProductFactory(), unit_price=Decimal("1.00"))
+    token = token_for(alice)
+    with django_assert_max_num_queries(6):  # token, its touch, roles, lists, their items, the throttle
+        assert len(call(client, "get", url("pricelist") + "?limit=100", token=token).json()["results"]) == count
+
+
+def test_a_refusal_while_saving_one_deal_keeps_the_others_of_the_batch(client, alice, stages, write_token):
+    """The deal form accepts any open stage; moving a deal into another pipeline is refused when
+    it is saved (DealSerializer.update). The batch then stores the others, and only those."""
+    from sales.tests.factories import make_pipeline
+
+    other = make_pipeline("Service").stages.get(name="Angebot")
+    deal = DealFactory(owner=alice, stage=stages["Angebot"], external_source="erp", external_id="M-1")
+    records = [
+        {"external_source": "erp", "external_id": "N-1", "name": "Vorher", "stage": stages["Angebot"].pk},
+        {"external_source": "erp", "external_id": "M-1", "stage": other.pk},
+        {"external_source": "erp", "external_id": "N-2", "name": "Nachher", "stage": stages["Angebot"].pk},
+    ]
+    response = call(client, "post", url("deal") + "batch/", {"records": records}, token=write_token)
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["created", "error", "created"], results
+    assert "stage" in results[1]["errors"]
+    assert set(Deal.objects.values_list("external_id", flat=True)) == {"M-1", "N-1", "N-2"}
+    deal.refresh_from_db()
+    assert deal.stage == stages["Angebot"]
+    assert Deal.objects.get(external_id="N-1").history.count() == 1  # written once, not twice
