@@ -177,3 +177,27 @@ def zone_or_default(name: str | None, default: str = DEFAULT_TIME_ZONE) -> zonei
         return zoneinfo.ZoneInfo(name) if name and "/" in name else zoneinfo.ZoneInfo(default)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo(default)
+
+
+class CalendarConnectionForm(forms.Form):
+    """A CalDAV calendar: the server's address (its well-known address is tried first), the
+    login, and optionally which of the account's calendars."""
+
+    url = forms.URLField(
+        label=_("Server address"), max_length=500, assume_scheme="https",
+        help_text=_("For example https://cloud.example.com/ (Nextcloud), https://caldav.icloud.com/ or the calendar's own address."),
+    )
+    username = forms.CharField(label=_("User name"), max_length=200)
+    password = forms.CharField(
+        label=_("Password or app password"), max_length=500, strip=False, widget=forms.PasswordInput(render_value=False)
+    )
+    calendar_name = forms.CharField(
+        label=_("Calendar"), max_length=200, required=False,
+        help_text=_("The calendar's name; empty: the account's first calendar."),
+    )
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if not url.lower().startswith(("http://", "https://")):
+            raise forms.ValidationError(_("Give an http or https address."))
+        return url

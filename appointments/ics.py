@@ -61,6 +61,18 @@ def invitation(appointment, *, description: str = "", zone_name: str | None = No
     return calendar.to_ical()
 
 
+def calendar_object(appointment, *, zone_name: str | None = None) -> bytes:
+    """The appointment as a resource in the host's own CalDAV calendar: the invitation's event
+    (same UID and SEQUENCE) without METHOD, which RFC 4791 forbids in a calendar collection."""
+    zone = zoneinfo.ZoneInfo(zone_name or settings.TIME_ZONE)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add_component(_event(appointment, zone=zone))
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
 def feed(appointments, *, name: str, zone_name: str | None = None) -> bytes:
     zone = zoneinfo.ZoneInfo(zone_name or settings.TIME_ZONE)
     calendar = _calendar("PUBLISH")

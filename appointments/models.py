@@ -488,3 +488,7 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appointment_id} −{self.offset} min"
+
+
+# The calendar sync's models live in their own module; imported here so Django finds them.
+from appointments.calendars.models import BusyTime, CalendarConnection, CalendarPush  # noqa: E402, F401

@@ -6,7 +6,8 @@ person's addresses): name, email, time zone, note or message, times, status.
 
 Erasure: the appointments stay as records of the host's calendar (type, host, times, status),
 but name, email, note and customer time zone are emptied or reset; their change history is
-deleted. Slot offers lose name, email and message. Reminders hold nothing personal and stay.
+deleted, and their entries in the hosts' own calendars are written again without them. Slot
+offers lose name, email and message. Reminders hold nothing personal and stay.
 """
 
 from django.db.models import Q
@@ -18,6 +19,9 @@ from appointments.models import (
     AppointmentType,
     Availability,
     AvailabilityException,
+    BusyTime,
+    CalendarConnection,
+    CalendarPush,
     Reminder,
     SlotOffer,
     WorkingHours,
@@ -46,6 +50,18 @@ classify(
     not_personal="appointment_type mode slots person language regarding_type regarding_id created_by created_at expires_at",
 )
 classify(Reminder, not_personal="appointment offset claimed_at sent_at")
+# The hosts' own calendars: their login and busy times are the staff's; an entry pushed there holds
+# the customer's name and address in the calendar server, so an erasure writes it again (below).
+classify(
+    CalendarConnection,
+    not_personal="user url calendar_url calendar_name username password_encrypted is_paused created_at busy_synced_at "
+                 "busy_count last_run_at last_error last_error_detail last_error_at",
+)
+classify(BusyTime, not_personal="user start end")
+classify(
+    CalendarPush,
+    not_personal="appointment connection href etag state pushed_start remote_start attempts last_error updated_at",
+)
 
 
 def _condition(person):
@@ -86,6 +102,11 @@ def erase_person(person) -> int:
     touched += SlotOffer.objects.filter(_condition(person)).update(
         customer_name=_("Erased person"), customer_email="", message="", customer_time_zone=DEFAULT_TIME_ZONE,
     )
+    # The copies in the hosts' calendars are written again, without the name and address.
+    from appointments.calendars.sync import push_queue
+
+    for appointment in Appointment.objects.filter(pk__in=appointment_ids, calendar_push__isnull=False):
+        push_queue(appointment=appointment)
     # Last: the history rows still hold the old name, email and note.
     Appointment.history.filter(id__in=appointment_ids).delete()
     return touched

@@ -280,6 +280,10 @@ def appointment_notify(*, appointment: Appointment, event: str) -> None:
     also webhook events, in the same transaction."""
     if event in ("booked", "moved", "cancelled"):
         webhooks.emit(f"appointment.{event}", appointment)
+        # The host's own calendar follows, written by a task after the commit (never blocking the booking).
+        from appointments.calendars.sync import push_queue
+
+        push_queue(appointment=appointment)
     host = appointment.host
     host_zone = getattr(getattr(host, "availability", None), "time_zone", None) or settings.TIME_ZONE
     recipients = [

@@ -1,11 +1,10 @@
 """Bookable slots: working hours minus absences, holidays and busy time, within notice and horizon.
 
 Everything a range needs is loaded in a fixed number of queries (hosts, their availability with
-hours, exceptions in the range, appointments in the range); the rest is arithmetic in Python,
+hours, exceptions, appointments and calendar busy times in the range); the rest is arithmetic in Python,
 so a month of a 20-person team costs the same handful of queries as one day of one person.
 """
 
-import bisect
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -15,7 +14,14 @@ from functools import lru_cache
 from django.conf import settings
 from django.utils import timezone
 
-from appointments.models import DEFAULT_TIME_ZONE, Appointment, AppointmentType, Availability, AvailabilityException
+from appointments.models import (
+    DEFAULT_TIME_ZONE,
+    Appointment,
+    AppointmentType,
+    Availability,
+    AvailabilityException,
+    BusyTime,
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ def _working_intervals(availability, range_start, range_end):
 
 
 def host_calendars(host_ids, range_start, range_end, *, exclude_appointment=None) -> dict[int, HostDay]:
-    """Free and busy time of each host in the range, in three queries."""
+    """Free and busy time of each host in the range, in four queries."""
     range_start, range_end = range_start.astimezone(UTC), range_end.astimezone(UTC)
     availabilities = {
         a.user_id: a for a in Availability.objects.filter(user_id__in=host_ids).prefetch_related("hours")
@@ -119,6 +125,12 @@ def host_calendars(host_ids, range_start, range_end, *, exclude_appointment=None
         appointments = appointments.exclude(pk=exclude_appointment.pk)
     for host_id, blocked_start, blocked_end in appointments.values_list("host_id", "blocked_start", "blocked_end"):
         busy[host_id].append((blocked_start.astimezone(UTC), blocked_end.astimezone(UTC)))
+    # The hosts' other events, read from their own calendars (appointments.calendars).
+    busy_times = BusyTime.objects.filter(
+        user_id__in=host_ids, start__lt=range_end + timedelta(days=1), end__gt=range_start - timedelta(days=1)
+    )
+    for host_id, start, end in busy_times.values_list("user_id", "start", "end"):
+        busy[host_id].append((start.astimezone(UTC), end.astimezone(UTC)))
     calendars = {}
     for host_id in host_ids:
         free = _working_intervals(availabilities.get(host_id), range_start, range_end)
@@ -163,19 +175,25 @@ def compute_slots(
     free_hosts: dict[int, list[int]] = defaultdict(list)
     for host_id in host_ids:
         calendar = calendars[host_id]
-        busy_starts = [_ts(b[0]) for b in calendar.busy]
-        busy_ends = [_ts(b[1]) for b in calendar.busy]
+        # A start time c is taken when a busy interval (start, end) has start - duration - after < c
+        # < end + before. Those zones, merged, are skipped whole; the start times between them are
+        # taken by the range, so a month with synced busy times costs a walk over two sorted lists.
+        zones = _merge_ts([(_ts(b[0]) - duration - after, _ts(b[1]) + before) for b in calendar.busy])
+        index, count = 0, len(zones)
         for free_start, free_end in calendar.free:
             # Start times on the grid of `step` seconds since the epoch (whole quarter hours, say).
-            candidate = -(-_ts(free_start) // step) * step
-            stop = _ts(free_end) - duration
+            candidate = _ceil(max(_ts(free_start), first_ok), step)
+            stop = min(_ts(free_end) - duration, last_ok)
             while candidate <= stop:
-                if first_ok <= candidate <= last_ok:
-                    # Busy if an interval starting before our (buffered) end ends after our (buffered) start.
-                    index = bisect.bisect_left(busy_starts, candidate + duration + after)
-                    if not (index and busy_ends[index - 1] > candidate - before):
-                        free_hosts[candidate].append(host_id)
-                candidate += step
+                while index < count and zones[index][1] <= candidate:
+                    index += 1
+                if index < count and zones[index][0] < candidate:
+                    candidate = _ceil(zones[index][1], step)
+                    continue
+                limit = min(stop, zones[index][0]) if index < count else stop
+                for moment in range(candidate, limit + 1, step):
+                    free_hosts[moment].append(host_id)
+                candidate = _ceil(limit + 1, step)
     length = timedelta(seconds=duration)
     slots = []
     for ts, hosts in sorted(free_hosts.items()):
@@ -186,6 +204,21 @@ def compute_slots(
 
 def _ts(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def _ceil(seconds: int, step: int) -> int:
+    return -(-seconds // step) * step
+
+
+def _merge_ts(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def slots_by_day(slots: list[Slot], zone) -> list[tuple[date, list[Slot]]]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appointments.views import public, staff
+from appointments.views import calendar_sync, public, staff
 
 app_name = "appointments"
 
@@ -10,7 +10,11 @@ urlpatterns = [
     path("<int:pk>/history/", staff.appointment_history, name="appointment_history"),
     path("<int:pk>/outcome/", staff.appointment_outcome, name="appointment_outcome"),
     path("<int:pk>/cancel/", staff.appointment_cancel, name="appointment_cancel"),
+    path("<int:pk>/calendar-entry/", calendar_sync.calendar_entry_resolve, name="calendar_entry_resolve"),
     path("calendar/", staff.calendar, name="calendar"),
+    path("calendar/sync/", calendar_sync.calendar_connection, name="calendar_connection"),
+    path("calendar/sync/read/", calendar_sync.calendar_connection_sync, name="calendar_connection_sync"),
+    path("calendar/sync/disconnect/", calendar_sync.calendar_connection_disconnect, name="calendar_connection_disconnect"),
     path("calendar/team/", staff.team_calendar, name="team_calendar"),
     path("types/", staff.AppointmentTypeListView.as_view(), name="type_list"),
     path("types/new/", staff.AppointmentTypeCreateView.as_view(), name="type_create"),

@@ -319,6 +319,11 @@ CRM_MAILBOX_TIMEOUT = env_int("CRM_MAILBOX_TIMEOUT", 30)
 CRM_MAILBOX_BATCH = env_int("CRM_MAILBOX_BATCH", 200)
 # Biggest message stored (bytes); a bigger one is on the timeline without its attachments.
 CRM_MAILBOX_MAX_MESSAGE_BYTES = env_int("CRM_MAILBOX_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)
+# Users' CalDAV calendars (appointments.calendars): how often busy times are read and failed
+# pushes retried, how long the server may take, and how many days ahead busy times are read.
+CRM_CALENDAR_SYNC_SECONDS = env_int("CRM_CALENDAR_SYNC_SECONDS", 300)
+CRM_CALENDAR_TIMEOUT = env_int("CRM_CALENDAR_TIMEOUT", 20)
+CRM_CALENDAR_BUSY_DAYS = env_int("CRM_CALENDAR_BUSY_DAYS", 120)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "crm-outbox-resume": {"task": "crm.tasks.emails_resume", "schedule": 60.0},
@@ -334,6 +339,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "crm-webhooks-resume": {"task": "crm.tasks.webhooks_resume", "schedule": 30.0},
     "crm-webhooks-purge": {"task": "crm.tasks.webhooks_purge", "schedule": 6 * 3600.0},
     "contacts-mailboxes-sync": {"task": "contacts.tasks.mailboxes_sync", "schedule": float(CRM_MAILBOX_SYNC_SECONDS)},
+    "appointments-calendars-sync": {"task": "appointments.tasks.calendars_sync", "schedule": float(CRM_CALENDAR_SYNC_SECONDS)},
 }
 
 # Production hardening; DEBUG=1 relaxes what a laptop cannot provide (HTTPS).

@@ -42,3 +42,28 @@ def first_meeting(host):
 @pytest.fixture
 def day():
     return next_weekday()
+
+
+CALDAV_USER, CALDAV_PASSWORD = "alice", "Kalender-Passwört"
+
+
+@pytest.fixture
+def radicale_server():
+    """A private Radicale (crm/tests/radicale.py) with alice's calendar "calendar"."""
+    from crm.tests import radicale
+
+    radicale.require_radicale()
+    server = radicale.start(users={CALDAV_USER: CALDAV_PASSWORD})
+    server.make_calendar(CALDAV_USER)
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def connected_host(host, radicale_server, django_capture_on_commit_callbacks):
+    """Alice (the host of first_meeting) with her Radicale calendar connected."""
+    from appointments.calendars.sync import calendar_connect
+
+    with django_capture_on_commit_callbacks(execute=True):
+        calendar_connect(user=host, url=radicale_server.url, username=CALDAV_USER, password=CALDAV_PASSWORD)
+    return host

@@ -12,7 +12,8 @@ from crm.roles import Role
 EDIT_PAGES = {"appointments:type_update"}
 POST_ONLY_PAGES = {
     "appointments:appointment_outcome", "appointments:appointment_cancel", "appointments:exception_delete",
-    "api:appointment-cancel",
+    "api:appointment-cancel", "appointments:calendar_entry_resolve", "appointments:calendar_connection_sync",
+    "appointments:calendar_connection_disconnect",
 }
 # The API (JSON) as the pages: every CRM role reads appointments, their types and free slots (the
 # admin's appointment included); only the host's managers change it (POST only, see above).
@@ -54,6 +55,7 @@ def url_kwargs(records) -> dict[str, dict]:
         "appointments:appointment_history": {"pk": appointment.pk},
         "appointments:appointment_outcome": {"pk": appointment.pk},
         "appointments:appointment_cancel": {"pk": appointment.pk},
+        "appointments:calendar_entry_resolve": {"pk": appointment.pk},
         "appointments:type_update": {"pk": kind.pk},
         "appointments:exception_delete": {"pk": records["appointment_exception"].pk},
         "appointments:calendar_feed": {"token": records["appointment_availability"].feed_token},

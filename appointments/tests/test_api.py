@@ -213,6 +213,6 @@ def test_the_list_makes_the_same_few_queries_for_few_and_many(client, host, firs
     with django_assert_max_num_queries(4):  # token, its touch, roles, appointments
         response = call(client, "get", APPOINTMENTS + "?limit=100", token=token)
     assert len(response.json()["results"]) == count
-    with django_assert_max_num_queries(8):  # token, touch, roles, the type; the host's availability, hours, absences, bookings
+    with django_assert_max_num_queries(9):  # token, touch, roles, the type; the host's availability, hours, absences, bookings, calendar busy times
         response = call(client, "get", SLOTS + f"?type={first_meeting.pk}", token=token)
     assert response.status_code == 200

@@ -113,9 +113,20 @@ def test_team_slots_list_every_free_host_and_queries_stay_constant(django_assert
     AppointmentFactory(appointment_type=kind, host=members[0], start=at(day, 9))
     start, end = day_range(day, BERLIN)
     now = start - timedelta(days=1)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         month = compute_slots(appointment_type=kind, start=start, end=start + timedelta(days=30), now=now)
     nine = next(s for s in month if s.start == at(day, 9))
     assert members[0].pk not in nine.host_ids and len(nine.host_ids) == 19
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         compute_slots(appointment_type=kind, start=start, end=end, now=now)
+
+
+def test_busy_times_from_the_hosts_calendar_block_slots_with_their_buffers(first_meeting, host, day):
+    from appointments.calendars.models import BusyTime
+
+    BusyTime.objects.create(user=host, start=at(day, 11), end=at(day, 11, 45))
+    start, end = day_range(day, BERLIN)
+    free = {s.start for s in compute_slots(appointment_type=first_meeting, start=start, end=end)}
+    # 30 minutes plus a 10-minute buffer after: 10:30 would run into 11:00; 11:30 is busy; 12:00 is free.
+    assert at(day, 10) in free and at(day, 12) in free
+    assert not free & {at(day, 10, 30), at(day, 11), at(day, 11, 30)}

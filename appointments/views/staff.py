@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, DetailView, UpdateView
 
 from appointments import ics, services
+from appointments.calendars.models import CalendarPush
 from appointments.filters import AppointmentFilter, AppointmentTypeFilter
 from appointments.forms import (
     AppointmentTypeForm,
@@ -91,6 +92,7 @@ class AppointmentDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
             manage_url=services.manage_url(obj) if can_edit and obj.status == Appointment.Status.BOOKED else "",
             reminders=list(obj.reminders.order_by("-offset")),
             emails=outbox.emails_about(obj),
+            calendar_push=CalendarPush.objects.filter(appointment=obj).first(),
         )
         return context
 
