@@ -70,8 +70,6 @@ def register_webhooks() -> None:
     from crm import webhooks
 
     def appointment(instance):
-        import rest_framework.views  # noqa: F401  (DRF's views first, see contacts.registrations)
-
         from appointments.api.serializers import AppointmentSerializer
 
         return AppointmentSerializer(instance, context={"user": None}).data

@@ -33,34 +33,63 @@ def register_all() -> None:
 
 
 def register_change_feed() -> None:
-    from contacts.models import Organization, Person
+    from contacts.models import Employment, Organization, OrganizationAddress, Person
     from crm import changefeed
 
     changefeed.register("person", Person)
     changefeed.register("organization", Organization)
+    # What the API shows with a record: a change of it is a change of the record.
+    changefeed.watch_related(Employment, "person")
+    changefeed.watch_related(OrganizationAddress, "organization")
+    changefeed.watch_many_to_many(Person, "tags")
+    changefeed.watch_many_to_many(Organization, "tags")
     register_webhooks()
 
 
 def register_webhooks() -> None:
-    """Webhook payloads show a person or an organization as the API does."""
+    """Webhook payloads show a person or an organization as the API does. Built inside the
+    request that made the change, so it must be cheap: one serializer per process (DRF builds
+    a serializer's fields once per instance), and the related rows in one query each (a copy of
+    the record gets them, so the caller's record keeps no cache that its next change would make
+    stale)."""
+    from django.db.models import Prefetch
+
     from crm import webhooks
 
-    def _load_api():
-        # DRF's views first: importing crm.api.exceptions first (outside a request, in a worker)
-        # runs into the circle exceptions -> rest_framework.views -> parser setting -> exceptions.
-        import rest_framework.views  # noqa: F401
+    serializers = {}
+
+    def _serializer(name):
+        if name not in serializers:
+            from contacts.api import serializers as api
+
+            serializers[name] = getattr(api, name)(context={"user": None})
+        return serializers[name]
+
+    def _with_rows(instance, *lookups):
+        import copy
+
+        from django.db.models import prefetch_related_objects
+
+        clone = copy.copy(instance)
+        clone._state = copy.copy(instance._state)
+        clone._state.fields_cache = dict(instance._state.fields_cache)
+        clone._prefetched_objects_cache = {}
+        prefetch_related_objects([clone], *lookups)
+        return clone
 
     def person(instance):
-        _load_api()
-        from contacts.api.serializers import PersonSerializer
+        from contacts.models import Employment
 
-        return PersonSerializer(instance, context={"user": None}).data
+        employments = Prefetch(
+            "employments", queryset=Employment.objects.select_related("organization").order_by("-is_primary", "pk")
+        )
+        return _serializer("PersonSerializer").to_representation(_with_rows(instance, "tags", employments))
 
     def organization(instance):
-        _load_api()
-        from contacts.api.serializers import OrganizationSerializer
+        from contacts.models import OrganizationAddress
 
-        return OrganizationSerializer(instance, context={"user": None}).data
+        addresses = Prefetch("addresses", queryset=OrganizationAddress.objects.order_by("kind", "pk"))
+        return _serializer("OrganizationSerializer").to_representation(_with_rows(instance, "tags", addresses))
 
     webhooks.register_kind("person", person)
     webhooks.register_kind("organization", organization)

@@ -11,6 +11,7 @@ class CrmConfig(AppConfig):
 
     def ready(self):
         from crm import outbox, privacy, webhooks
+        from crm.webhooks import benchmarks  # noqa: F401  (registers itself)
 
         privacy.register_core_fields()
         webhooks.connect_signals()

@@ -359,8 +359,10 @@ class ChangeEventQuerySet(models.QuerySet):
             if not visible.query.where:  # every record of the kind: no need to ask which
                 condition |= models.Q(kind=kind)
                 continue
+            # EXISTS per entry, not IN (all visible ids): a page of the feed checks its own rows
+            # (by primary key) instead of the visibility of every lead, deal or ticket there is.
             condition |= models.Q(kind=kind, action__in=ChangeEvent.GONE) | models.Q(
-                kind=kind, object_id__in=visible.values("pk")
+                models.Exists(visible.order_by().filter(pk=models.OuterRef("object_id"))), kind=kind
             )
         return self.filter(condition)
 

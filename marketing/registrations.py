@@ -52,15 +52,11 @@ def register_webhooks() -> None:
     from crm import webhooks
 
     def consent(instance):
-        import rest_framework.views  # noqa: F401  (DRF's views first, see contacts.registrations)
-
         from marketing.api.serializers import ConsentSerializer
 
         return ConsentSerializer(instance, context={"user": None}).data
 
     def campaign(instance):
-        import rest_framework.views  # noqa: F401
-
         from marketing.api.serializers import CampaignSerializer
 
         return CampaignSerializer(instance, context={"user": None}).data

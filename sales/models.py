@@ -20,6 +20,7 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from contacts.models import Organization
+from crm.changefeed import ChangeFeedModel
 from crm.models import SearchIndexedModel, managed_user_ids, teammate_ids
 from crm.money import CURRENCIES, company_currency
 from crm.roles import Role, has_role, is_crm_user
@@ -355,7 +356,7 @@ class LeadQuerySet(OwnedQuerySet):
         return self.exclude(status__in=[Lead.Status.DISQUALIFIED, Lead.Status.CONVERTED])
 
 
-class Lead(SearchIndexedModel):
+class Lead(ChangeFeedModel, SearchIndexedModel):
     class Status(models.TextChoices):
         NEW = "new", _("New")
         CONTACTED = "contacted", _("Contacted")
@@ -511,7 +512,7 @@ class DealQuerySet(OwnedQuerySet):
         )
 
 
-class Deal(SearchIndexedModel):
+class Deal(ChangeFeedModel, SearchIndexedModel):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         WON = "won", _("Won")

@@ -12,7 +12,7 @@ Activities about deals are the contacts provider's.
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from crm import privacy
+from crm import changefeed, privacy
 from crm.privacy import classify, emails, identifiers, plain, scrub
 from crm.text import index_text
 from sales.models import (
@@ -101,6 +101,7 @@ def erase_person(person) -> int:
         **privacy.emptied(Lead, [f for f in privacy.personal_fields(Lead) if f != "last_name"]),
         last_name=_("Erased person"), search_key=index_text(_("Erased person")),
     )
+    changefeed.record_updated_ids(Lead, lead_ids)  # a mirror reads them again, emptied
     links = DealContact.objects.filter(person=person)
     deal_ids = set(links.values_list("deal_id", flat=True)) | set(
         Deal.objects.filter(lead_id__in=lead_ids).values_list("pk", flat=True)
@@ -114,6 +115,7 @@ def erase_person(person) -> int:
                 setattr(deal, field, value)
             deal.refresh_search_key()
             Deal.objects.filter(pk=deal.pk).update(search_key=deal.search_key, **changed)
+            changefeed.record_updated_ids(Deal, [deal.pk])
             touched += 1
     for row in Deal.history.filter(id__in=deal_ids):
         changed = {f: scrub(getattr(row, f), needles) for f in DEAL_TEXT_FIELDS}

@@ -17,6 +17,7 @@ def register_all() -> None:
     from sales import startpage as widgets
     from sales.timeline import stage_change_entries
     register_privacy()
+    register_change_feed()
     register_webhooks()
 
     navigation.register(NavItem(_("Leads"), "sales:lead_list", order=40, icon="person-plus", section="sales:lead_", roles=SALES_ROLES))
@@ -48,21 +49,26 @@ def register_privacy() -> None:
     )
 
 
+def register_change_feed() -> None:
+    """Leads and deals in the change feed. Their webhooks come from the services, named for what
+    happened (lead.converted, deal.won), so the feed emits none for them."""
+    from crm import changefeed
+    from sales.models import Deal, Lead
+
+    changefeed.register("lead", Lead, webhooks=False)
+    changefeed.register("deal", Deal, webhooks=False)
+
+
 def register_webhooks() -> None:
     """Webhook payloads show a lead or a deal as the API does."""
     from crm import webhooks
 
-    def _load_api():
-        import rest_framework.views  # noqa: F401  (see contacts.registrations.register_webhooks)
-
     def lead(instance):
-        _load_api()
         from sales.api.serializers import LeadSerializer
 
         return LeadSerializer(instance, context={"user": None}).data
 
     def deal(instance):
-        _load_api()
         from sales.api.serializers import DealSerializer
 
         return DealSerializer(instance, context={"user": None}).data

@@ -532,6 +532,9 @@ def lead_convert(
     lead.status = Lead.Status.CONVERTED
     lead.converted_person, lead.converted_organization, lead.converted_deal = person, organization, deal
     lead.converted_at = timezone.now()
+    # An update of the lead in the feed, with the reason: its columns now name the person,
+    # organization and deal, which appear as created records of their own.
+    changefeed.mark_reason(lead, "converted")
     lead.save()
     webhooks.emit("lead.converted", lead)  # the lead's columns name the person, organization and deal
     return person, organization, deal
@@ -620,6 +623,7 @@ def lead_import(*, text: str, user) -> tuple[int, list[dict]]:
         return 0, errors
     with transaction.atomic():
         Lead.objects.bulk_create(leads, batch_size=1000)
+        changefeed.record_created(Lead, [lead.pk for lead in leads])
     return len(leads), []
 
 
@@ -630,12 +634,14 @@ def lead_import(*, text: str, user) -> tuple[int, list[dict]]:
 def deals_reassign(*, deal_ids, new_owner, user) -> int:
     """Give the user's editable open deals among `deal_ids` to `new_owner`; returns how many."""
     deals = Deal.objects.editable_by(user).filter(pk__in=list(deal_ids))
+    changefeed.record_updated_ids(Deal, list(deals.values_list("pk", flat=True)))
     return deals.update(owner=new_owner, updated_at=timezone.now())
 
 
 @transaction.atomic
 def leads_reassign(*, lead_ids, new_owner, user) -> int:
     leads = Lead.objects.editable_by(user).filter(pk__in=list(lead_ids))
+    changefeed.record_updated_ids(Lead, list(leads.values_list("pk", flat=True)))
     return leads.update(owner=new_owner, updated_at=timezone.now())
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contacts.models import Organization, Person, Tag
+from crm.changefeed import ChangeFeedModel
 from crm.models import SearchIndexedModel, Team
 from crm.roles import SALES_ROLES, SERVICE_ROLES, Role, has_role
 
@@ -310,7 +311,7 @@ class TicketQuerySet(models.QuerySet):
         return self.filter(organization=organization)
 
 
-class Ticket(SearchIndexedModel):
+class Ticket(ChangeFeedModel, SearchIndexedModel):
     class Status(models.TextChoices):
         NEW = "new", _("New")
         OPEN = "open", _("Open")

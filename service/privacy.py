@@ -13,6 +13,7 @@ of the person are deleted.
 
 from django.utils.translation import gettext as _
 
+from crm import changefeed
 from crm.privacy import classify, plain
 from crm.text import index_text
 from service.models import (
@@ -112,6 +113,7 @@ def erase_person(person) -> int:
             subject=subject, description="", complaint_measures="", message_id="", routing_explanation="",
             search_key=search_key,
         )
+    changefeed.record_updated_ids(Ticket, ticket_ids)  # a mirror reads them again, emptied
     touched += PortalAccess.objects.filter(person=person).delete()[0]
     touched += CustomerTier.objects.filter(person=person).delete()[0]
     # Last: the history rows still hold the old subject and description.

@@ -53,6 +53,7 @@ def register_all() -> None:
     from service import benchmarks, seed  # noqa: F401  (they register themselves on import)
     from service.models import Ticket
     register_privacy()
+    register_change_feed()
     register_webhooks()
 
     navigation.register(
@@ -86,13 +87,21 @@ def register_privacy() -> None:
     )
 
 
+def register_change_feed() -> None:
+    """Tickets in the change feed; their webhooks come from service.services (ticket.replied,
+    ticket.status_changed), so the feed emits none for them."""
+    from crm import changefeed
+    from service.models import Ticket
+
+    changefeed.register("ticket", Ticket, webhooks=False)
+    changefeed.watch_many_to_many(Ticket, "tags")
+
+
 def register_webhooks() -> None:
     """Ticket webhook payloads show the ticket as the API does."""
     from crm import webhooks
 
     def ticket(instance):
-        import rest_framework.views  # noqa: F401  (DRF's views first, see contacts.registrations)
-
         from service.api.serializers import TicketSerializer
 
         return TicketSerializer(instance, context={"user": None}).data

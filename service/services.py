@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from contacts.models import Person
-from crm import outbox, ratelimit, webhooks
+from crm import changefeed, outbox, ratelimit, webhooks
 from crm.links import absolute_url
 from service.models import (
     PRIORITY_ORDER,
@@ -342,7 +342,7 @@ def ticket_set_status(*, ticket: Ticket, status: str, user=None) -> None:
         survey_send(ticket=ticket)
 
 
-@transaction.atomic
+@changefeed.one_change()  # the ticket and its tags: one entry in the change feed
 def ticket_update(*, ticket_id: int, version: int, changes: dict, user) -> Ticket:
     """Saves a ticket edit unless someone else saved it since `version` was read (optimistic lock)."""
     ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
@@ -478,6 +478,7 @@ def sla_escalate(*, now: datetime | None = None, limit: int = 500) -> int:
                 breach = stage in (Stage.FIRST_RESPONSE_BREACH, Stage.RESOLUTION_BREACH)
                 if breach:
                     Ticket.objects.filter(pk=ticket.pk).update(priority=raised(ticket.priority), version=ticket.version + 1)
+                    changefeed.record_updated_ids(Ticket, [ticket.pk])
                 recipient = ticket.team.lead if breach and ticket.team_id and ticket.team.lead_id else ticket.assignee
                 if recipient is not None and recipient.email:
                     digests.setdefault(recipient.pk, (recipient, []))[1].append((ticket, Stage(stage)))

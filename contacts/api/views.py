@@ -99,6 +99,18 @@ class PersonViewSet(BatchUpsertMixin, RecordViewSet):
     def base_queryset(self):
         return super().base_queryset().select_related("owner").prefetch_related("tags", _employments())
 
+    def get_queryset(self):
+        if self.action != "list":
+            return super().get_queryset()
+        # A page of up to 1,000 people reads what the representation shows and no more: the
+        # owner and the tags as ids, of an employment's organization its name; not the search
+        # columns. Only for reading: a record loaded with deferred columns saves only the others.
+        tags = Prefetch("tags", queryset=Tag.objects.only("pk"))
+        employments = Prefetch("employments", queryset=Employment.objects.select_related("organization").only(
+            "pk", "person_id", "organization_id", "position", "department", "is_primary", "organization__name",
+        ).order_by("-is_primary", "pk"))
+        return super().base_queryset().defer("search_key", "name_key").prefetch_related(tags, employments)
+
     def batch_match(self, record):
         return batch_match(self.base_queryset(), record, email_fields=("email", "email_secondary"))
 

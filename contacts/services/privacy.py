@@ -134,11 +134,13 @@ def erase_person(person) -> int:
         setattr(person, field, value)
     person.last_name = _("Erased person %(id)s") % {"id": person.pk}
     person.skip_history_when_saving = True
-    changefeed.mark_erased(person)
-    try:
-        person.save()
-    finally:
-        del person.skip_history_when_saving
-    person.tags.clear()
+    # One change, reported as the deletion: the tags go first, so nothing follows it in the feed.
+    with changefeed.one_change():
+        person.tags.clear()
+        changefeed.mark_erased(person)
+        try:
+            person.save()
+        finally:
+            del person.skip_history_when_saving
     person.history.all().delete()
     return touched + 1

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -10,6 +9,7 @@ from django.views.generic import CreateView, DeleteView, DetailView, UpdateView
 
 from contacts.forms.records import AttachmentForm, NoteForm, TaskForm
 from contacts.models import Organization, Person
+from crm import changefeed
 from crm.access import RoleRequiredMixin, get_editable_or_403, get_visible_or_404
 from crm.breadcrumbs import BreadcrumbMixin, crumb
 from crm.history import history_rows
@@ -70,7 +70,7 @@ class FormsetMixin:
         formset = self.formset_class(self.request.POST, instance=form.instance, prefix="rows")
         if not formset.is_valid():
             return self.render_to_response(self.get_context_data(form=form, formset=formset))
-        with transaction.atomic():
+        with changefeed.one_change():  # the record, its tags and rows: one change (feed entry, webhook)
             self.object = form.save()
             formset.instance = self.object
             formset.save()

@@ -4,6 +4,10 @@ help page's section on the error), `title`, `status`, `detail`, and for invalid 
 
 Every exception a view raises on bad input becomes one of these; anything else is a bug and
 stays a 500 (logged), answered in the same shape by `server_error`.
+
+This module imports nothing of `rest_framework.views`: building APIView reads the parser setting,
+whose parser (crm.api.parsers) raises `RequestTooLarge` from here, so a module-level import of
+the views closes a circle whenever this module is the first of DRF to load (a worker, a shell).
 """
 
 import logging
@@ -17,7 +21,6 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +127,8 @@ def _translate(exc):
 
 
 def problem_exception_handler(exc, context):
+    from rest_framework.views import exception_handler  # not at import time: see the module docstring
+
     exc = _translate(exc)
     response = exception_handler(exc, context)
     if response is None:

@@ -18,6 +18,7 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
 
+from crm import changefeed
 from crm.api.exceptions import Conflict
 
 
@@ -183,6 +184,12 @@ class FormWriteMixin:
 
     def validate_after_form(self, form, data) -> None:
         """Rules over what the form did not check, before anything is saved."""
+
+    def save(self, **kwargs):
+        # The record with its many-to-many fields and related rows (saved after it) is one
+        # change: one entry in the change feed, a webhook payload that shows them as saved.
+        with changefeed.one_change():
+            return super().save(**kwargs)
 
     def create(self, validated_data):
         return validated_data["form"].save()

@@ -1,5 +1,6 @@
 """The API's own endpoints: the change feed, and the interactive documentation."""
 
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -8,7 +9,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions, generics, serializers
 from rest_framework.response import Response
 
-from crm.api.serializers import ChangeEventSerializer
+from crm.api.serializers import ChangeEventSerializer, change_entries
 from crm.breadcrumbs import crumb
 from crm.models import ChangeEvent
 
@@ -21,11 +22,14 @@ class ChangeFeedPageSerializer(serializers.Serializer):
 
 
 class ChangeFeedView(generics.GenericAPIView):
-    """Creates, updates, deletes and merges of people and organizations, oldest first.
+    """Creates, updates, deletes and merges of people, organizations, leads, deals and tickets, oldest first.
 
     Start without `since`, then pass the `id` of the last entry you processed as `since` (or follow
     `next`): nothing is missed, a merged record names its survivor (`survivor_id`), and an erasure
     is a deletion (`reason`: "erased") without any personal data. Only what you may see is listed.
+    A change of what the API shows with a record (a person's employments and tags, an
+    organization's addresses) is an update of the record; a converted lead is an update with
+    `reason` "converted" (the person, organization and deal it became appear as created).
     """
 
     serializer_class = ChangeEventSerializer
@@ -38,7 +42,7 @@ class ChangeFeedView(generics.GenericAPIView):
         parameters=[
             OpenApiParameter("since", OpenApiTypes.INT, description=gettext_lazy("The id of the last entry you have; entries after it.")),
             OpenApiParameter("limit", OpenApiTypes.INT, description=gettext_lazy("Entries per page (at most 1,000).")),
-            OpenApiParameter("kind", OpenApiTypes.STR, enum=["person", "organization"]),
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=["person", "organization", "lead", "deal", "ticket"]),
         ],
     )
     def get(self, request, *args, **kwargs):
@@ -48,7 +52,13 @@ class ChangeFeedView(generics.GenericAPIView):
         kind = request.query_params.get("kind")
         if kind:
             events = events.filter(kind=kind)
-        rows = list(events[: limit + 1])
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # The visibility rules of five kinds make a plan Postgres estimates as costly, so
+                # it compiles it (JIT): 5.7 s of compiling for a page that reads in 1 ms.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL jit = off")
+            rows = list(events[: limit + 1])
         more = len(rows) > limit
         rows = rows[:limit]
         last = rows[-1].pk if rows else since
@@ -56,7 +66,7 @@ class ChangeFeedView(generics.GenericAPIView):
         query["since"] = str(last)
         next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         return Response({
-            "results": ChangeEventSerializer(rows, many=True, context={"request": request}).data,
+            "results": change_entries(rows, request),
             "since": last,
             "more": more,
             "next": next_url,

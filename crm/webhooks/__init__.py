@@ -177,7 +177,16 @@ def changed(kind: str, action: str, *, instance=None, object_id=None, survivor_i
     if not endpoint_ids:
         return
     object_id = instance.pk if object_id is None and instance is not None else object_id
-    if action in ("deleted", "merged") or reason == "erased":
+    gone = action in ("deleted", "merged") or reason == "erased"
+    if instance is None and not gone:
+        # A change recorded by id (a related row, a queryset update): the record as it is now.
+        from crm import changefeed
+
+        model = changefeed.kinds().get(kind)
+        instance = model._default_manager.filter(pk=object_id).first() if model is not None else None
+        if instance is None:
+            return  # deleted in the same transaction: its deletion is reported
+    if gone:
         # The record is gone (or emptied by an erasure): the event names it and no more.
         payload = {"id": object_id}
         if survivor_id is not None:

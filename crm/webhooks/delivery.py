@@ -244,17 +244,17 @@ def backoff_seconds(failures: int) -> float:
     return base * random.uniform(0.75, 1.25)
 
 
-def due_deliveries(endpoint: WebhookEndpoint):
-    """Pending deliveries that are the oldest pending one of their record."""
-    earlier = WebhookDelivery.objects.filter(
-        endpoint_id=OuterRef("endpoint_id"), record_key=OuterRef("record_key"), state=State.PENDING, pk__lt=OuterRef("pk")
-    )
-    return (
-        WebhookDelivery.objects.filter(endpoint=endpoint, state=State.PENDING)
-        .exclude(Exists(earlier))
-        .select_related("event")
-        .order_by("pk")
-    )
+def due_deliveries(endpoint: WebhookEndpoint, *, limit: int = 100) -> list[WebhookDelivery]:
+    """Pending deliveries that are the oldest pending one of their record, oldest first (at most
+    `limit`). Taken from the oldest pending rows by id, so an earlier pending row of the same
+    record is always among them: two plain index scans, whatever the planner knows of the table
+    (a NOT EXISTS per row took 40 s for 10,000 rows written in one transaction, before ANALYZE)."""
+    window = WebhookDelivery.objects.filter(endpoint=endpoint, state=State.PENDING).order_by("pk")
+    first_of_record: dict[str, int] = {}
+    for pk, record_key in window.values_list("pk", "record_key")[: limit * 4]:
+        first_of_record.setdefault(record_key, pk)
+    due = sorted(first_of_record.values())[:limit]
+    return list(WebhookDelivery.objects.filter(pk__in=due).select_related("event").order_by("pk"))
 
 
 def _acquire(endpoint_id: int, now: datetime) -> str | None:
@@ -301,7 +301,7 @@ def deliver_endpoint(endpoint_id: int, *, limit: int = 1000) -> Run:
         sent, renewed = 0, time.monotonic()
         try:
             while sent < limit:
-                batch = list(due_deliveries(endpoint)[: min(100, limit - sent)])
+                batch = due_deliveries(endpoint, limit=min(100, limit - sent))
                 if not batch:
                     return run
                 keys_seen = set()
