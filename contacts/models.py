@@ -733,7 +733,11 @@ class ImportJobQuerySet(models.QuerySet):
 
 
 class ImportJob(models.Model):
-    """One CSV import: the uploaded file, the column mapping, progress and the report."""
+    """One import from a CSV or vCard file: the uploaded file, the column mapping, progress and the report."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", _("CSV")
+        VCARD = "vcard", _("vCard")
 
     class Target(models.TextChoices):
         PEOPLE = "person", _("People")
@@ -748,7 +752,8 @@ class ImportJob(models.Model):
         FAILED = "failed", _("Failed")
 
     target = models.CharField(_("import into"), max_length=20, choices=Target.choices)
-    file = models.FileField(_("CSV file"), upload_to="imports/%Y/%m/")
+    file_format = models.CharField(_("file format"), max_length=5, choices=Format.choices, default=Format.CSV)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
     original_name = models.CharField(_("file name"), max_length=255)
     file_sha256 = models.CharField(max_length=64, blank=True)
     encoding = models.CharField(_("encoding"), max_length=20, default="utf-8")

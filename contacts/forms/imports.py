@@ -3,7 +3,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contacts.models import ImportJob
-from contacts.services.importing import columns_for, inspect_csv
+from contacts.services.importing import columns_for, inspect_upload
 
 
 class ImportUploadForm(forms.Form):
@@ -11,19 +11,27 @@ class ImportUploadForm(forms.Form):
         label=gettext_lazy("Import into"), choices=ImportJob.Target.choices, widget=forms.RadioSelect
     )
     file = forms.FileField(
-        label=gettext_lazy("CSV file"),
+        label=gettext_lazy("CSV or vCard file"),
         help_text=gettext_lazy(
             "A .csv file of up to 50 MB with column names in the first line, saved from Excel or another CRM. "
-            "UTF-8 and Windows-1252 (Excel) encodings and ; , or tab as delimiter are recognised."
+            "UTF-8 and Windows-1252 (Excel) encodings and ; , or tab as delimiter are recognised. "
+            "Or a .vcf file (vCard 2.1, 3.0 or 4.0) exported from a phone, Apple Contacts, Google Contacts or Outlook."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,.vcf,text/vcard"}),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         # The file's facts (encoding, delimiter, header) go along with it to the view.
-        self.csv_info = inspect_csv(upload, name=upload.name, size=upload.size)
+        self.csv_info = inspect_upload(upload, name=upload.name, size=upload.size)
         return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        info = getattr(self, "csv_info", None)
+        if info and info.file_format == ImportJob.Format.VCARD and cleaned.get("target") != ImportJob.Target.PEOPLE:
+            self.add_error("target", _("A vCard file holds people: import it into People."))
+        return cleaned
 
 
 class ImportMappingForm(forms.Form):

@@ -1,6 +1,9 @@
-"""CSV import of people and organizations.
+"""CSV and vCard import of people and organizations.
 
-The steps, one page each: upload (`inspect_csv`, `import_create`), map the columns
+A .vcf file (people only) is read by contacts.services.vcards into the cells of a fixed set of
+columns; from there on it takes the same path as a CSV file.
+
+The steps, one page each: upload (`inspect_upload`, `import_create`), map the columns
 (`guess_mapping`), preview the first rows (`import_preview`), then `import_start` queues the
 Celery task that calls `import_run`.
 
@@ -57,6 +60,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from contacts.dedupe import organization_name_key, person_name_key
 from contacts.models import Employment, ImportJob, Organization, OrganizationAddress, Person
+from contacts.services import vcards
 from crm import bulk, changefeed
 from crm.text import unaccent
 
@@ -435,6 +439,8 @@ class CsvInfo:
     headers: list[str]
     sha256: str
     total_rows: int
+    file_format: str = ImportJob.Format.CSV
+    mapping: dict[str, int] | None = None  # None: guessed from the headers
 
 
 def _raw(fileobj):
@@ -524,10 +530,7 @@ def _looks_like_data(value: str) -> bool:
     return "@" in value or bool(_GERMAN_DATE.match(value) or _ISO_DATE.match(value)) or value.replace(" ", "").lstrip("+").isdigit()
 
 
-def inspect_csv(fileobj, *, name: str, size: int) -> CsvInfo:
-    """Check an uploaded file and find its encoding, delimiter and header. Raises ValidationError."""
-    if not name.lower().endswith(".csv"):
-        raise ValidationError(_("Please upload a .csv file."), code="extension")
+def _checked_digest(fileobj, *, size: int, binary_message: str) -> str:
     if size > MAX_UPLOAD_BYTES:
         raise ValidationError(_("The file is larger than 50 MB. Please split it into smaller files."), code="size")
     if size == 0:
@@ -535,8 +538,41 @@ def inspect_csv(fileobj, *, name: str, size: int) -> CsvInfo:
     digest = hashlib.sha256()
     for block in _blocks(fileobj):
         if b"\x00" in block:
-            raise ValidationError(_("This is not a CSV file (it contains binary data)."), code="binary")
+            raise ValidationError(binary_message, code="binary")
         digest.update(block)
+    return digest.hexdigest()
+
+
+def inspect_upload(fileobj, *, name: str, size: int) -> CsvInfo:
+    """Check an uploaded .csv or .vcf file and find how to read it. Raises ValidationError."""
+    if name.lower().endswith((".vcf", ".vcard")):
+        return inspect_vcard(fileobj, size=size)
+    if not name.lower().endswith(".csv"):
+        raise ValidationError(_("Please upload a .csv or a .vcf (vCard) file."), code="extension")
+    return inspect_csv(fileobj, name=name, size=size)
+
+
+def inspect_vcard(fileobj, *, size: int) -> CsvInfo:
+    """A vCard file: its cards become lines with the columns of vcards.VCARD_COLUMNS, mapped one to one."""
+    sha256 = _checked_digest(fileobj, size=size, binary_message=_("This is not a vCard file (it contains binary data)."))
+    encoding = _detect_encoding(fileobj)
+    with _text_stream(fileobj, encoding) as stream:
+        total = vcards.count_cards(stream)
+    if total == 0:
+        raise ValidationError(_("The file contains no vCard (no line “BEGIN:VCARD”)."), code="empty")
+    labels = {column.name: column.label for column in PERSON_COLUMNS}
+    return CsvInfo(
+        encoding=encoding, delimiter=";", headers=[str(labels[name]) for name in vcards.VCARD_COLUMNS],
+        sha256=sha256, total_rows=total, file_format=ImportJob.Format.VCARD,
+        mapping={name: index for index, name in enumerate(vcards.VCARD_COLUMNS)},
+    )
+
+
+def inspect_csv(fileobj, *, name: str, size: int) -> CsvInfo:
+    """Check an uploaded file and find its encoding, delimiter and header. Raises ValidationError."""
+    if not name.lower().endswith(".csv"):
+        raise ValidationError(_("Please upload a .csv file."), code="extension")
+    sha256 = _checked_digest(fileobj, size=size, binary_message=_("This is not a CSV file (it contains binary data)."))
     encoding = _detect_encoding(fileobj)
     with _text_stream(fileobj, encoding) as stream:
         sample = stream.read(64 * 1024)
@@ -565,19 +601,20 @@ def inspect_csv(fileobj, *, name: str, size: int) -> CsvInfo:
         )
     if total == 0:
         raise ValidationError(_("The file has a header line but no data lines."), code="empty")
-    return CsvInfo(encoding=encoding, delimiter=delimiter, headers=headers, sha256=digest.hexdigest(), total_rows=total)
+    return CsvInfo(encoding=encoding, delimiter=delimiter, headers=headers, sha256=sha256, total_rows=total)
 
 
 def import_create(*, target: str, upload, info: CsvInfo, user) -> ImportJob:
-    """Store an uploaded file (checked by `inspect_csv`) as a new import with a guessed mapping."""
+    """Store an uploaded file (checked by `inspect_upload`) as a new import with a guessed mapping."""
     job = ImportJob(
         target=target,
+        file_format=info.file_format,
         original_name=upload.name[:255],
         file_sha256=info.sha256,
         encoding=info.encoding,
         delimiter=info.delimiter,
         headers=info.headers,
-        mapping=guess_mapping(target, info.headers),
+        mapping=info.mapping if info.mapping is not None else guess_mapping(target, info.headers),
         total_rows=info.total_rows,
         created_by=user,
     )
@@ -590,7 +627,10 @@ def import_create(*, target: str, upload, info: CsvInfo, user) -> ImportJob:
 @contextmanager
 def _job_records(job: ImportJob):
     with job.file.open("rb") as fileobj, _text_stream(fileobj, job.encoding) as stream:
-        yield _records(stream, job.delimiter)
+        if job.file_format == ImportJob.Format.VCARD:
+            yield vcards.vcard_records(stream)
+        else:
+            yield _records(stream, job.delimiter)
 
 
 def read_samples(job: ImportJob, count: int = 3) -> list[list[str]]:
@@ -635,6 +675,9 @@ class RowCleaner:
 
     def clean(self, line: int, cells: list[str]) -> Row:
         row = Row(line)
+        if isinstance(cells, vcards.BrokenCard):
+            row.errors.append(cells.reason)
+            return row
         if len(cells) > self.width and any(cell.strip() for cell in cells[self.width:]):
             row.errors.append(
                 _("The line has %(found)d values but the header has %(expected)d columns (is a delimiter missing its quotes?).")

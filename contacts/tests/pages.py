@@ -19,6 +19,7 @@ EDIT_PAGES = {
 PRIVACY_PAGES = {"contacts:person_data_export", "contacts:person_erase"}
 IMPORT_OR_EXPORT_PAGES = {
     "contacts:import_list", "contacts:import_upload", "contacts:person_export", "contacts:organization_export",
+    "contacts:person_export_vcard",
 }
 # Another user's import is not even visible (404); its owner is the admin.
 FOREIGN_IMPORT_PAGES = {
@@ -93,6 +94,7 @@ def url_kwargs(records) -> dict[str, dict]:
         "contacts:person_update": {"pk": person.pk},
         "contacts:person_delete": {"pk": person.pk},
         "contacts:person_history": {"pk": person.pk},
+        "contacts:person_vcard": {"pk": person.pk},
         "contacts:person_data_export": {"pk": person.pk},
         "contacts:person_erase": {"pk": person.pk},
         "contacts:activity_toggle_done": {"pk": records["task"].pk},

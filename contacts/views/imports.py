@@ -62,7 +62,7 @@ def import_upload(request):
         form = ImportUploadForm(initial={"target": target if target in ImportJob.Target.values else ImportJob.Target.PEOPLE})
     context = {
         "form": form,
-        "title": _("Import contacts from a CSV file"),
+        "title": _("Import contacts from a CSV or vCard file"),
         "cancel_url": None,
         "breadcrumbs": [crumb(_("Imports"), "contacts:import_list"), crumb(_("New import"))],
     }
