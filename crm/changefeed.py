@@ -94,14 +94,17 @@ def _emit(call: dict) -> None:
 
 
 @contextmanager
-def one_change():
+def one_change(*, savepoint: bool = True):
     """Saves of records and their related rows that are one change each (see the module's
-    docstring). Opens a transaction when there is none; nested blocks are part of the outer one."""
+    docstring). Opens a transaction when there is none; nested blocks are part of the outer one.
+    Inside a transaction it is a savepoint, so an error raised in it (a ticket saved by someone
+    else meanwhile) leaves the caller's transaction usable; `savepoint=False` for a batch, which
+    redoes itself with savepoints when a record fails."""
     if _changes.get() is not None:
         yield
         return
     changes: dict = {}
-    with transaction.atomic(savepoint=False):  # no savepoint of its own: inside a batch, one per record is enough
+    with transaction.atomic(savepoint=savepoint):
         token = _changes.set(changes)
         try:
             yield

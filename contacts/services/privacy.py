@@ -60,7 +60,7 @@ classify(
     retained="file original_name errors",
     not_personal="target file_sha256 encoding delimiter headers mapping status total_rows processed_rows created_count "
                  "skipped_count rejected_count message created_by created_at finished_at heartbeat_at written_rows "
-                 "interruptions",
+                 "interruptions file_format",
 )
 
 _TAGS = "tags"

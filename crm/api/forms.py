@@ -318,7 +318,7 @@ class FormWriteMixin:
     def save(self, **kwargs):
         # The record with its many-to-many fields and related rows (saved after it) is one
         # change: one entry in the change feed, a webhook payload that shows them as saved.
-        with changefeed.one_change():
+        with changefeed.one_change(savepoint=False):  # the view's transaction (or the batch's) rolls back whole
             return super().save(**kwargs)
 
     def create(self, validated_data):

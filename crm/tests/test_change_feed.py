@@ -302,7 +302,7 @@ class _SlowWriter(threading.Thread):
             connection.close()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("fast_began_first", [False, True], ids=["slow-began-first", "fast-began-first"])
 def test_an_entry_committed_after_a_later_one_was_read_is_not_skipped(client, admin_user, fast_began_first):
     """Postgres hands out ids at insert, not at commit: the slow transaction holds id n while
