@@ -57,6 +57,10 @@ SHAPES: tuple[ExportShape, ...] = (
             "E-Mail-Adresse": "email", "E-Mail 2: Adresse": "email_secondary", "E-Mail-Typ": None, "E-Mail: Angezeigter Name": None,
             "Geburtstag": "birthday", "Jahrestag": None, "Notizen": "description", "Webseite": None, "Kategorien": None,
             "Geschlecht": None, "Priorität": None, "Vertraulichkeit": None, "Initialen": None, "Beruf": None,
+            # Outlook's own fields whose German names the generic synonyms would misread ("Ort" is the
+            # location of the contact's office, not the city of the address).
+            "Ort": None, "Sprache": None, "Büro": None, "Konto": None, "Stichwörter": None, "Privat": None,
+            "Partner": None, "Kinder": None, "Hobby": None,
         },
     ),
     ExportShape(
@@ -71,6 +75,8 @@ SHAPES: tuple[ExportShape, ...] = (
             "E-mail Address": "email", "E-mail 2 Address": "email_secondary", "E-mail Type": None, "E-mail Display Name": None,
             "Birthday": "birthday", "Anniversary": None, "Notes": "description", "Web Page": None, "Categories": None,
             "Gender": None, "Priority": None, "Sensitivity": None, "Initials": None, "Profession": None,
+            "Location": None, "Language": None, "Office Location": None, "Account": None, "Keywords": None,
+            "Private": None, "Spouse": None, "Children": None, "Hobby": None,
         },
     ),
     ExportShape(

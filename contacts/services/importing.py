@@ -873,7 +873,7 @@ class OrganizationRules:
 
 
 
-def _insert(model, objs: list) -> None:
+def insert(model, objs: list) -> None:
     """Store `objs` and set their ids, inside the write transaction.
 
     On Postgres with one COPY into reserved ids (crm.bulk), several times as fast as
@@ -940,7 +940,7 @@ def _organization_ids(names: dict[str, str], cache: dict[str, int], *, owner_id:
             org = Organization(name=name, owner_id=owner_id)
             org.refresh_search_key()
             new.append(org)
-    _insert(Organization, new)
+    insert(Organization, new)
     for org in new:
         cache[org.name_key] = org.pk
     created.extend(new)
@@ -1109,7 +1109,7 @@ def _chunks(spool, *, skip: int = 0) -> Iterator[list[dict]]:
         yield chunk
 
 
-def _not_present(rules, chunk: list[dict]) -> list[dict]:
+def not_present(rules, chunk: list[dict]) -> list[dict]:
     """The lines of `chunk` whose records are not in the database yet: one lookup for the whole chunk."""
     keyed = [(rules.keys(values), values) for values in chunk]
     existing = rules.existing(set().union(*(keys for keys, _values in keyed)))
@@ -1121,7 +1121,7 @@ _PHONE_FIELDS = {"phone", "mobile"}
 
 
 def _write_people(chunk: list[dict], *, owner_id: int | None, org_cache: dict, outcome: _Outcome) -> None:
-    new = _not_present(PersonRules, chunk)
+    new = not_present(PersonRules, chunk)
     outcome.skipped += len(chunk) - len(new)
     org_names: dict[str, str] = {}
     for values in new:
@@ -1134,7 +1134,7 @@ def _write_people(chunk: list[dict], *, owner_id: int | None, org_cache: dict, o
         person_ids = _copy_people(new, owner_id=owner_id)
     else:
         people = [_person(values, owner_id=owner_id) for values in new]
-        _insert(Person, people)
+        insert(Person, people)
         person_ids = [person.pk for person in people]
     employments = [
         {
@@ -1151,7 +1151,7 @@ def _write_people(chunk: list[dict], *, owner_id: int | None, org_cache: dict, o
         if employments:
             _copy(Employment, [{**_column_defaults(Employment), **row} for row in employments])
     else:
-        _insert(Employment, [Employment(**row) for row in employments])
+        insert(Employment, [Employment(**row) for row in employments])
     outcome.created += len(person_ids)
 
 
@@ -1192,7 +1192,7 @@ _ADDRESS_FIELDS = ("street", "postal_code", "city")
 
 
 def _write_organizations(chunk: list[dict], *, owner_id: int | None, org_cache: dict, outcome: _Outcome) -> None:
-    new = _not_present(OrganizationRules, chunk)
+    new = not_present(OrganizationRules, chunk)
     outcome.skipped += len(chunk) - len(new)
     organizations = []
     for values in new:
@@ -1202,7 +1202,7 @@ def _write_organizations(chunk: list[dict], *, owner_id: int | None, org_cache: 
         org = Organization(owner_id=owner_id, **fields)
         org.refresh_search_key()
         organizations.append(org)
-    _insert(Organization, organizations)
+    insert(Organization, organizations)
     addresses = [
         OrganizationAddress(
             organization_id=org.pk,
@@ -1213,7 +1213,7 @@ def _write_organizations(chunk: list[dict], *, owner_id: int | None, org_cache: 
         for org, values in zip(organizations, new, strict=True)
         if any(values.get(k) for k in _ADDRESS_FIELDS)
     ]
-    _insert(OrganizationAddress, addresses)
+    insert(OrganizationAddress, addresses)
     outcome.created += len(organizations)
 
 
@@ -1221,7 +1221,7 @@ def _write(run: _Run, spool) -> _Outcome:
     """Pass 2: store the accepted lines, one transaction per chunk. Each transaction also moves the
     job's checkpoint (`written_rows`) and counts, so a run killed at any moment leaves either a whole
     chunk with its checkpoint or neither: the resumed run continues after the checkpoint and stores
-    every line exactly once. `_not_present` would skip a stored line anyway (as "already present")."""
+    every line exactly once. `not_present` would skip a stored line anyway (as "already present")."""
     job = run.job
     outcome = _Outcome()
     org_cache: dict[str, int] = {}

@@ -208,7 +208,7 @@ def test_a_failure_while_writing_leaves_nothing_behind(run_import, monkeypatch):
 
         return broken
 
-    monkeypatch.setattr(importing, "_insert", breaking(importing._insert))  # SQLite
+    monkeypatch.setattr(importing, "insert", breaking(importing.insert))  # SQLite
     monkeypatch.setattr(importing, "_copy", breaking(importing._copy))  # Postgres
 
     job = run_import("people_mixed.csv")
