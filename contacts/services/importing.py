@@ -633,6 +633,11 @@ def inspect_upload(fileobj, *, name: str, size: int) -> CsvInfo:
     """Check an uploaded .csv or .vcf file and find how to read it. Raises ValidationError."""
     if name.lower().endswith((".vcf", ".vcard")):
         return inspect_vcard(fileobj, size=size)
+    if name.lower().endswith((".xlsx", ".xls", ".xlsm", ".ods")):
+        raise ValidationError(
+            _("This is a spreadsheet, not a CSV file. In Excel choose “Save as” → “CSV UTF-8 (comma delimited)” or “CSV (semicolon delimited)” and upload that file."),
+            code="spreadsheet",
+        )
     if not name.lower().endswith(".csv"):
         raise ValidationError(_("Please upload a .csv or a .vcf (vCard) file."), code="extension")
     return inspect_csv(fileobj, name=name, size=size)
@@ -920,7 +925,7 @@ def _copy(model, rows: list[dict]) -> list[int]:
         values = [pk]
         for attname, timestamp, converter in convert:
             value = now if timestamp else row[attname]
-            values.append(value if converter is None else converter.get_db_prep_save(value, db))
+            values.append(value if converter is None else bulk.prepared(converter, value, db))
         table_rows.append(values)
     bulk.load_rows(model, [model._meta.pk, *fields], table_rows)
     changefeed.record_created(model, ids)
