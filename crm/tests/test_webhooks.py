@@ -364,23 +364,24 @@ def _median_ms(function, rounds=50) -> float:
 
 
 def test_writing_an_event_adds_little_to_a_request(receiver, capsys):
-    """What a change costs the request: the lookup of subscribers when nobody listens; with a
-    subscriber also the outbox rows and the API representation (the serializer's own cost)."""
+    """What a change costs the request, in queries (its time is measured by the benchmark
+    `api_event_write`, not here: a timed assertion fails on a busy machine): nothing when nobody
+    listens (the subscriptions come from the cache); with a subscriber the person's tags and
+    employments for the payload, the event and its delivery row."""
     person = PersonFactory()
-    nobody = _median_ms(lambda: webhooks.changed("person", "updated", instance=person))
-    subscribe(receiver)
-    serialize = webhooks._serializers["person"]
-    payload = serialize(person)
-    rows = _median_ms(lambda: webhooks.emit("person.updated", payload=payload, kind="person", object_id=person.pk))
-    full = _median_ms(lambda: webhooks.changed("person", "updated", instance=person))
-    serializing = _median_ms(lambda: serialize(person))
-    with CaptureQueriesContext(connection) as queries:
+    webhooks.changed("person", "updated", instance=person)  # the subscriptions are now in the cache
+    with CaptureQueriesContext(connection) as nobody:
         webhooks.changed("person", "updated", instance=person)
+    subscribe(receiver)
+    webhooks.changed("person", "updated", instance=person)
+    with CaptureQueriesContext(connection) as listened:
+        webhooks.changed("person", "updated", instance=person)
+    full = _median_ms(lambda: webhooks.changed("person", "updated", instance=person))
     with capsys.disabled():
-        print(f"\nwebhook event write (median): nobody listening {nobody:.2f} ms; outbox rows {rows:.2f} ms; "
-              f"with the API representation {full:.2f} ms (serializer alone {serializing:.2f} ms); "
-              f"{len(queries)} queries")
-    assert nobody < 2 and rows < 20  # generous on a shared CI machine; the figures are printed
+        print(f"\nwebhook event write (median, not asserted): {full:.2f} ms, {len(listened)} queries")
+    assert len(nobody) == 0
+    inserts = {q["sql"].split('"')[1] for q in listened.captured_queries if q["sql"].startswith("INSERT")}
+    assert inserts == {"crm_webhookevent", "crm_webhookdelivery"} and len(listened) <= 5
 
 
 def test_thousand_events_throughput(receiver, capsys):

@@ -19,7 +19,7 @@ import uuid
 from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -120,7 +120,6 @@ def forget_subscriptions() -> None:
     from django.core.cache import cache
 
     cache.delete(SUBSCRIPTIONS_KEY)
-    connection = transaction.get_connection()
     if connection.atomic_blocks:
         connection._crm_webhooks_changed_in = connection.atomic_blocks[0]
     memo = _memo.get()
@@ -132,7 +131,6 @@ def forget_subscriptions() -> None:
 
 def _changed_in_this_transaction() -> bool:
     """Whether the running transaction (its outermost block) changed an endpoint."""
-    connection = transaction.get_connection()
     changed_in = getattr(connection, "_crm_webhooks_changed_in", None)
     return changed_in is not None and bool(connection.atomic_blocks) and connection.atomic_blocks[0] is changed_in
 
