@@ -105,7 +105,8 @@ def register() -> None:
     importing.register_target(
         importing.ImportTarget(
             ImportJob.Target.LEADS, LEAD_COLUMNS, LeadRules, _write_leads, _summary,
-            list_url="sales:lead_list", list_label=gettext_lazy("Leads"), models=(Lead,),
+            list_url="sales:lead_list", list_label=gettext_lazy("Leads"), show_label=gettext_lazy("Show the leads"),
+            models=(Lead,),
             roles=LEAD_IMPORT_ROLES, check=_check,
             renames={"organization": "company", "description": "note"},
         )

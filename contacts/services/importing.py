@@ -432,6 +432,7 @@ class ImportTarget:
     summary: Callable[[dict], list[str]]  # the few values that name a line in the preview
     list_url: str  # the URL name of the list the imported records appear in (breadcrumbs)
     list_label: object
+    show_label: object  # the button to the list after the import ("Show the people")
     models: tuple = ()  # their fields' verbose names (the export's headers) name columns too
     roles: tuple = IMPORT_ROLES  # who may import into it
     check: Callable[[dict], list[str]] | None = None  # reasons a converted line is refused as a whole
@@ -1353,13 +1354,15 @@ def import_files_purge(*, now=None) -> int:
 register_target(
     ImportTarget(
         ImportJob.Target.PEOPLE, PERSON_COLUMNS, PersonRules, _write_people, _person_summary,
-        list_url="contacts:person_list", list_label=gettext_lazy("People"), models=(Person,),
+        list_url="contacts:person_list", list_label=gettext_lazy("People"), show_label=gettext_lazy("Show the people"),
+        models=(Person,),
     )
 )
 register_target(
     ImportTarget(
         ImportJob.Target.ORGANIZATIONS, ORGANIZATION_COLUMNS, OrganizationRules, _write_organizations, _organization_summary,
         list_url="contacts:organization_list", list_label=gettext_lazy("Organizations"),
+        show_label=gettext_lazy("Show the organizations"),
         models=(Organization, OrganizationAddress), renames={"organization": "name"},
     )
 )

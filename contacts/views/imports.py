@@ -135,8 +135,11 @@ def _importable_job_or_404(request, pk: int) -> ImportJob:
 
 
 def _progress_context(job: ImportJob) -> dict:
+    target = importing.target_for(job.target)
     return {
         "job": job,
+        "records_url": target.list_url,
+        "show_records": target.show_label,
         "report_lines": job.errors[:REPORT_LINES_SHOWN] if job.is_finished else [],
         "report_more": max(0, len(job.errors) - REPORT_LINES_SHOWN) if job.is_finished else 0,
     }

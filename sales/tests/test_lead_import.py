@@ -81,6 +81,15 @@ def test_a_salesforce_leads_report_arrives_intact(import_leads, manager):
     assert not Person.objects.exists()  # leads, not contacts
 
 
+def test_the_finished_lead_import_leads_to_the_leads(client, import_leads):
+    job, _preview = import_leads("salesforce_leads.csv")
+
+    page = client.get(reverse("contacts:import_detail", args=[job.pk])).content.decode()
+
+    assert f'href="{reverse("sales:lead_list")}">Show the leads</a>' in page
+    assert "Show the people" not in page
+
+
 def test_importing_the_leads_again_adds_nothing(import_leads):
     import_leads("salesforce_leads.csv")
 
