@@ -70,15 +70,18 @@ ADDRESSBOOK_RETRIES = 6
 def addressbook_push(self, connection_id: int) -> int:
     """Push one address book. Safe to run twice: a second run at the same time does nothing, a
     later one writes only what still differs. More waiting than one batch: the next is queued."""
+    from django.conf import settings
+
     from contacts.addressbooks import sync
-    from crm.outbox import backoff_seconds
 
     result = sync.addressbook_push(connection_id=connection_id)
     if result is None:
         return 0
     if result.failed:
+        # Run eagerly (tests, no worker) there is no broker to hold a delayed retry: beat takes it up.
         if not self.request.is_eager and self.request.retries < ADDRESSBOOK_RETRIES:
-            raise self.retry(countdown=backoff_seconds(self.request.retries + 1))
+            base = settings.CRM_ADDRESSBOOK_RETRY_SECONDS
+            raise self.retry(countdown=min(3600, base * 2 ** self.request.retries))
         return 0
     if result.waiting:
         addressbook_push.delay(connection_id)
