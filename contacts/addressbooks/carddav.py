@@ -71,8 +71,11 @@ def request(client: requests.Session, method: str, url: str, *, body: str = "", 
             raise AddressBookFailure(AddressBookError.UNREACHABLE, f"TLS: {exc}") from exc
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise AddressBookFailure(AddressBookError.UNREACHABLE, str(exc)) from exc
-        except (requests.exceptions.RequestException, ValueError) as exc:  # bad URL, bad header
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+                requests.exceptions.InvalidHeader, ValueError) as exc:
             raise AddressBookFailure(AddressBookError.NOT_FOUND, str(exc)) from exc
+        except requests.exceptions.RequestException as exc:  # a broken answer, too many redirects ...
+            raise AddressBookFailure(AddressBookError.UNREACHABLE, str(exc)) from exc
         if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("Location"):
             target = urljoin(url, response.headers["Location"])
             if urlsplit(target).hostname != host:

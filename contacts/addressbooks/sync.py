@@ -200,8 +200,20 @@ def addressbook_push(*, connection_id: int, batch: int | None = None) -> PushRes
             _run(client, connection, result, batch or settings.CRM_ADDRESSBOOK_BATCH)
     except AddressBookFailure as failure:
         result.failure = failure
-        connection.last_error, connection.last_error_detail, connection.last_error_at = failure.code, failure.detail, now
         logger.info("address book push %s failed: %s", connection_id, failure.code)
+    except Exception as exc:
+        # Our own fault, not the server's: said on the page too, and the lease is given back.
+        result.failure = AddressBookFailure(AddressBookError.SERVER, f"{type(exc).__name__}: {exc}")
+        _finish(connection, result, now)
+        raise
+    _finish(connection, result, now)
+    return result
+
+
+def _finish(connection: AddressBookConnection, result: PushResult, now) -> None:
+    if result.failure is not None:
+        failure = result.failure
+        connection.last_error, connection.last_error_detail, connection.last_error_at = failure.code, failure.detail, now
     else:
         connection.last_error, connection.last_error_detail, connection.last_error_at = "", "", None
         connection.last_success_at = now
@@ -214,7 +226,6 @@ def addressbook_push(*, connection_id: int, batch: int | None = None) -> PushRes
         "last_run_at", "last_success_at", "last_pushed", "last_deleted", "last_rejected", "last_conflicts", "waiting",
         "last_error", "last_error_detail", "last_error_at", "lease_until",
     ])
-    return result
 
 
 def _run(client, connection: AddressBookConnection, result: PushResult, batch: int) -> None:
