@@ -519,3 +519,36 @@ def test_campaign_send_finished_once(receiver, django_capture_on_commit_callback
     delivery.deliver_endpoint(endpoint.pk)
     assert [(r["type"], r["data"]["id"], r["data"]["status"]) for r in receiver.received] == [
         ("campaign.send_finished", campaign.pk, "sent")]
+
+
+def test_an_endpoint_rolled_back_is_not_left_in_the_cache(loopback):
+    """The transaction that creates an endpoint sees it; had it cached that list, its rollback
+    would leave a missing endpoint in the cache and every later change fail on its delivery."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        webhooks.endpoint_save(WebhookEndpoint(url="http://127.0.0.1:9/hook", event_types=["person.updated"]))
+        assert len(webhooks.subscriptions()) == 1
+        transaction.set_rollback(True)
+    assert webhooks.subscriptions() == []
+    person = PersonFactory()
+    person.city = "Köln"
+    person.save()  # no endpoint listens: no delivery row for the endpoint that never existed
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_batch_reads_the_subscriptions_once(receiver):
+    subscribe(receiver, types=["person.updated"])
+    people = PersonFactory.create_batch(3)
+    from django.db import transaction
+
+    from crm import changefeed
+
+    with transaction.atomic():
+        with changefeed.deferred(), CaptureQueriesContext(connection) as queries:
+            for person in people:
+                person.city = "Bonn"
+                person.save()
+    endpoint_reads = [q for q in queries.captured_queries if 'FROM "crm_webhookendpoint"' in q["sql"]]
+    assert len(endpoint_reads) <= 1
+    assert WebhookDelivery.objects.count() == 3
