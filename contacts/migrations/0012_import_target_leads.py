@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0010_import_file_format'),
+        ('contacts', '0011_addressbook_sync'),
     ]
 
     operations = [
