@@ -752,6 +752,7 @@ class ImportJob(models.Model):
     class Target(models.TextChoices):
         PEOPLE = "person", _("People")
         ORGANIZATIONS = "organization", _("Organizations")
+        LEADS = "lead", _("Leads")  # declared by sales (sales.imports), which plugs into this machinery
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("Uploaded")
