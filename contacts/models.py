@@ -69,6 +69,17 @@ class PersonQuerySet(ContactQuerySet):
     def without_organization(self):
         return self.exclude(Exists(Employment.objects.filter(person=OuterRef("pk"))))
 
+    def with_organization_names(self, user):
+        """Prefetches the names of the organizations of each person that `user` may see (one
+        query for all rows), main one first; read them with `Person.organization_label`."""
+        employments = (
+            Employment.objects.filter(organization__in=Organization.objects.visible_to(user))
+            .select_related("organization")
+            .only("person_id", "is_primary", "organization__name")
+            .order_by("-is_primary", "pk")
+        )
+        return self.prefetch_related(models.Prefetch("employments", queryset=employments, to_attr="visible_employments"))
+
 
 class EditableByMixin:
     def is_editable_by(self, user) -> bool:
@@ -380,6 +391,16 @@ class Person(EditableByMixin, ChangeFeedModel, ExternalIdModel, SearchIndexedMod
 
     def get_absolute_url(self) -> str:
         return reverse("contacts:person_detail", args=[self.pk])
+
+    @property
+    def organization_label(self) -> str:
+        """The main organization's name (and "+ n" for further ones), from
+        `with_organization_names()`; empty when not prefetched, so it never queries."""
+        employments = getattr(self, "visible_employments", None) or []
+        if not employments:
+            return ""
+        name = employments[0].organization.name
+        return f"{name} +{len(employments) - 1}" if len(employments) > 1 else name
 
     @property
     def full_name(self) -> str:
