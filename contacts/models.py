@@ -256,6 +256,11 @@ class Organization(EditableByMixin, ChangeFeedModel, ExternalIdModel, SearchInde
     def get_absolute_url(self) -> str:
         return reverse("contacts:organization_detail", args=[self.pk])
 
+    def people_ids(self):
+        """The ids of the people who work here, as a subquery: the 360° view of an organization
+        includes what happened with its people (their tickets, deals, campaign emails ...)."""
+        return Employment.objects.filter(organization=self).values("person_id")
+
     derived_fields = ("search_key", "name_key")
 
     def refresh_search_key(self) -> None:
@@ -510,7 +515,7 @@ class ActivityQuerySet(models.QuerySet):
         if person is not None:
             condition |= Q(person=person)
         if organization is not None:
-            condition |= Q(organization=organization)
+            condition |= Q(organization=organization) | Q(person_id__in=organization.people_ids())
         return self.filter(condition) if condition else self.none()
 
 
