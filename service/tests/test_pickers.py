@@ -99,7 +99,8 @@ def test_person_suggestions_run_a_constant_number_of_queries(client, alice, djan
     url = reverse("contacts:person_autocomplete")
     client.force_login(alice)
     PersonFactory(last_name="Müller")
-    with django_assert_max_num_queries(20) as few:
+    # Session, user, roles, the search, the organizations' prefetch; on Postgres the typo pass too.
+    with django_assert_max_num_queries(25) as few:
         client.get(url, {"q": "mueller"})
     for index in range(8):
         person = PersonFactory(last_name="Müller")
