@@ -136,9 +136,13 @@ def search_queryset(qs, query: str, limit: int):
         qs.filter(substring_condition(terms))
         .annotate(_search_padded=Concat(Value(" "), F("search_key"), Value(" "), output_field=TextField()))
         .annotate(_search_rank=match_rank(terms))
-        .order_by("_search_rank", Length("search_key"), "pk")
     )
-    hits = list(ranked[:limit])
+    if max(len(spelling) for alternatives in terms for spelling in alternatives) < 3:
+        # One or two letters: no trigram narrows these, so ranking every match would read the whole
+        # table; the first rows found are ranked instead (the user is still typing).
+        hits = sorted(ranked.order_by()[: limit * 4], key=lambda o: (o._search_rank, len(o.search_key)))[:limit]
+    else:
+        hits = list(ranked.order_by("_search_rank", Length("search_key"), "pk")[:limit])
     # Within a rank, alphabetical by what the user reads.
     hits.sort(key=lambda o: (o._search_rank, str(o).lower()))
     if len(hits) < limit and connection.vendor == "postgresql":

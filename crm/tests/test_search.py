@@ -185,3 +185,11 @@ def test_suggest_query_count_does_not_grow_with_people_and_organizations(db, ali
         Employment.objects.create(person=person, organization=OrganizationFactory(name=f"Müller {index} KG"))
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse("search_suggest"), {"q": "müller"})
+
+
+def test_two_letter_queries_still_rank_what_they_fetch(db, alice):
+    for index in range(3):
+        PersonFactory(first_name=f"Max{index}", last_name="Schmüller")
+    PersonFactory(first_name="Ute", last_name="Mu")
+    hits = search.search_queryset(search.providers()[0].queryset(alice), "mu", 5)
+    assert str(hits[0]) == "Ute Mu"
