@@ -80,6 +80,16 @@ class PersonQuerySet(ContactQuerySet):
         )
         return self.prefetch_related(models.Prefetch("employments", queryset=employments, to_attr="visible_employments"))
 
+    def not_erased(self):
+        """Without the people erased for data protection (their anonymised rows stay, so deals and
+        statistics keep pointing at something, but they are nobody to show or to copy anywhere)."""
+        from crm.models import ChangeEvent
+
+        erased = ChangeEvent.objects.filter(
+            kind="person", object_id=OuterRef("pk"), action=ChangeEvent.Action.DELETED, reason="erased"
+        )
+        return self.exclude(Exists(erased))
+
 
 class EditableByMixin:
     def is_editable_by(self, user) -> bool:
@@ -844,4 +854,5 @@ class ImportJob(models.Model):
         return self.heartbeat_at < timezone.now() - timedelta(seconds=self.SILENT_SECONDS)
 
 
+from contacts.addressbooks.models import AddressBookCard, AddressBookConflict, AddressBookConnection  # noqa: E402,F401  (models of this app)
 from contacts.mailboxes.models import MailboxConnection, MailboxFolder, SyncedEmail  # noqa: E402,F401  (models of this app)
