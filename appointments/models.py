@@ -305,7 +305,7 @@ class AppointmentQuerySet(ManagedRecordQuerySet):
         if person is not None:
             return self.filter(person=person)
         if organization is not None:
-            return self.filter(person__employments__organization=organization).distinct()
+            return self.filter(person_id__in=organization.people_ids())
         return self.none()
 
 

@@ -44,7 +44,7 @@ def register_all() -> None:
         NavItem(_("Appointments"), "appointments:appointment_list", order=60, icon="calendar-event", section="appointments:")
     )
     crm_search.register(PROVIDER)
-    timeline.register(appointment_entries)
+    timeline.register(appointment_entries, kind="appointment", label=_("Appointments"), order=50)
     for label in ("contacts.person", "sales.deal", "service.ticket"):
         recordpage.register_action(
             Action(f"appointments.offer.{label}", label, _("Offer times"), url=_offer_url, icon="calendar-plus", order=50)

@@ -69,6 +69,17 @@ class PersonQuerySet(ContactQuerySet):
     def without_organization(self):
         return self.exclude(Exists(Employment.objects.filter(person=OuterRef("pk"))))
 
+    def with_organization_names(self, user):
+        """Prefetches the names of the organizations of each person that `user` may see (one
+        query for all rows), main one first; read them with `Person.organization_label`."""
+        employments = (
+            Employment.objects.filter(organization__in=Organization.objects.visible_to(user))
+            .select_related("organization")
+            .only("person_id", "is_primary", "organization__name")
+            .order_by("-is_primary", "pk")
+        )
+        return self.prefetch_related(models.Prefetch("employments", queryset=employments, to_attr="visible_employments"))
+
     def not_erased(self):
         """Without the people erased for data protection (their anonymised rows stay, so deals and
         statistics keep pointing at something, but they are nobody to show or to copy anywhere)."""
@@ -255,6 +266,11 @@ class Organization(EditableByMixin, ChangeFeedModel, ExternalIdModel, SearchInde
     def get_absolute_url(self) -> str:
         return reverse("contacts:organization_detail", args=[self.pk])
 
+    def people_ids(self):
+        """The ids of the people who work here, as a subquery: the 360° view of an organization
+        includes what happened with its people (their tickets, deals, campaign emails ...)."""
+        return Employment.objects.filter(organization=self).values("person_id")
+
     derived_fields = ("search_key", "name_key")
 
     def refresh_search_key(self) -> None:
@@ -392,6 +408,16 @@ class Person(EditableByMixin, ChangeFeedModel, ExternalIdModel, SearchIndexedMod
         return reverse("contacts:person_detail", args=[self.pk])
 
     @property
+    def organization_label(self) -> str:
+        """The main organization's name (and "+ n" for further ones), from
+        `with_organization_names()`; empty when not prefetched, so it never queries."""
+        employments = getattr(self, "visible_employments", None) or []
+        if not employments:
+            return ""
+        name = employments[0].organization.name
+        return f"{name} +{len(employments) - 1}" if len(employments) > 1 else name
+
+    @property
     def full_name(self) -> str:
         return " ".join(p for p in [self.get_academic_title_display() if self.academic_title else "", self.first_name, self.last_name] if p)
 
@@ -499,7 +525,7 @@ class ActivityQuerySet(models.QuerySet):
         if person is not None:
             condition |= Q(person=person)
         if organization is not None:
-            condition |= Q(organization=organization)
+            condition |= Q(organization=organization) | Q(person_id__in=organization.people_ids())
         return self.filter(condition) if condition else self.none()
 
 

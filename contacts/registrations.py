@@ -20,7 +20,7 @@ def register_all() -> None:
     navigation.register(NavItem(_("Tasks"), "contacts:task_list", order=30, icon="check2-square", section="contacts:task_"))
     for provider in search.PROVIDERS:
         crm_search.register(provider)
-    timeline.register(activity_entries)
+    timeline.register(activity_entries, kind="activity", label=_("Activities"), order=10)
     startpage.register(Widget("contacts.my_tasks", "contacts/widgets/my_tasks.html", widgets.my_tasks, order=10))
     startpage.register(
         Widget("contacts.team_tasks", "contacts/widgets/team_tasks.html", widgets.team_tasks, order=15, roles=MANAGER_ROLES)

@@ -7,7 +7,7 @@ from crm.search import SearchProvider
 
 
 def _describe_person(person: Person) -> tuple[str, str]:
-    return person.full_name, " · ".join(p for p in [person.email, person.city] if p)
+    return person.full_name, " · ".join(p for p in [person.organization_label, person.email, person.city] if p)
 
 
 def _describe_organization(organization: Organization) -> tuple[str, str]:
@@ -25,6 +25,7 @@ PROVIDERS = [
         icon="person",
         order=10,
         only=("id", "academic_title", "first_name", "last_name", "email", "city", "search_key"),
+        prepare=lambda qs, user: qs.with_organization_names(user),
     ),
     SearchProvider(
         kind="organization",

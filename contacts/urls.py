@@ -25,6 +25,7 @@ urlpatterns = [
     path("organizations/export/", exports.organization_export, name="organization_export"),
     path("organizations/autocomplete/", organizations.organization_autocomplete, name="organization_autocomplete"),
     path("people/", people.PersonListView.as_view(), name="person_list"),
+    path("people/autocomplete/", people.person_autocomplete, name="person_autocomplete"),
     path("people/new/", people.PersonCreateView.as_view(), name="person_create"),
     path("people/<int:pk>/", people.PersonDetailView.as_view(), name="person_detail"),
     path("people/<int:pk>/edit/", people.PersonUpdateView.as_view(), name="person_update"),

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, migrations
-from django.db.models import BooleanField, Q
+from django.db.models import BooleanField, Case, F, IntegerField, Q, TextField, Value, When
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Concat, Length
 
 from crm.text import query_terms, unaccent
 
@@ -34,6 +35,9 @@ class SearchProvider:
     order: int = 100
     select_related: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
+    # (queryset, user) -> queryset: what the subtitle needs beyond `only`, as a constant number
+    # of queries (a person's organization is a prefetch of the organizations the user may see).
+    prepare: Callable | None = None
 
     def queryset(self, user):
         qs = self.model.objects.visible_to(user)
@@ -41,6 +45,8 @@ class SearchProvider:
             qs = qs.select_related(*self.select_related)
         if self.only:
             qs = qs.only(*self.only)
+        if self.prepare is not None:
+            qs = self.prepare(qs, user)
         return qs
 
 
@@ -97,16 +103,48 @@ def _postgres_fuzzy_filter(query: str, table: str) -> Q:
     return Q(search_key__trigram_word_similar=normalised) | Q(fulltext)
 
 
+EXACT, PREFIX, INSIDE = 0, 1, 2
+
+
+def match_rank(terms: list[list[str]]):
+    """An expression that is lowest for the best match: per query term, 0 when a word of the key
+    is the term (any spelling), 1 when a word starts with it, 2 when it only occurs inside a word.
+    It runs in the database on SQLite and Postgres alike, so the best rows are among those
+    fetched however many others contain the text ("mueller" finds Jürgen Müller before a hundred
+    "Muellerstein"s)."""
+    rank = Value(0, output_field=IntegerField())
+    for alternatives in terms:
+        exact = Q()
+        prefix = Q()
+        for spelling in alternatives:
+            exact |= Q(_search_padded__contains=f" {spelling} ")
+            prefix |= Q(_search_padded__contains=f" {spelling}")
+        rank = rank + Case(
+            When(exact, then=Value(EXACT)), When(prefix, then=Value(PREFIX)), default=Value(INSIDE),
+            output_field=IntegerField(),
+        )
+    return rank
+
+
 def search_queryset(qs, query: str, limit: int):
-    """Matching rows of `qs`, at most `limit`, best first."""
+    """Matching rows of `qs`, at most `limit`, best first: exact word matches, then words that
+    start with the query, then the rest; shorter keys (fewer other words) first within a rank."""
     terms = query_terms(query)
     if not terms:
         return []
-    hits = list(qs.filter(substring_condition(terms)).order_by()[: limit * 4])
-    first = terms[0]
-    # Cheap relevance: keys whose words start with the first term come first.
-    hits.sort(key=lambda o: (not any(f" {s}" in f" {o.search_key}" for s in first), str(o).lower()))
-    hits = hits[:limit]
+    ranked = (
+        qs.filter(substring_condition(terms))
+        .annotate(_search_padded=Concat(Value(" "), F("search_key"), Value(" "), output_field=TextField()))
+        .annotate(_search_rank=match_rank(terms))
+    )
+    if max(len(spelling) for alternatives in terms for spelling in alternatives) < 3:
+        # One or two letters: no trigram narrows these, so ranking every match would read the whole
+        # table; the first rows found are ranked instead (the user is still typing).
+        hits = sorted(ranked.order_by()[: limit * 4], key=lambda o: (o._search_rank, len(o.search_key)))[:limit]
+    else:
+        hits = list(ranked.order_by("_search_rank", Length("search_key"), "pk")[:limit])
+    # Within a rank, alphabetical by what the user reads.
+    hits.sort(key=lambda o: (o._search_rank, str(o).lower()))
     if len(hits) < limit and connection.vendor == "postgresql":
         from django.contrib.postgres.search import TrigramWordSimilarity
 

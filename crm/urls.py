@@ -105,6 +105,13 @@ def handler404(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
+def handler403(request, exception=None):
+    """Refusals under /api/ answer as the API does; pages answer inside the frame (403.html)."""
+    if is_api_request(request):
+        return problem_response(request, 403, _("You do not have permission to perform this action."))
+    return defaults.permission_denied(request, exception)
+
+
 def handler500(request):
     if is_api_request(request):
         return problem_response(request, 500, _("Something went wrong on our side; the error is logged."))

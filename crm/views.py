@@ -72,8 +72,8 @@ def help_panel(request, page_id: str):
 
 def help_index(request):
     query = (request.GET.get("q") or "")[:100]
-    pages = crm_help.search_pages(query)
-    context = {"pages": pages, "query": query, "breadcrumbs": [crumb(_("Help"))]}
+    hits = crm_help.find_pages(query)
+    context = {"hits": hits, "query": query, "breadcrumbs": [crumb(_("Help"))]}
     return render(request, "crm/help_index.html", context)
 
 

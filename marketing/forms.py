@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from contacts.models import Organization, Person, Tag
 from crm.filters import country_choices
 from crm.roles import Role
+from crm.widgets import AutocompleteModelChoiceField
 from marketing.models import Campaign, CampaignMember, Consent, EmailTemplate, Segment, WebForm
 from marketing.render import PLACEHOLDERS, unknown_placeholders
 from marketing.segments import KEYS
@@ -130,7 +131,15 @@ class EmailTemplateForm(forms.ModelForm):
 
 
 class PreviewPersonForm(forms.Form):
-    person = forms.IntegerField(label=_("Person (ID)"), min_value=1, required=False, widget=forms.HiddenInput)
+    """Whose data fills a template's preview (read by marketing.views.templates.preview_person)."""
+
+    person = AutocompleteModelChoiceField(
+        Person.objects.none(), url_name="contacts:person_autocomplete", label=_("Preview with the data of"), required=False
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = Person.objects.visible_to(user)
 
 
 class WebFormForm(forms.ModelForm):

@@ -33,7 +33,7 @@ def register_all() -> None:
     navigation.register(NavItem(_("Campaigns"), "marketing:campaign_list", order=60, icon="megaphone", roles=READ_ROLES, section="marketing:"))
     for provider in search.PROVIDERS:
         crm_search.register(provider)
-    timeline.register(marketing_entries)
+    timeline.register(marketing_entries, kind="campaign", label=_("Campaigns"), order=40)
     recordpage.register_panel(Panel("marketing.consent", "contacts.person", "marketing/partials/person_panel.html", context=_person_panel, order=50))
 
 

@@ -145,19 +145,24 @@ class WonForm(forms.Form):
 
 
 class DealContactForm(forms.ModelForm):
-    person = SafeModelChoiceField(label=_("Person"), queryset=Person.objects.none())
+    """A contact of a deal: one of the people of the deal's organization, picked by name."""
+
+    person = AutocompleteModelChoiceField(
+        Person.objects.none(), url_name="contacts:person_autocomplete", label=_("Person"),
+        help_text=_("Type a name: people of the deal's organization are suggested."),
+    )
 
     class Meta:
         model = DealContact
         fields = ["person", "role"]
 
-    def __init__(self, *args, deal=None, **kwargs):
+    def __init__(self, *args, deal=None, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.deal = deal
         if deal is not None and deal.organization_id:
-            self.fields["person"].queryset = Person.objects.filter(employments__organization_id=deal.organization_id).order_by(
-                "last_name", "first_name"
-            )
+            field = self.fields["person"]
+            field.queryset = Person.objects.visible_to(user).filter(employments__organization_id=deal.organization_id)
+            field.widget.params = {"organization": deal.organization_id}
 
     def clean_person(self):
         person = self.cleaned_data["person"]

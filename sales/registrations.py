@@ -27,7 +27,7 @@ def register_all() -> None:
     navigation.register(NavItem(_("Forecast"), "sales:forecast", order=47, icon="graph-up", section="sales:forecast", roles=SALES_ROLES))
     for provider in search.PROVIDERS:
         crm_search.register(provider)
-    timeline.register(stage_change_entries)
+    timeline.register(stage_change_entries, kind="deal", label=_("Deals"), order=20)
     startpage.register(Widget("sales.stale_deals", "sales/widgets/stale_deals.html", widgets.my_stale_deals, order=12, roles=SALES_ROLES))
     startpage.register(Widget("sales.new_leads", "sales/widgets/new_leads.html", widgets.my_new_leads, order=13, roles=SALES_ROLES))
     for model in ("contacts.person", "contacts.organization"):

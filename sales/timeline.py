@@ -1,17 +1,20 @@
 """Sales on the customer timeline: deals created, stage changes and closings, for the deals of a
 person (as contact) or an organization. A fixed number of queries per page."""
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from crm.money import format_money
 from crm.timeline import TimelineEntry
-from sales.models import Deal, StageChange
+from sales.models import Deal, DealContact, StageChange
 
 
 def stage_change_entries(*, user, person=None, organization=None, before=None, limit: int):
     deals = Deal.objects.visible_to(user)
     if organization is not None:
-        deals = deals.filter(organization=organization)
+        # The organization's deals and those its people are contacts of.
+        contacts_deals = DealContact.objects.filter(person_id__in=organization.people_ids()).values("deal_id")
+        deals = deals.filter(Q(organization=organization) | Q(pk__in=contacts_deals))
     elif person is not None:
         deals = deals.filter(deal_contacts__person=person)
     else:

@@ -7,6 +7,7 @@ app_name = "sales"
 urlpatterns = [
     path("deals/", deals.DealListView.as_view(), name="deal_list"),
     path("deals/new/", deals.DealCreateView.as_view(), name="deal_create"),
+    path("deals/autocomplete/", deals.deal_autocomplete, name="deal_autocomplete"),
     path("deals/<int:pk>/", deals.DealDetailView.as_view(), name="deal_detail"),
     path("deals/<int:pk>/edit/", deals.DealUpdateView.as_view(), name="deal_update"),
     path("deals/<int:pk>/history/", deals.deal_history, name="deal_history"),

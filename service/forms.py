@@ -1,8 +1,11 @@
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Person
 from crm.roles import SERVICE_ROLES, Role
+from crm.widgets import AutocompleteModelChoiceField
+from sales.models import Deal
 from service.models import Ticket
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -15,35 +18,43 @@ def agent_choices():
 
 
 class TicketCreateForm(forms.ModelForm):
-    person = forms.ModelChoiceField(Person.objects.none(), label=_("Person"), required=False, widget=forms.NumberInput,
-                                    help_text=_("Number of the person (from the person's page)"))
+    person = AutocompleteModelChoiceField(
+        Person.objects.none(), url_name="contacts:person_autocomplete", label=_("Customer"), required=False,
+        help_text=_("Type a name, email or organization and pick the person."),
+    )
 
     class Meta:
         model = Ticket
         fields = ["subject", "description", "person", "channel", "category", "priority", "product"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["person"].queryset = Person.objects.all()
+        self.fields["person"].queryset = Person.objects.visible_to(user)
 
 
 class TicketForm(forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
+    related_deal = AutocompleteModelChoiceField(
+        Deal.objects.none(), url_name="sales:deal_autocomplete", label=_("Related deal"), required=False,
+        help_text=_("Type the deal's name and pick it."),
+    )
 
     class Meta:
         model = Ticket
         fields = ["subject", "status", "priority", "category", "team", "assignee", "product", "related_deal", "tags",
                   "is_complaint", "complaint_cause", "complaint_measures", "complaint_compensation"]
-        widgets = {"related_deal": forms.NumberInput}
-        help_texts = {"related_deal": _("Number of the deal (from the deal's page)")}
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agent_choices()
         self.fields["version"].initial = self.instance.version
-        if user is not None:  # only deals the user may see can be linked
-            deals = self.fields["related_deal"].queryset
-            self.fields["related_deal"].queryset = deals.model.objects.visible_to(user)
+        # Only deals the user may see can be linked. One already linked by a colleague who sees
+        # more stays linked when this user saves, but its name is not shown to them.
+        visible = Deal.objects.visible_to(user)
+        field = self.fields["related_deal"]
+        linked = Q(pk=self.instance.related_deal_id) if self.instance.related_deal_id else Q(pk__in=[])
+        field.queryset = Deal.objects.filter(Q(pk__in=visible.values("pk")) | linked)
+        field.widget.queryset = visible
 
     def clean(self):
         data = super().clean()

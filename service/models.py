@@ -308,7 +308,8 @@ class TicketQuerySet(models.QuerySet):
     def about(self, *, person=None, organization=None):
         if person is not None:
             return self.filter(person=person)
-        return self.filter(organization=organization)
+        # The organization's tickets and those of its people.
+        return self.filter(Q(organization=organization) | Q(person_id__in=organization.people_ids()))
 
 
 class Ticket(ChangeFeedModel, SearchIndexedModel):

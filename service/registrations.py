@@ -66,7 +66,7 @@ def register_all() -> None:
             only=("id", "subject", "status", "search_key"),
         )
     )
-    timeline.register(ticket_entries)
+    timeline.register(ticket_entries, kind="ticket", label=_("Tickets"), order=30)
     for model in ("contacts.person", "contacts.organization"):
         recordpage.register_panel(
             recordpage.Panel(f"service.tickets.{model}", model, "service/partials/record_tickets.html", context=tickets_panel, order=30)

@@ -110,7 +110,9 @@ class TicketListView(FilteredListView):
 @role_required(*TICKET_WORKERS)
 def ticket_create(request):
     person = request.GET.get("person", "")
-    form = TicketCreateForm(request.POST or None, initial={"person": person} if person.isdigit() else None)
+    form = TicketCreateForm(
+        request.POST or None, initial={"person": person} if person.isdigit() else None, user=request.user
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         ticket = services.ticket_create(

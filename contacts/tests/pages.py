@@ -133,6 +133,7 @@ def url_queries(records) -> dict[str, str]:
     return {
         "contacts:timeline": f"person={records['person'].pk}",
         "contacts:organization_autocomplete": "q=maschinenbau",
+        "contacts:person_autocomplete": "q=mueller",
     }
 
 

@@ -14,11 +14,10 @@ from django.views.decorators.http import require_GET, require_POST
 from contacts.filters import TaskFilter
 from contacts.forms.records import NoteForm, TaskForm
 from contacts.models import Activity
-from contacts.views.common import TIMELINE_PAGE, subject_from
+from contacts.views.common import subject_from, timeline_context
 from crm.access import role_required
 from crm.breadcrumbs import crumb
 from crm.lists import FilteredListView
-from crm.timeline import timeline_for
 
 
 @require_GET
@@ -29,15 +28,13 @@ def timeline(request):
     before = parse_datetime(request.GET.get("before", "") or "")
     if before is not None and timezone.is_naive(before):
         before = timezone.make_aware(before)
-    entries, next_before = timeline_for(
-        user=request.user, person=person, organization=organization, before=before, limit=TIMELINE_PAGE
-    )
     context = {
-        "timeline": entries,
-        "timeline_next": next_before,
+        **timeline_context(request, person=person, organization=organization, before=before),
         "about": {"person": person.pk} if person else {"organization": organization.pk},
     }
-    return render(request, "contacts/partials/timeline_entries.html", context)
+    # The filter asks for the whole list (its checkboxes included), "show older" for more entries.
+    template = "contacts/partials/timeline_list.html" if request.GET.get("part") == "list" else "contacts/partials/timeline_entries.html"
+    return render(request, template, context)
 
 
 @require_POST
@@ -65,10 +62,8 @@ def activity_create(request):
     if not request.htmx:
         messages.success(request, _("Saved."))
         return _redirect_back(person, organization)
-    entries, next_before = timeline_for(user=request.user, person=person, organization=organization, limit=TIMELINE_PAGE)
     context = {
-        "timeline": entries,
-        "timeline_next": next_before,
+        **timeline_context(request, person=person, organization=organization),
         "about": about,
         "note_form": NoteForm(prefix="note"),
         "task_form": TaskForm(prefix="task", user=request.user),

@@ -10,6 +10,7 @@ from django.views.generic import CreateView, DeleteView, DetailView, UpdateView
 from contacts.forms.records import AttachmentForm, NoteForm, TaskForm
 from contacts.models import Organization, Person
 from crm import changefeed
+from crm import timeline as crm_timeline
 from crm.access import RoleRequiredMixin, get_editable_or_403, get_visible_or_404
 from crm.breadcrumbs import BreadcrumbMixin, crumb
 from crm.history import history_rows
@@ -19,11 +20,23 @@ from crm.timeline import timeline_for
 TIMELINE_PAGE = 30
 
 
-def timeline_context(request, *, person=None, organization=None) -> dict:
+def timeline_context(request, *, person=None, organization=None, before=None) -> dict:
+    """The timeline's entries, filtered by the kinds the request asks for (?kind=deal&kind=ticket),
+    and the filter's checkboxes."""
+    selected = timeline_kinds_from(request)
     entries, next_before = timeline_for(
-        user=request.user, person=person, organization=organization, limit=TIMELINE_PAGE
+        user=request.user, person=person, organization=organization, before=before, limit=TIMELINE_PAGE, kinds=selected
     )
-    return {"timeline": entries, "timeline_next": next_before}
+    return {
+        "timeline": entries,
+        "timeline_next": next_before,
+        "timeline_kinds": [(kind, selected is None or kind.key in selected) for kind in crm_timeline.kinds()],
+        "timeline_filtered": sorted(selected) if selected is not None else [],
+    }
+
+
+def timeline_kinds_from(request) -> set[str] | None:
+    return crm_timeline.parse_kinds(request.GET.getlist("kind"))
 
 
 class RecordDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):

@@ -19,6 +19,7 @@ from crm.breadcrumbs import crumb
 from crm.lists import FilteredListView
 from crm.roles import EXPORT_ROLES, IMPORT_ROLES, has_role
 from crm.search import clean_query, is_searchable, search_queryset
+from crm.widgets import autocomplete_options
 
 PEOPLE_ON_DETAIL = 50
 
@@ -134,6 +135,7 @@ def organization_autocomplete(request):
     objects = []
     if is_searchable(query):
         objects = search_queryset(Organization.objects.visible_to(request.user).only("id", "name", "search_key"), query, 8)
-    return render(request, "includes/autocomplete_options.html", {"objects": objects, "query": query})
+    options = autocomplete_options(objects)
+    return render(request, "includes/autocomplete_options.html", {"options": options, "query": query})
 
 

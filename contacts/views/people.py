@@ -1,4 +1,5 @@
 from django.db.models import Prefetch
+from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,8 +17,11 @@ from contacts.views.common import (
 )
 from crm.access import get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
+from crm.forms import parse_id
 from crm.lists import FilteredListView
 from crm.roles import EXPORT_ROLES, IMPORT_ROLES, has_role
+from crm.search import clean_query, is_searchable, search_queryset
+from crm.widgets import autocomplete_options
 
 
 def _trail():
@@ -142,3 +146,21 @@ class PersonDeleteView(RecordDeleteView):
 @role_required()
 def person_history(request, pk: int):
     return render_history(request, get_visible_or_404(Person, request.user, pk=pk), _trail())
+
+
+@role_required()
+def person_autocomplete(request):
+    """Suggestions for person fields (crm.widgets.AutocompleteWidget): name, then organization.
+    `organization` narrows them to its people (a deal's contacts)."""
+    query = clean_query(request.GET.get(f"{request.GET.get('field', '')}__text") or request.GET.get("q"))
+    options = []
+    if is_searchable(query):
+        people = Person.objects.visible_to(request.user).only(
+            "id", "academic_title", "first_name", "last_name", "email", "search_key"
+        )
+        organization_id = parse_id(request.GET.get("organization", ""))
+        if organization_id is not None:
+            people = people.filter(employments__organization_id=organization_id)
+        found = search_queryset(people.with_organization_names(request.user), query, 8)
+        options = autocomplete_options(found, detail=lambda p: " · ".join(x for x in [p.organization_label, p.email] if x))
+    return render(request, "includes/autocomplete_options.html", {"options": options, "query": query})

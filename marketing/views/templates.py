@@ -14,7 +14,7 @@ from crm.breadcrumbs import crumb
 from crm.lists import FilteredListView
 from marketing import render, services
 from marketing.filters import EmailTemplateFilter
-from marketing.forms import EmailTemplateForm
+from marketing.forms import EmailTemplateForm, PreviewPersonForm
 from marketing.models import EDIT_ROLES, READ_ROLES, EmailTemplate, can_edit_marketing
 from marketing.views.common import MarketingCreateView, MarketingUpdateView, ReadMixin
 
@@ -92,6 +92,7 @@ class TemplateDetailView(ReadMixin, DetailView):
         context.update(
             can_edit=can_edit_marketing(self.request.user),
             person=person,
+            preview_form=PreviewPersonForm(initial={"person": person.pk if person else None}, user=self.request.user),
             preview_subject=message.subject if message else "",
             preview_text=message.body if message else "",
             preview_url=f"{reverse('marketing:template_preview', args=[self.object.pk])}?person={person.pk}" if person else "",

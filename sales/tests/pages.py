@@ -57,6 +57,10 @@ def url_kwargs(records) -> dict[str, dict]:
     return kwargs
 
 
+def url_queries(records) -> dict[str, str]:
+    return {"sales:deal_autocomplete": "q=rahmenvertrag"}
+
+
 def expected(name: str, role: str) -> set[int] | None:
     if role == Role.ADMIN:
         return None

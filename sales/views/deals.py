@@ -5,7 +5,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,6 +17,8 @@ from crm.breadcrumbs import BreadcrumbMixin, crumb
 from crm.lists import FilteredListView
 from crm.money import format_money
 from crm.roles import Role, has_role
+from crm.search import clean_query, is_searchable, search_queryset
+from crm.widgets import autocomplete_options
 from sales import money, services
 from sales.automation import task_create
 from sales.filters import DealFilter
@@ -102,7 +104,7 @@ class DealDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
             tasks=tasks,
             lost_form=LostForm(),
             won_form=WonForm(),
-            contact_form=DealContactForm(deal=deal),
+            contact_form=DealContactForm(deal=deal, user=self.request.user),
             task_form=TaskForm(),
             stale=deal.is_stale(),
         )
@@ -278,7 +280,7 @@ def deal_reopen(request, pk: int):
 @role_required(*SALES_WRITERS, record=Deal)
 def deal_contact_add(request, pk: int):
     deal = _editable_deal(request, pk)
-    form = DealContactForm(request.POST, deal=deal)
+    form = DealContactForm(request.POST, deal=deal, user=request.user)
     if form.is_valid():
         contact = form.save(commit=False)
         contact.deal = deal
@@ -317,6 +319,23 @@ def deal_task_add(request, pk: int):
     else:
         messages.error(request, _("A task needs a subject and a due date."))
     return redirect(deal)
+
+
+@role_required()
+def deal_autocomplete(request):
+    """Suggestions for deal fields (a ticket's related deal): name, then organization and amount;
+    only deals the user may see."""
+    query = clean_query(request.GET.get(f"{request.GET.get('field', '')}__text") or request.GET.get("q"))
+    options = []
+    if is_searchable(query):
+        deals = Deal.objects.visible_to(request.user).select_related("organization").only(
+            "id", "name", "amount", "currency", "search_key", "organization__name"
+        )
+        found = search_queryset(deals, query, 8)
+        options = autocomplete_options(found, detail=lambda d: " · ".join(
+            x for x in [d.organization.name if d.organization else "", format_money(d.amount, d.currency)] if x
+        ))
+    return render(request, "includes/autocomplete_options.html", {"options": options, "query": query})
 
 
 @role_required()

@@ -61,6 +61,9 @@ class TicketCreateSerializer(FormSerializer):
         model = Ticket
         fields = ["subject", "description", "person", "channel", "category", "priority", "product"]
 
+    def form_kwargs(self):
+        return {"user": self.context["user"]}
+
     def to_representation(self, instance):
         return TicketSerializer(instance, context=self.context).data
 

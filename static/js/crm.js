@@ -53,10 +53,22 @@
         var div = document.createElement("div");
         div.className = "alert alert-danger";
         div.setAttribute("role", "alert");
-        div.textContent = (document.body.dataset.errorText || "Error") + " (" + status + ")";
+        // The texts are translated in the layout (templates/base.html: data-error-*), so the
+        // message is in the page's language.
+        var texts = document.body.dataset;
+        div.textContent = (texts["error" + status] || texts.errorDefault) + " (" + status + ")";
         box.appendChild(div);
       }
     }
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    var box = document.getElementById("messages");
+    if (!box) return;
+    var div = document.createElement("div");
+    div.className = "alert alert-danger";
+    div.setAttribute("role", "alert");
+    div.textContent = document.body.dataset.errorOffline;
+    box.appendChild(div);
   });
 })();
 
