@@ -13,7 +13,7 @@ EDIT_PAGES = {"appointments:type_update"}
 POST_ONLY_PAGES = {
     "appointments:appointment_outcome", "appointments:appointment_cancel", "appointments:exception_delete",
     "api:appointment-cancel", "appointments:calendar_entry_resolve", "appointments:calendar_connection_sync",
-    "appointments:calendar_connection_disconnect",
+    "appointments:calendar_connection_disconnect", "appointments:calendar_connection_pause",
 }
 # The API (JSON) as the pages: every CRM role reads appointments, their types and free slots (the
 # admin's appointment included); only the host's managers change it (POST only, see above).
