@@ -23,6 +23,7 @@ urlpatterns = [
     path("availability/", staff.availability_edit, name="availability_edit"),
     path("availability/exceptions/<int:pk>/delete/", staff.exception_delete, name="exception_delete"),
     path("offer/", staff.offer_create, name="offer_create"),
+    path("new/", staff.appointment_enter, name="appointment_enter"),
     path("feed/<str:token>.ics", staff.calendar_feed, name="calendar_feed"),
     # The customer's pages (no login; signed links).
     path("book/<str:token>/", public.public_book, name="public_book"),

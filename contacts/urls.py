@@ -31,6 +31,7 @@ urlpatterns = [
     path("people/<int:pk>/delete/", people.PersonDeleteView.as_view(), name="person_delete"),
     path("people/<int:pk>/email/", emails.person_email, name="person_email"),
     path("people/<int:pk>/history/", people.person_history, name="person_history"),
+    path("people/autocomplete/", people.person_autocomplete, name="person_autocomplete"),
     path("people/export/", exports.person_export, name="person_export"),
     path("people/export/vcard/", exports.person_export_vcard, name="person_export_vcard"),
     path("people/<int:pk>/vcard/", exports.person_vcard, name="person_vcard"),

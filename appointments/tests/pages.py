@@ -76,6 +76,7 @@ def url_queries(records) -> dict[str, str]:
              "api:appointment-slots": f"type={records['appointment_type'].pk}"}
     if records.get("person") is not None:
         query["appointments:offer_create"] = f"person={records['person'].pk}"
+        query["appointments:appointment_enter"] = f"person={records['person'].pk}"
     return query
 
 
@@ -83,5 +84,7 @@ def expected(name: str, role: str) -> set[int] | None:
     if role == Role.ADMIN:
         return None
     if name in EDIT_PAGES:
+        return {403}
+    if name == "appointments:appointment_enter" and role == Role.MARKETING:
         return {403}
     return None

@@ -1,4 +1,5 @@
 from django.db.models import Prefetch
+from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,6 +19,7 @@ from crm.access import get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
 from crm.lists import FilteredListView
 from crm.roles import EXPORT_ROLES, IMPORT_ROLES, has_role
+from crm.search import clean_query, is_searchable, search_queryset
 
 
 def _trail():
@@ -142,3 +144,14 @@ class PersonDeleteView(RecordDeleteView):
 @role_required()
 def person_history(request, pk: int):
     return render_history(request, get_visible_or_404(Person, request.user, pk=pk), _trail())
+
+
+@role_required()
+def person_autocomplete(request):
+    """Suggestions for person fields (crm.widgets.AutocompleteWidget), from the search index."""
+    query = clean_query(request.GET.get(f"{request.GET.get('field', '')}__text") or request.GET.get("q"))
+    objects = []
+    if is_searchable(query):
+        people = Person.objects.visible_to(request.user).only("id", "academic_title", "first_name", "last_name", "search_key")
+        objects = search_queryset(people, query, 8)
+    return render(request, "includes/autocomplete_options.html", {"objects": objects, "query": query})
