@@ -96,7 +96,7 @@ def test_it_sends_through_the_users_account_files_the_copy_and_a_sync_adds_no_se
     assert Activity.objects.filter(person=greta, kind=Activity.Kind.EMAIL).count() == 1
     assert SyncedEmail.objects.get().message_id == email.message_id
     page = connected.get(greta.get_absolute_url()).content.decode()
-    assert "Ihr Angebot" in page
+    assert "Ihr Angebot" in page and 'data-mail-state="sent"' in page and f"through {ALICE_MAIL}" in page
 
 
 def test_the_smtp_password_is_never_shown(connected):
@@ -139,6 +139,8 @@ def test_a_failed_copy_to_the_sent_folder_says_so_and_does_not_send_again(
     email = _write(connected, greta, django_capture_on_commit_callbacks)
 
     assert email.state == State.SENT and email.sent_copy == Copy.FAILED and email.sent_copy_detail
+    page = connected.get(greta.get_absolute_url()).content.decode()
+    assert "sent, but not filed in the Sent folder" in page
     assert outbox.email_deliver(email_id=email.pk) == outbox.Attempt(None)
     outbox.emails_resume(now=email.created_at)
     assert len(user_smtp.received(GRETA)) == 1
@@ -180,3 +182,50 @@ def test_a_person_without_an_address_gets_a_message_not_an_email(alice, client_f
     response = client_for(alice).post(reverse("contacts:person_email", args=[person.pk]), {"subject": "Hallo", "body": "Text"})
     assert response.status_code == 200 and response.context["form"].non_field_errors()
     assert not OutgoingEmail.objects.exists()
+
+
+def test_an_smtp_server_with_an_untrusted_certificate_is_refused_at_the_server_field(
+    alice, client_for, imap_server, tmp_path
+):
+    from crm.tests.certificates import self_signed
+
+    stranger = SmtpSink(tls=self_signed(tmp_path, "other").server_context(), users={ALICE_MAIL: SMTP_PASSWORD}).start()
+    try:
+        response = _connect_on_the_page(client_for(alice), imap_server, stranger)
+    finally:
+        stranger.stop()
+    assert response.status_code == 200
+    assert "certificate" in " ".join(response.context["form"].errors["smtp_host"])
+    assert not MailboxConnection.objects.exists()
+
+
+def test_it_sends_over_implicit_tls_too(
+    alice, client_for, imap_server, greta, crm_smtp, django_capture_on_commit_callbacks
+):
+    alice.email = ALICE_MAIL
+    alice.save()
+    implicit = SmtpSink(tls=imap_server.certificate.server_context(), implicit_tls=True,
+                        users={ALICE_MAIL: SMTP_PASSWORD}).start()
+    try:
+        sync.mailbox_connect(
+            user=alice, host=imap_server.host, port=imap_server.port, security="tls", username=ALICE_MAIL,
+            password=PASSWORD, smtp_host="127.0.0.1", smtp_port=implicit.port, smtp_security="ssl",
+            smtp_username=ALICE_MAIL, smtp_password=SMTP_PASSWORD,
+        )
+        email = _write(client_for(alice), greta, django_capture_on_commit_callbacks)
+    finally:
+        implicit.stop()
+    assert email.state == State.SENT and email.sent_copy == Copy.FILED
+    [received] = implicit.received(GRETA)
+    assert received["tls"] and received["login"] == ALICE_MAIL
+    assert crm_smtp.messages == []
+
+
+def test_leaving_the_smtp_server_empty_forgets_the_account(connected, alice, imap_server):
+    response = connected.post(reverse("contacts:mailbox"), {
+        "host": imap_server.host, "port": imap_server.port, "security": "tls", "username": ALICE_MAIL,
+        "password": "", "excluded": "", "smtp_host": "", "smtp_username": ALICE_MAIL, "smtp_password": "",
+    })
+    assert response.status_code == 302
+    connection = MailboxConnection.objects.get(user=alice)
+    assert not connection.has_smtp and connection.smtp_password_encrypted == "" and connection.smtp_username == ""
