@@ -388,6 +388,11 @@ def emails_resume(*, now: datetime | None = None, limit: int = 1000) -> int:
         state=State.QUEUED, claimed_at=None, next_attempt_at=now,
         last_reply=_("Delivery was interrupted (the worker stopped); trying again."),
     )
+    # A worker stopped between the send and filing the copy: the mail went out; the page says the
+    # copy did not (filing it now could file it twice, were the first attempt only slow).
+    OutgoingEmail.objects.filter(state=State.SENT, sent_copy=OutgoingEmail.SentCopy.PENDING, sent_at__lt=lost).update(
+        sent_copy=OutgoingEmail.SentCopy.FAILED, sent_copy_detail=_("Filing the copy was interrupted (the worker stopped)."),
+    )
     due = list(OutgoingEmail.objects.due(before=lost).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     for email_id in dict.fromkeys([*stale_ids, *due]):
         enqueue(email_id)

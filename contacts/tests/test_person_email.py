@@ -2,6 +2,8 @@
 real servers: the user's own SMTP account (aiosmtpd with STARTTLS and a login, crm/tests/smtp.py),
 their mailbox (Dovecot, crm/tests/dovecot.py), and the CRM's own SMTP server (another sink)."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -229,3 +231,15 @@ def test_leaving_the_smtp_server_empty_forgets_the_account(connected, alice, ima
     assert response.status_code == 302
     connection = MailboxConnection.objects.get(user=alice)
     assert not connection.has_smtp and connection.smtp_password_encrypted == "" and connection.smtp_username == ""
+
+
+def test_a_copy_left_pending_by_a_stopped_worker_is_reported_not_filed(connected, greta, user_smtp, settings):
+    email = outbox.email_queue(to=GRETA, subject="Hallo", body="Text", sender=MailboxConnection.objects.get().user)
+    OutgoingEmail.objects.filter(pk=email.pk).update(  # as a worker leaves it when killed after the send
+        state=State.SENT, sent_at=email.created_at, sent_copy=Copy.PENDING,
+    )
+    later = email.created_at + timedelta(seconds=settings.CRM_EMAIL_LOST_AFTER_SECONDS + 1)
+    outbox.emails_resume(now=later)
+    email.refresh_from_db()
+    assert email.state == State.SENT and email.sent_copy == Copy.FAILED and "interrupted" in email.sent_copy_detail
+    assert user_smtp.messages == []  # and nothing was sent again
