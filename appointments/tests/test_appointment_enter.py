@@ -115,3 +115,17 @@ def test_the_customer_search_suggests_only_matching_people(client_for, alice, gr
     page = client_for(alice).get(reverse("contacts:person_autocomplete"), {"field": "person", "person__text": "Größl"})
     text = page.content.decode()
     assert f'data-value="{greta.pk}"' in text and "Hübner" not in text
+
+
+def test_a_busy_time_in_the_hosts_own_calendar_blocks_the_time(
+    client_for, first_meeting, connected_host, radicale_server, greta, day
+):
+    from appointments.calendars import sync
+    from appointments.calendars.models import CalendarConnection
+
+    phone.add_event(radicale_server, uid="zahnarzt@phone", start=at(day, 10), end=at(day, 11))
+    sync.calendar_sync(connection=CalendarConnection.objects.get(user=connected_host))
+    response = client_for(connected_host).post(URL, _form(first_meeting, greta, connected_host, at(day, 10, 30)))
+    assert response.status_code == 200
+    assert "busy time in their calendar" in " ".join(response.context["form"].errors["start"])
+    assert client_for(connected_host).post(URL, _form(first_meeting, greta, connected_host, at(day, 11, 30))).status_code == 302
