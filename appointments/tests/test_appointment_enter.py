@@ -7,6 +7,8 @@ from datetime import UTC
 
 import pytest
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 from icalendar import Calendar
 
 from appointments import services
@@ -14,6 +16,7 @@ from appointments.models import Appointment
 from appointments.tests import caldav_helpers as phone
 from appointments.tests.conftest import at
 from contacts.tests.factories import PersonFactory
+from contacts.tests.test_form_fuzz import FUZZ, odd_text
 from crm.models import OutgoingEmail
 from crm.roles import Role
 
@@ -129,3 +132,12 @@ def test_a_busy_time_in_the_hosts_own_calendar_blocks_the_time(
     assert response.status_code == 200
     assert "busy time in their calendar" in " ".join(response.context["form"].errors["start"])
     assert client_for(connected_host).post(URL, _form(first_meeting, greta, connected_host, at(day, 11, 30))).status_code == 302
+
+
+@FUZZ
+@given(values=st.lists(odd_text, min_size=6, max_size=6))
+def test_odd_input_never_causes_a_500(client_for, first_meeting, host, greta, values):
+    data = dict(zip(["appointment_type", "person", "host", "start", "note", "override"], values, strict=True))
+    response = client_for(host).post(URL, data)
+    assert response.status_code in (200, 302)
+    assert client_for(host).get(URL, {"person": values[1]}).status_code in (200, 404)

@@ -6,12 +6,15 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contacts.mailboxes import sync
 from contacts.mailboxes.models import MailboxConnection, SyncedEmail
 from contacts.models import Activity
 from contacts.tests.conftest import ALICE_MAIL, PASSWORD
 from contacts.tests.factories import EmploymentFactory, OrganizationFactory, PersonFactory
+from contacts.tests.test_form_fuzz import FUZZ, odd_text
 from crm import outbox
 from crm.models import OutgoingEmail
 from crm.tests.processes import free_port
@@ -243,3 +246,19 @@ def test_a_copy_left_pending_by_a_stopped_worker_is_reported_not_filed(connected
     email.refresh_from_db()
     assert email.state == State.SENT and email.sent_copy == Copy.FAILED and "interrupted" in email.sent_copy_detail
     assert user_smtp.messages == []  # and nothing was sent again
+
+
+@FUZZ
+@given(values=st.lists(odd_text, min_size=6, max_size=6))
+def test_odd_input_never_causes_a_500(alice, client, greta, settings, values):
+    """The SMTP fields of the mailbox form (the servers always 127.0.0.1, closed ports or none:
+    test traffic stays on this machine) and the email form."""
+    settings.CRM_MAILBOX_TIMEOUT = 1
+    client.force_login(alice)
+    smtp = dict(zip(["smtp_port", "smtp_security", "smtp_username", "smtp_password"], values, strict=False))
+    response = client.post(reverse("contacts:mailbox"), {
+        "host": "127.0.0.1", "port": "9", "security": "tls", "username": "a", "password": "b", "smtp_host": "127.0.0.1", **smtp,
+    })
+    assert response.status_code in (200, 302)
+    response = client.post(reverse("contacts:person_email", args=[greta.pk]), {"subject": values[4], "body": values[5]})
+    assert response.status_code in (200, 302)
