@@ -128,10 +128,13 @@ def deferred():
 
     if not connection.in_atomic_block:
         raise RuntimeError("changefeed.deferred() needs a transaction: the events belong to it.")
+    from crm import webhooks
+
     pending: list = []
     token = _pending.set(pending)
     try:
-        yield pending
+        with webhooks.memoized():  # who listens, read once for the whole batch
+            yield pending
     finally:
         _pending.reset(token)
     ChangeEvent.objects.bulk_create(pending, batch_size=1000)

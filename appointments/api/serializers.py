@@ -13,6 +13,7 @@ from appointments.forms import BookingForm
 from appointments.models import Appointment, AppointmentType, validate_time_zone
 from contacts.models import Person
 from crm.api.forms import form_errors
+from crm.api.representation import ModelSerializer
 from crm.forms import parse_id
 
 # The booking form's field names, as the API names them.
@@ -37,7 +38,7 @@ class VisiblePersonField(SafePrimaryKeyField):
         return Person.objects.visible_to(self.parent.context["user"])
 
 
-class AppointmentTypeSerializer(serializers.ModelSerializer):
+class AppointmentTypeSerializer(ModelSerializer):
     class Meta:
         model = AppointmentType
         fields = [
@@ -47,7 +48,7 @@ class AppointmentTypeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AppointmentSerializer(serializers.ModelSerializer):
+class AppointmentSerializer(ModelSerializer):
     class Meta:
         model = Appointment
         fields = [

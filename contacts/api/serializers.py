@@ -12,6 +12,7 @@ from contacts.forms.records import EmploymentFormSet, KnownEmails, NoteForm, Org
 from contacts.models import Activity, Attachment, Employment, Organization, OrganizationAddress, Person, Tag
 from crm.api.batch import ExternalIdMixin
 from crm.api.forms import FormSerializer, form_errors, form_value
+from crm.api.representation import ModelSerializer
 from crm.forms import parse_id
 
 
@@ -23,7 +24,7 @@ class TagSerializer(FormSerializer):
         fields = ["id", "name", "color"]
 
 
-class EmploymentSerializer(serializers.ModelSerializer):
+class EmploymentSerializer(ModelSerializer):
     organization_name = serializers.CharField(source="organization.name", read_only=True)
 
     class Meta:
@@ -167,7 +168,7 @@ class PersonSerializer(CountryFieldMixin, ExternalIdMixin, FormSerializer):
         return self._save(validated_data["form"])
 
 
-class AddressSerializer(CountryFieldMixin, serializers.ModelSerializer):
+class AddressSerializer(CountryFieldMixin, ModelSerializer):
     class Meta:
         model = OrganizationAddress
         fields = ["id", "kind", "street", "postal_code", "city", "country"]
@@ -273,7 +274,7 @@ class TaskSerializer(ActivitySerializer):
         read_only_fields = ["id", "kind", "occurred_at", "done_at", "created_by"]
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class AttachmentSerializer(ModelSerializer):
     """A file on a person or an organization; its content is at `download_url`."""
 
     download_url = serializers.SerializerMethodField()

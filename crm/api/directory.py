@@ -7,6 +7,7 @@ from django.db.models import Prefetch, Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.api.representation import ModelSerializer
 from crm.api.viewsets import RecordViewSet
 from crm.models import Team
 from crm.roles import ALL_ROLES, Role
@@ -25,7 +26,7 @@ def colleagues():
     )
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ModelSerializer):
     full_name = serializers.SerializerMethodField()
     roles = serializers.SerializerMethodField()
     teams = serializers.SerializerMethodField(help_text="The ids of the teams the user belongs to.")
@@ -47,7 +48,7 @@ class UserSerializer(serializers.ModelSerializer):
         return [team.pk for team in user.teams.all()]
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(ModelSerializer):
     class Meta:
         model = Team
         fields = ["id", "name", "manager", "members"]

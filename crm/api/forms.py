@@ -22,6 +22,7 @@ from rest_framework import exceptions, serializers
 
 from crm import changefeed
 from crm.api.exceptions import Conflict
+from crm.api.representation import FastRepresentationMixin
 
 
 def form_value(field: forms.Field, value):
@@ -328,5 +329,5 @@ class FormWriteMixin:
         return validated_data["form"].save()
 
 
-class FormSerializer(FormWriteMixin, serializers.ModelSerializer):
+class FormSerializer(FormWriteMixin, FastRepresentationMixin, serializers.ModelSerializer):
     pass

@@ -364,23 +364,24 @@ def _median_ms(function, rounds=50) -> float:
 
 
 def test_writing_an_event_adds_little_to_a_request(receiver, capsys):
-    """What a change costs the request: the lookup of subscribers when nobody listens; with a
-    subscriber also the outbox rows and the API representation (the serializer's own cost)."""
+    """What a change costs the request, in queries (its time is measured by the benchmark
+    `api_event_write`, not here: a timed assertion fails on a busy machine): nothing when nobody
+    listens (the subscriptions come from the cache); with a subscriber the person's tags and
+    employments for the payload, the event and its delivery row."""
     person = PersonFactory()
-    nobody = _median_ms(lambda: webhooks.changed("person", "updated", instance=person))
-    subscribe(receiver)
-    serialize = webhooks._serializers["person"]
-    payload = serialize(person)
-    rows = _median_ms(lambda: webhooks.emit("person.updated", payload=payload, kind="person", object_id=person.pk))
-    full = _median_ms(lambda: webhooks.changed("person", "updated", instance=person))
-    serializing = _median_ms(lambda: serialize(person))
-    with CaptureQueriesContext(connection) as queries:
+    webhooks.changed("person", "updated", instance=person)  # the subscriptions are now in the cache
+    with CaptureQueriesContext(connection) as nobody:
         webhooks.changed("person", "updated", instance=person)
+    subscribe(receiver)
+    webhooks.changed("person", "updated", instance=person)
+    with CaptureQueriesContext(connection) as listened:
+        webhooks.changed("person", "updated", instance=person)
+    full = _median_ms(lambda: webhooks.changed("person", "updated", instance=person))
     with capsys.disabled():
-        print(f"\nwebhook event write (median): nobody listening {nobody:.2f} ms; outbox rows {rows:.2f} ms; "
-              f"with the API representation {full:.2f} ms (serializer alone {serializing:.2f} ms); "
-              f"{len(queries)} queries")
-    assert nobody < 2 and rows < 20  # generous on a shared CI machine; the figures are printed
+        print(f"\nwebhook event write (median, not asserted): {full:.2f} ms, {len(listened)} queries")
+    assert len(nobody) == 0
+    inserts = {q["sql"].split('"')[1] for q in listened.captured_queries if q["sql"].startswith("INSERT")}
+    assert inserts == {"crm_webhookevent", "crm_webhookdelivery"} and len(listened) <= 5
 
 
 def test_thousand_events_throughput(receiver, capsys):
@@ -519,3 +520,36 @@ def test_campaign_send_finished_once(receiver, django_capture_on_commit_callback
     delivery.deliver_endpoint(endpoint.pk)
     assert [(r["type"], r["data"]["id"], r["data"]["status"]) for r in receiver.received] == [
         ("campaign.send_finished", campaign.pk, "sent")]
+
+
+def test_an_endpoint_rolled_back_is_not_left_in_the_cache(loopback):
+    """The transaction that creates an endpoint sees it; had it cached that list, its rollback
+    would leave a missing endpoint in the cache and every later change fail on its delivery."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        webhooks.endpoint_save(WebhookEndpoint(url="http://127.0.0.1:9/hook", event_types=["person.updated"]))
+        assert len(webhooks.subscriptions()) == 1
+        transaction.set_rollback(True)
+    assert webhooks.subscriptions() == []
+    person = PersonFactory()
+    person.city = "Köln"
+    person.save()  # no endpoint listens: no delivery row for the endpoint that never existed
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_batch_reads_the_subscriptions_once(receiver):
+    subscribe(receiver, types=["person.updated"])
+    people = PersonFactory.create_batch(3)
+    from django.db import transaction
+
+    from crm import changefeed
+
+    with transaction.atomic():
+        with changefeed.deferred(), CaptureQueriesContext(connection) as queries:
+            for person in people:
+                person.city = "Bonn"
+                person.save()
+    endpoint_reads = [q for q in queries.captured_queries if 'FROM "crm_webhookendpoint"' in q["sql"]]
+    assert len(endpoint_reads) <= 1
+    assert WebhookDelivery.objects.count() == 3

@@ -14,10 +14,12 @@ services, never from views. An app registers how its records look (`register_kin
 same serializer as its API room; crm knows no domain app.
 """
 
+import contextvars
 import uuid
+from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -72,29 +74,65 @@ SUBSCRIPTIONS_KEY = "crm:webhooks:subscriptions"
 SUBSCRIPTIONS_TTL = 60
 
 
+_memo: contextvars.ContextVar[list | None] = contextvars.ContextVar("webhook_subscriptions_memo", default=None)
+
+
 def subscriptions() -> list[tuple[int, list[str]]]:
     """The active endpoints and their event types, from the shared cache (every change of an
-    endpoint forgets it), so a change with nobody listening costs one cache read."""
+    endpoint forgets it), so a change with nobody listening costs one cache read; inside
+    `memoized()` (a batch of changes) one read for all of them.
+
+    A transaction that changed an endpoint reads the database and leaves the cache alone until it
+    ends: had it cached what it sees, a rollback would leave endpoints in the cache that do not
+    exist (and every later change would fail on its delivery row)."""
     from django.core.cache import cache
 
     from crm.models import WebhookEndpoint
 
-    found = cache.get(SUBSCRIPTIONS_KEY)
+    memo = _memo.get()
+    if memo:
+        return memo[0]
+    dirty = _changed_in_this_transaction()
+    found = None if dirty else cache.get(SUBSCRIPTIONS_KEY)
     if found is None:
         found = [
             (pk, list(types or []))
             for pk, types in WebhookEndpoint.objects.filter(is_active=True).values_list("pk", "event_types")
         ]
-        cache.set(SUBSCRIPTIONS_KEY, found, SUBSCRIPTIONS_TTL)
+        if not dirty:
+            cache.set(SUBSCRIPTIONS_KEY, found, SUBSCRIPTIONS_TTL)
+    if memo is not None:
+        memo.append(found)
     return found
+
+
+@contextmanager
+def memoized():
+    """Many changes at once (a batch upsert, an import): the subscriptions read once for all."""
+    token = _memo.set([])
+    try:
+        yield
+    finally:
+        _memo.reset(token)
 
 
 def forget_subscriptions() -> None:
     from django.core.cache import cache
 
     cache.delete(SUBSCRIPTIONS_KEY)
+    if connection.atomic_blocks:
+        connection._crm_webhooks_changed_in = connection.atomic_blocks[0]
+    memo = _memo.get()
+    if memo:
+        memo.clear()
     # Again after the transaction: another request may have read the old list in between.
     transaction.on_commit(lambda: cache.delete(SUBSCRIPTIONS_KEY))
+
+
+def _changed_in_this_transaction() -> bool:
+    """Whether the running transaction (its outermost block) changed an endpoint."""
+    changed_in = getattr(connection, "_crm_webhooks_changed_in", None)
+    return changed_in is not None and bool(connection.atomic_blocks) and connection.atomic_blocks[0] is changed_in
 
 
 def _subscribers(event_type: str) -> list[int]:

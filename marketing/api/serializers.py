@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from contacts.models import Person
 from crm.api.forms import FormSerializer, form_value
+from crm.api.representation import ModelSerializer
 from crm.forms import parse_id
 from marketing.forms import CampaignForm
 from marketing.models import Campaign, Consent, Segment
@@ -53,7 +54,7 @@ class CampaignSerializer(FormSerializer):
                 raise serializers.ValidationError(errors)
 
 
-class SegmentSerializer(serializers.ModelSerializer):
+class SegmentSerializer(ModelSerializer):
     definition = serializers.JSONField(read_only=True, help_text=_("The segment's filter, as the segment page saves it."))
 
     class Meta:
@@ -62,7 +63,7 @@ class SegmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SegmentMemberSerializer(serializers.ModelSerializer):
+class SegmentMemberSerializer(ModelSerializer):
     """A person of a segment, with what the segment page's preview shows."""
 
     full_name = serializers.CharField(read_only=True)
@@ -73,7 +74,7 @@ class SegmentMemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConsentSerializer(serializers.ModelSerializer):
+class ConsentSerializer(ModelSerializer):
     class Meta:
         model = Consent
         fields = ["id", "person", "purpose", "channel", "status", "source", "text_version", "ip_address", "changed_at"]

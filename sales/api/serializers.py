@@ -12,19 +12,20 @@ from rest_framework import serializers
 from crm.api.batch import ExternalIdMixin
 from crm.api.exceptions import Conflict
 from crm.api.forms import FormSerializer
+from crm.api.representation import ModelSerializer
 from sales import services
 from sales.forms import DealForm, LeadForm
 from sales.models import Deal, Lead, LineItem, Pipeline, PriceList, PriceListItem, Product, Stage
 
 
-class StageSerializer(serializers.ModelSerializer):
+class StageSerializer(ModelSerializer):
     class Meta:
         model = Stage
         fields = ["id", "pipeline", "name", "order", "probability", "is_won", "is_lost"]
         read_only_fields = fields
 
 
-class PipelineSerializer(serializers.ModelSerializer):
+class PipelineSerializer(ModelSerializer):
     stages = StageSerializer(many=True, read_only=True)
 
     class Meta:
@@ -68,7 +69,7 @@ class PriceListSerializer(FormSerializer):
         read_only_fields = ["id"]
 
 
-class LineItemSerializer(serializers.ModelSerializer):
+class LineItemSerializer(ModelSerializer):
     class Meta:
         model = LineItem
         fields = ["id", "product", "description", "quantity", "unit_price", "discount_percent", "total", "position"]

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from crm.api.forms import FormSerializer, form_errors
+from crm.api.representation import ModelSerializer
 from service import services
 from service.forms import ReplyForm, TicketCreateForm, TicketForm
 from service.models import ServiceTeam, Ticket, TicketMessage
@@ -71,7 +72,7 @@ class TicketCreateSerializer(FormSerializer):
         )
 
 
-class TicketMessageSerializer(serializers.ModelSerializer):
+class TicketMessageSerializer(ModelSerializer):
     class Meta:
         model = TicketMessage
         fields = ["id", "kind", "body", "author", "from_email", "created_at"]
@@ -109,7 +110,7 @@ class StatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Ticket.Status.choices)
 
 
-class QueueSerializer(serializers.ModelSerializer):
+class QueueSerializer(ModelSerializer):
     class Meta:
         model = ServiceTeam
         fields = ["id", "name", "lead", "agents", "channels"]
