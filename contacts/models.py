@@ -69,6 +69,16 @@ class PersonQuerySet(ContactQuerySet):
     def without_organization(self):
         return self.exclude(Exists(Employment.objects.filter(person=OuterRef("pk"))))
 
+    def not_erased(self):
+        """Without the people erased for data protection (their anonymised rows stay, so deals and
+        statistics keep pointing at something, but they are nobody to show or to copy anywhere)."""
+        from crm.models import ChangeEvent
+
+        erased = ChangeEvent.objects.filter(
+            kind="person", object_id=OuterRef("pk"), action=ChangeEvent.Action.DELETED, reason="erased"
+        )
+        return self.exclude(Exists(erased))
+
 
 class EditableByMixin:
     def is_editable_by(self, user) -> bool:
@@ -742,6 +752,7 @@ class ImportJob(models.Model):
     class Target(models.TextChoices):
         PEOPLE = "person", _("People")
         ORGANIZATIONS = "organization", _("Organizations")
+        LEADS = "lead", _("Leads")  # declared by sales (sales.imports), which plugs into this machinery
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("Uploaded")
@@ -818,4 +829,5 @@ class ImportJob(models.Model):
         return self.heartbeat_at < timezone.now() - timedelta(seconds=self.SILENT_SECONDS)
 
 
+from contacts.addressbooks.models import AddressBookCard, AddressBookConflict, AddressBookConnection  # noqa: E402,F401  (models of this app)
 from contacts.mailboxes.models import MailboxConnection, MailboxFolder, SyncedEmail  # noqa: E402,F401  (models of this app)

@@ -53,6 +53,23 @@ def register_change_feed() -> None:
     changefeed.watch_many_to_many(Person, "tags")
     changefeed.watch_many_to_many(Organization, "tags")
     register_webhooks()
+    register_addressbook_trigger()
+
+
+def register_addressbook_trigger() -> None:
+    """A change of a person (or of the organization on their card) pushes the address books on
+    the users' phones soon after (contacts.addressbooks); beat does the rest."""
+    from django.db.models.signals import post_save
+
+    from crm.models import ChangeEvent
+
+    def changed(sender, instance, created, **kwargs):
+        if created and instance.kind in ("person", "organization"):
+            from contacts.addressbooks.sync import push_soon
+
+            push_soon()
+
+    post_save.connect(changed, sender=ChangeEvent, dispatch_uid="contacts-addressbooks-trigger", weak=False)
 
 
 def register_webhooks() -> None:
@@ -112,10 +129,12 @@ def _privacy_url(name: str):
 
 
 def register_privacy() -> None:
+    from contacts.addressbooks import privacy as addressbook_privacy
     from contacts.mailboxes import privacy as mailbox_privacy
     from contacts.services import privacy as contacts_privacy
 
     mailbox_privacy.register()
+    addressbook_privacy.register()
     privacy.register(
         privacy.PrivacyProvider(
             "contacts.person", _("Person, organizations, notes, tasks and files"),

@@ -60,3 +60,41 @@ def _resume_imports_on_worker_start(sender=None, **kwargs) -> None:
         imports_resume_stalled.delay()
     except Exception:  # a worker must start even when the broker hiccups; beat tries again
         logger.exception("Could not queue the resumption of stalled imports at worker start")
+
+
+# Retries of a failing address book server, with backoff; after them beat tries every few minutes.
+ADDRESSBOOK_RETRIES = 6
+
+
+@shared_task(bind=True, acks_late=True, max_retries=ADDRESSBOOK_RETRIES)
+def addressbook_push(self, connection_id: int) -> int:
+    """Push one address book. Safe to run twice: a second run at the same time does nothing, a
+    later one writes only what still differs. More waiting than one batch: the next is queued."""
+    from django.conf import settings
+
+    from contacts.addressbooks import sync
+
+    result = sync.addressbook_push(connection_id=connection_id)
+    if result is None:
+        return 0
+    if result.failed:
+        # Run eagerly (tests, no worker) there is no broker to hold a delayed retry: beat takes it up.
+        if not self.request.is_eager and self.request.retries < ADDRESSBOOK_RETRIES:
+            base = settings.CRM_ADDRESSBOOK_RETRY_SECONDS
+            raise self.retry(countdown=min(3600, base * 2 ** self.request.retries))
+        return 0
+    if result.waiting:
+        addressbook_push.delay(connection_id)
+    return result.pushed + result.deleted
+
+
+@shared_task
+def addressbooks_push() -> int:
+    """Periodic (CRM_ADDRESSBOOK_SYNC_SECONDS), and soon after a person changed: queue the push of
+    every address book that is not paused."""
+    from contacts.addressbooks import sync
+
+    ids = sync.connections_due()
+    for connection_id in ids:
+        addressbook_push.delay(connection_id)
+    return len(ids)

@@ -2,6 +2,7 @@ from django.urls import path
 
 from contacts.views import (
     activities,
+    addressbook,
     attachments,
     duplicates,
     emails,
@@ -58,5 +59,10 @@ urlpatterns = [
     path("mailbox/sync/", mailbox.mailbox_sync_now, name="mailbox_sync"),
     path("mailbox/pause/", mailbox.mailbox_pause, name="mailbox_pause"),
     path("mailbox/disconnect/", mailbox.mailbox_disconnect, name="mailbox_disconnect"),
+    path("addressbook/", addressbook.addressbook, name="addressbook"),
+    path("addressbook/push/", addressbook.addressbook_push_now, name="addressbook_push"),
+    path("addressbook/pause/", addressbook.addressbook_pause, name="addressbook_pause"),
+    path("addressbook/disconnect/", addressbook.addressbook_disconnect, name="addressbook_disconnect"),
+    path("addressbook/conflicts/<int:pk>/dismiss/", addressbook.addressbook_conflict_dismiss, name="addressbook_conflict_dismiss"),
     path("emails/<int:pk>/private/", mailbox.synced_email_private, name="synced_email_private"),
 ]

@@ -9,6 +9,7 @@ Call inside the transaction that owns the reserved ids.
 
 import csv
 import io
+import json
 from operator import attrgetter
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
@@ -32,6 +33,14 @@ PLAIN_FIELDS = {
 
 def needs_conversion(field) -> bool:
     return type(field) not in PLAIN_FIELDS
+
+
+def prepared(field, value, db):
+    """The value as the load takes it. A JSON field's prepared value is a driver adapter whose text is
+    quoted SQL, not JSON, so COPY gets the JSON text itself."""
+    if isinstance(field, models.JSONField):
+        return None if value is None else json.dumps(value, cls=field.encoder)
+    return field.get_db_prep_save(value, db)
 
 
 def database():
@@ -99,7 +108,7 @@ def insert_objects(model, objs: list) -> None:
         obj._state.adding, obj._state.db = False, connection.alias
     db = database()
     getters = [
-        (lambda obj, f=field: f.get_db_prep_save(f.pre_save(obj, True), db))
+        (lambda obj, f=field: prepared(f, f.pre_save(obj, True), db))
         if needs_conversion(field)
         else attrgetter(field.attname)
         for field in fields

@@ -324,6 +324,16 @@ CRM_MAILBOX_MAX_MESSAGE_BYTES = env_int("CRM_MAILBOX_MAX_MESSAGE_BYTES", 25 * 10
 CRM_CALENDAR_SYNC_SECONDS = env_int("CRM_CALENDAR_SYNC_SECONDS", 300)
 CRM_CALENDAR_TIMEOUT = env_int("CRM_CALENDAR_TIMEOUT", 20)
 CRM_CALENDAR_BUSY_DAYS = env_int("CRM_CALENDAR_BUSY_DAYS", 120)
+# Users' CardDAV address books (contacts.addressbooks): how often they are pushed, how long the
+# server may take, how many cards one run writes, the most people one address book gets, how
+# long after a change of a person the push starts (one push for many changes), and the retries.
+CRM_ADDRESSBOOK_SYNC_SECONDS = env_int("CRM_ADDRESSBOOK_SYNC_SECONDS", 300)
+CRM_ADDRESSBOOK_TIMEOUT = env_int("CRM_ADDRESSBOOK_TIMEOUT", 20)
+CRM_ADDRESSBOOK_BATCH = env_int("CRM_ADDRESSBOOK_BATCH", 200)
+CRM_ADDRESSBOOK_MAX_CARDS = env_int("CRM_ADDRESSBOOK_MAX_CARDS", 5000)
+CRM_ADDRESSBOOK_TRIGGER_SECONDS = env_int("CRM_ADDRESSBOOK_TRIGGER_SECONDS", 10)
+# A failing server: the push is tried again after this, then twice as long each time (at most an hour).
+CRM_ADDRESSBOOK_RETRY_SECONDS = env_int("CRM_ADDRESSBOOK_RETRY_SECONDS", 60)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "crm-outbox-resume": {"task": "crm.tasks.emails_resume", "schedule": 60.0},
@@ -340,6 +350,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "crm-webhooks-purge": {"task": "crm.tasks.webhooks_purge", "schedule": 6 * 3600.0},
     "contacts-mailboxes-sync": {"task": "contacts.tasks.mailboxes_sync", "schedule": float(CRM_MAILBOX_SYNC_SECONDS)},
     "appointments-calendars-sync": {"task": "appointments.tasks.calendars_sync", "schedule": float(CRM_CALENDAR_SYNC_SECONDS)},
+    "contacts-addressbooks-push": {"task": "contacts.tasks.addressbooks_push", "schedule": float(CRM_ADDRESSBOOK_SYNC_SECONDS)},
 }
 
 # Production hardening; DEBUG=1 relaxes what a laptop cannot provide (HTTPS).

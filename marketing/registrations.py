@@ -28,12 +28,28 @@ def register_all() -> None:
     from marketing.timeline import marketing_entries
     register_privacy()
     register_webhooks()
+    register_addressbook_segments()
 
     navigation.register(NavItem(_("Campaigns"), "marketing:campaign_list", order=60, icon="megaphone", roles=READ_ROLES, section="marketing:"))
     for provider in search.PROVIDERS:
         crm_search.register(provider)
     timeline.register(marketing_entries)
     recordpage.register_panel(Panel("marketing.consent", "contacts.person", "marketing/partials/person_panel.html", context=_person_panel, order=50))
+
+
+def register_addressbook_segments() -> None:
+    """The segments a user may see can be pushed to their phone's address book (contacts.addressbooks)."""
+    from contacts.addressbooks import scopes
+    from marketing.models import Segment
+
+    def choices(user):
+        return list(Segment.objects.visible_to(user).order_by("name", "pk").values_list("pk", "name"))
+
+    def people(user, segment_id):
+        segment = Segment.objects.visible_to(user).filter(pk=segment_id).first()
+        return segment.people() if segment else None
+
+    scopes.register_segments(scopes.SegmentSource(choices=choices, people=people))
 
 
 def register_privacy() -> None:

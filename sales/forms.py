@@ -213,9 +213,5 @@ class LeadConvertForm(forms.Form):
         return cleaned
 
 
-class LeadImportForm(forms.Form):
-    file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8, separated by semicolons or commas; first line: column names."))
-
-
 class ReassignForm(forms.Form):
     new_owner = UserChoiceField(label=_("New owner"), queryset=sales_users())

@@ -12,11 +12,12 @@ SALES_ROLES = (Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP)
 
 
 def register_all() -> None:
-    from sales import benchmarks, search, seed, signals  # noqa: F401  (they register themselves on import)
+    from sales import benchmarks, imports, search, seed, signals  # noqa: F401  (they register themselves on import)
     from sales import recordpage as pages
     from sales import startpage as widgets
     from sales.timeline import stage_change_entries
     register_privacy()
+    imports.register()
     register_change_feed()
     register_webhooks()
 

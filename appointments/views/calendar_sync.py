@@ -59,6 +59,7 @@ def calendar_connection(request):
         "form": form,
         "connection": connection,
         "push_counts": pushes,
+        "testid": "calendar",
         "breadcrumbs": [crumb(_("Calendar sync"))],
     }
     return render(request, "appointments/calendar_connection.html", context)

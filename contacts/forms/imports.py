@@ -3,22 +3,27 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contacts.models import ImportJob
-from contacts.services.importing import columns_for, inspect_upload
+from contacts.services.importing import FULL_NAME, columns_for, inspect_upload, targets_for
 
 
 class ImportUploadForm(forms.Form):
-    target = forms.ChoiceField(
-        label=gettext_lazy("Import into"), choices=ImportJob.Target.choices, widget=forms.RadioSelect
-    )
+    target = forms.ChoiceField(label=gettext_lazy("Import into"), choices=(), widget=forms.RadioSelect)
     file = forms.FileField(
         label=gettext_lazy("CSV or vCard file"),
         help_text=gettext_lazy(
             "A .csv file of up to 50 MB with column names in the first line, saved from Excel or another CRM. "
-            "UTF-8 and Windows-1252 (Excel) encodings and ; , or tab as delimiter are recognised. "
+            "UTF-8 and Windows-1252 (Excel) encodings and ; , or tab as delimiter are recognised, and so are the "
+            "columns of exports from Outlook, Google Contacts, HubSpot, Pipedrive and Salesforce. "
             "Or a .vcf file (vCard 2.1, 3.0 or 4.0) exported from a phone, Apple Contacts, Google Contacts or Outlook."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,.vcf,text/vcard"}),
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(ImportJob.Target.choices)
+        # Only what the user may import into (leads: the roles that write sales records).
+        self.fields["target"].choices = [(target.name, labels[target.name]) for target in targets_for(user)]
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -70,7 +75,9 @@ class ImportMappingForm(forms.Form):
                 continue
             mapping[name] = index
         for column in self.columns:
-            if column.required and column.name not in mapping:
+            # The names can come from a full-name column (the import splits it).
+            from_full_name = column.name in ("first_name", "last_name") and FULL_NAME in mapping
+            if column.required and column.name not in mapping and not from_full_name:
                 raise forms.ValidationError(
                     _("Choose the column that holds “%(field)s”: it is required.") % {"field": column.label}
                 )

@@ -24,8 +24,9 @@ def _tags(obj) -> str:
     return ", ".join(tag.name for tag in obj.tags.all())
 
 
-def _phone(number) -> str:
-    return str(number) if number else ""
+def _phone(number):
+    """The PhoneNumber itself: crm.downloads writes a valid one without the formula guard."""
+    return number if number else ""
 
 
 def _amount(value) -> str:

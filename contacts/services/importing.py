@@ -60,8 +60,9 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from contacts.dedupe import organization_name_key, person_name_key
 from contacts.models import Employment, ImportJob, Organization, OrganizationAddress, Person
-from contacts.services import vcards
+from contacts.services import import_shapes, vcards
 from crm import bulk, changefeed
+from crm.roles import IMPORT_ROLES, has_role
 from crm.text import unaccent
 
 logger = logging.getLogger(__name__)
@@ -125,8 +126,13 @@ def text(max_length: int) -> Callable[[str], str]:
     return convert
 
 
+def _first_of_many(value: str) -> str:
+    """Google Contacts writes several values of one kind into one cell, separated by " ::: "."""
+    return value.split(":::", 1)[0].strip() if ":::" in value else value
+
+
 def email(value: str) -> str:
-    value = value.lower()
+    value = _first_of_many(value).lower()
     try:
         validate_email(value)
     except ValidationError:
@@ -137,6 +143,7 @@ def email(value: str) -> str:
 
 
 def phone(value: str) -> str:
+    value = _first_of_many(value)
     try:
         number = phonenumbers.parse(value, "DE")
     except phonenumbers.NumberParseException:
@@ -210,6 +217,11 @@ def country(value: str) -> str:
 
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# Outlook's English export writes dates the American way (month first).
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+# What Outlook writes for "no date" ("0/0/00" in English, "0.0.00" in German) and Google Contacts for a
+# birthday without a year ("--05-17"): nothing that a date field can hold, but no mistake in the line.
+_NO_DATE = re.compile(r"^(0[./]0[./]0{2,4}|--\d{2}-\d{2})$")
 
 
 def _today() -> date:
@@ -222,11 +234,15 @@ def _local_date_in_minute(minute: int) -> date:
     return timezone.localdate()
 
 
-def past_date(value: str) -> str:
+def past_date(value: str) -> str | None:
+    if _NO_DATE.match(value):
+        return None
     match = _GERMAN_DATE.match(value)
     parts = (match.group(3), match.group(2), match.group(1)) if match else None
     if parts is None and (match := _ISO_DATE.match(value)):
         parts = match.groups()
+    if parts is None and (match := _US_DATE.match(value)):
+        parts = (match.group(3), match.group(1), match.group(2))
     try:
         if parts is None:
             raise ValueError
@@ -320,7 +336,7 @@ def website(value: str) -> str:
 class Column:
     name: str  # the key in ImportJob.mapping
     label: object  # lazy, shown in the mapping form and used to recognise header names
-    convert: Callable[[str], object]
+    convert: Callable[[str], object]  # None: the cell holds nothing to store
     required: bool = False
     synonyms: tuple[str, ...] = ()  # header names that mean this column, German and English
 
@@ -328,7 +344,14 @@ class Column:
 SALUTATION_ALIASES = {"Herr": "mr", "Hr": "mr", "Mr": "mr", "Frau": "ms", "Fr": "ms", "Mrs": "ms", "Ms": "ms", "Miss": "ms", "keine": "none", "divers": "none", "-": "none"}
 LANGUAGE_ALIASES = {"deutsch": "de", "german": "de", "englisch": "en", "english": "en"}
 LIFECYCLE_ALIASES = {"Abonnent": "subscriber", "Interessent": "lead", "qualifiziert": "qualified", "Kunde": "customer", "ehemaliger Kunde": "former_customer", "Altkunde": "former_customer"}
-SOURCE_ALIASES = {"Webseite": "website", "Homepage": "website", "Empfehlung": "referral", "Messe": "trade_fair", "Kaltakquise": "cold_call", "Kampagne": "campaign", "Sonstiges": "other", "Sonstige": "other", "Andere": "other"}
+SOURCE_ALIASES = {
+    "Webseite": "website", "Homepage": "website", "Empfehlung": "referral", "Messe": "trade_fair", "Kaltakquise": "cold_call",
+    "Kampagne": "campaign", "Sonstiges": "other", "Sonstige": "other", "Andere": "other",
+    # The standard values of Salesforce's "Lead Source" picklist.
+    "Web": "website", "Phone Inquiry": "other", "Partner Referral": "partner", "Purchased List": "other",
+    "Employee Referral": "referral", "External Referral": "referral", "Word of mouth": "referral", "Trade Show": "trade_fair",
+    "Advertisement": "campaign", "Seminar - Internal": "trade_fair", "Seminar - Partner": "trade_fair", "Public Relations": "other",
+}
 RELATIONSHIP_ALIASES = {"Interessent": "prospect", "Kunde": "customer", "ehemaliger Kunde": "former_customer", "Altkunde": "former_customer", "Lieferant": "supplier", "Sonstige": "other", "Sonstiges": "other", "Andere": "other"}
 INDUSTRY_ALIASES = {
     "Produktion": "manufacturing", "Industrie": "manufacturing", "Maschinenbau": "mechanical_engineering",
@@ -344,6 +367,13 @@ INDUSTRY_ALIASES = {
 }
 LEGAL_FORM_ALIASES = {"UG": "ug", "eK": "ek", "eV": "ev", "Einzelunternehmen": "sole", "Einzelunternehmer": "sole", "Behörde": "public", "Sonstige": "other"}
 
+FIRST_NAME_SYNONYMS = ("Vorname", "Vornamen", "First name", "Firstname", "Given name", "Forename")
+LAST_NAME_SYNONYMS = ("Nachname", "Name", "Familienname", "Zuname", "Last name", "Lastname", "Surname", "Family name")
+FULL_NAME_SYNONYMS = ("Vollständiger Name", "Voller Name", "Vor- und Nachname", "Full name", "Contact name", "Display name")
+# A column with the whole name: split into first and last name, and only used when the file has no
+# column of its own for either (see guess_mapping and RowCleaner).
+FULL_NAME = "full_name"
+
 _TITLE = choice(Person.AcademicTitle, {"Doktor": "dr", "Professor": "prof", "Prof Dr": "prof_dr"})
 _ADDRESS = (
     Column("street", gettext_lazy("Street and number"), text(200), synonyms=("Straße", "Strasse", "Str", "Straße und Hausnummer", "Adresse", "Anschrift", "Street", "Address", "Address line 1")),
@@ -355,8 +385,9 @@ _ADDRESS = (
 PERSON_COLUMNS = (
     Column("salutation", gettext_lazy("Salutation"), choice(Person.Salutation, SALUTATION_ALIASES), synonyms=("Anrede", "Salutation", "Geschlecht")),
     Column("academic_title", gettext_lazy("Academic title"), _TITLE, synonyms=("Titel", "Akad. Titel", "Title")),
-    Column("first_name", gettext_lazy("First name"), text(100), synonyms=("Vorname", "Vornamen", "First name", "Firstname", "Given name", "Forename")),
-    Column("last_name", gettext_lazy("Last name"), text(100), required=True, synonyms=("Nachname", "Name", "Familienname", "Zuname", "Last name", "Lastname", "Surname", "Family name")),
+    Column("first_name", gettext_lazy("First name"), text(100), synonyms=FIRST_NAME_SYNONYMS),
+    Column("last_name", gettext_lazy("Last name"), text(100), required=True, synonyms=LAST_NAME_SYNONYMS),
+    Column(FULL_NAME, gettext_lazy("Full name (split into first and last name)"), text(201), synonyms=FULL_NAME_SYNONYMS),
     Column("email", gettext_lazy("Email"), email, synonyms=("E-Mail", "Email", "Mail", "E-Mail-Adresse", "Emailadresse", "Email address", "E-Mail 1")),
     Column("email_secondary", gettext_lazy("Second email"), email, synonyms=("E-Mail 2", "Zweite E-Mail", "Weitere E-Mail", "Email 2", "Second email", "Other email")),
     Column("phone", gettext_lazy("Phone"), phone, synonyms=("Telefon", "Tel", "Telefonnummer", "Tel. geschäftlich", "Phone", "Telephone", "Phone number", "Business phone")),
@@ -386,14 +417,51 @@ ORGANIZATION_COLUMNS = (
     Column("description", gettext_lazy("Description"), text(10_000), synonyms=("Beschreibung", "Notizen", "Bemerkung", "Bemerkungen", "Description", "Notes")),
 )
 
-COLUMNS = {ImportJob.Target.PEOPLE: PERSON_COLUMNS, ImportJob.Target.ORGANIZATIONS: ORGANIZATION_COLUMNS}
+
+@dataclass(frozen=True)
+class ImportTarget:
+    """What a file can be imported into: its columns, how its duplicates are found and how its
+    accepted lines are stored. contacts declares people and organizations; another app adds its own
+    (sales: leads) with `register_target` and gets upload, mapping, preview, the Celery run and the
+    report of rejected lines from here."""
+
+    name: str  # an ImportJob.Target value
+    columns: tuple[Column, ...]
+    rules: type  # keys(values) -> set and existing(keys) -> set: what counts as already present
+    write: Callable  # (chunk, *, owner_id, org_cache, outcome) stores a chunk of accepted lines
+    summary: Callable[[dict], list[str]]  # the few values that name a line in the preview
+    list_url: str  # the URL name of the list the imported records appear in (breadcrumbs)
+    list_label: object
+    show_label: object  # the button to the list after the import ("Show the people")
+    models: tuple = ()  # their fields' verbose names (the export's headers) name columns too
+    roles: tuple = IMPORT_ROLES  # who may import into it
+    check: Callable[[dict], list[str]] | None = None  # reasons a converted line is refused as a whole
+    # The export shapes (import_shapes) name the people's columns; the names that differ here.
+    renames: dict = field(default_factory=dict)
+
+
+TARGETS: dict[str, ImportTarget] = {}
+
+
+def register_target(target: ImportTarget) -> None:
+    TARGETS[target.name] = target
+    _header_index.cache_clear()
+
+
+def target_for(name: str) -> ImportTarget:
+    return TARGETS[name]
+
+
+def targets_for(user) -> list[ImportTarget]:
+    """The targets the user may import into, in the order of ImportJob.Target."""
+    return [TARGETS[value] for value in ImportJob.Target.values if value in TARGETS and has_role(user, *TARGETS[value].roles)]
 
 
 def columns_for(target: str) -> tuple[Column, ...]:
-    return COLUMNS[target]
+    return TARGETS[target].columns
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def _header_index(target: str) -> dict[str, str]:
     """Normalised header name -> column name, from the synonyms and the labels in both languages."""
     index: dict[str, str] = {}
@@ -401,13 +469,12 @@ def _header_index(target: str) -> dict[str, str]:
         index.setdefault(normalize(column.name), column.name)
         for synonym in column.synonyms:
             index.setdefault(normalize(synonym), column.name)
-    models = (Person,) if target == ImportJob.Target.PEOPLE else (Organization, OrganizationAddress)
     for language in ("en", "de"):
         with translation.override(language):
             for column in columns_for(target):
                 index.setdefault(normalize(column.label), column.name)
                 # The export's headers are the model fields' verbose names.
-                for model in models:
+                for model in TARGETS[target].models:
                     try:
                         verbose_name = model._meta.get_field(column.name).verbose_name
                     except FieldDoesNotExist:
@@ -418,14 +485,34 @@ def _header_index(target: str) -> dict[str, str]:
     return index
 
 
+def recognised_shape(headers: list[str]) -> str:
+    """The name of the tool whose export header the file has ("Outlook (Deutsch)"), or ""."""
+    shape, _columns = import_shapes.recognise(headers)
+    return shape.name if shape else ""
+
+
 def guess_mapping(target: str, headers: list[str]) -> dict[str, int]:
-    """Column name -> index of the CSV column, for the headers that name a known column."""
+    """Column name -> index of the CSV column, for the headers that name a known column.
+
+    A header row of a known tool (import_shapes) is read by its declaration first; the other headers
+    by the columns' synonyms. A full-name column is used only when neither a first-name nor a
+    last-name column was found."""
+    spec = TARGETS[target]
+    known = {column.name for column in spec.columns}
+    _shape, shape_columns = import_shapes.recognise(headers)
     index = _header_index(target)
     mapping: dict[str, int] = {}
     for position, header in enumerate(headers):
-        name = index.get(normalize(header))
-        if name and name not in mapping:
+        key = normalize(header)
+        if key in shape_columns:
+            name = shape_columns[key]
+            name = spec.renames.get(name, name)
+        else:
+            name = index.get(key)
+        if name and name in known and name not in mapping:
             mapping[name] = position
+    if FULL_NAME in mapping and ("first_name" in mapping or "last_name" in mapping):
+        del mapping[FULL_NAME]
     return mapping
 
 
@@ -547,6 +634,11 @@ def inspect_upload(fileobj, *, name: str, size: int) -> CsvInfo:
     """Check an uploaded .csv or .vcf file and find how to read it. Raises ValidationError."""
     if name.lower().endswith((".vcf", ".vcard")):
         return inspect_vcard(fileobj, size=size)
+    if name.lower().endswith((".xlsx", ".xls", ".xlsm", ".ods")):
+        raise ValidationError(
+            _("This is a spreadsheet, not a CSV file. In Excel choose “Save as” → “CSV UTF-8 (comma delimited)” or “CSV (semicolon delimited)” and upload that file."),
+            code="spreadsheet",
+        )
     if not name.lower().endswith(".csv"):
         raise ValidationError(_("Please upload a .csv or a .vcf (vCard) file."), code="extension")
     return inspect_csv(fileobj, name=name, size=size)
@@ -593,7 +685,7 @@ def inspect_csv(fileobj, *, name: str, size: int) -> CsvInfo:
             _("The file has %(count)d columns; at most %(max)d are supported.") % {"count": len(headers), "max": MAX_COLUMNS},
             code="columns",
         )
-    known = any(guess_mapping(target, headers) for target in COLUMNS)
+    known = any(guess_mapping(target, headers) for target in TARGETS)
     if not known and any(_looks_like_data(h) for h in headers):
         raise ValidationError(
             _("The first line looks like data, not like column names. Please add a header line (e.g. “Vorname;Nachname;E-Mail”)."),
@@ -658,11 +750,19 @@ class RowCleaner:
     """Converts the cells of one line into model values, collecting one reason per bad column."""
 
     def __init__(self, job: ImportJob):
-        by_name = {column.name: column for column in columns_for(job.target)}
+        self.target = TARGETS[job.target]
+        by_name = {column.name: column for column in self.target.columns}
         self.columns = [
             (by_name[name], int(index), self._header(job.headers, int(index)))
             for name, index in job.mapping.items()
             if name in by_name
+        ]
+        self.required = [(column, header) for column, _i, header in self.columns if column.required]
+        mapped = {column.name for column, _i, _h in self.columns}
+        # A required column left unmapped is refused by the mapping form; filled from the full name, it is not.
+        self.required += [
+            (column, str(column.label)) for column in self.target.columns
+            if column.required and column.name not in mapped and FULL_NAME in mapped
         ]
         self.width = len(job.headers)
         self.second_email = next((header for column, _i, header in self.columns if column.name == "email_secondary"), "")
@@ -684,21 +784,44 @@ class RowCleaner:
                 % {"found": len(cells), "expected": self.width}
             )
             return row
+        failed = set()
         for column, index, header in self.columns:
             raw = _unquote_formula(cells[index].strip()) if index < len(cells) else ""
             if not raw:
-                if column.required:
-                    row.errors.append(_("Column “%(column)s”: a value is required.") % {"column": header})
                 continue
             try:
-                row.values[column.name] = column.convert(raw)
+                value = column.convert(raw)
             except CellError as error:
+                failed.add(column.name)
                 row.errors.append(_("Column “%(column)s”: %(problem)s") % {"column": header, "problem": error})
+                continue
+            if value is not None:
+                row.values[column.name] = value
+        full_name = row.values.pop(FULL_NAME, "")
+        if full_name and not row.values.get("first_name") and not row.values.get("last_name"):
+            row.values.update(split_full_name(full_name))
+        for column, header in self.required:
+            if not row.values.get(column.name) and column.name not in failed:
+                row.errors.append(_("Column “%(column)s”: a value is required.") % {"column": header})
+        if self.target.check and not row.errors:
+            row.errors.extend(self.target.check(row.values))
         if row.values.get("email_secondary") and row.values.get("email_secondary") == row.values.get("email"):
             row.errors.append(
                 _("Column “%(column)s”: the second email is the same as the first.") % {"column": self.second_email}
             )
         return row
+
+
+def split_full_name(value: str) -> dict[str, str]:
+    """ "Jörg Müller" -> Jörg / Müller, "Müller, Jörg" -> Jörg / Müller, "Cher" -> last name Cher."""
+    if "," in value:
+        last, _comma, first = value.partition(",")
+    else:
+        first, _space, last = value.rpartition(" ")
+    first, last = " ".join(first.split()), " ".join(last.split())
+    if not last:
+        first, last = "", first
+    return {"first_name": first[:100], "last_name": last[:100]} if first else {"last_name": last[:100]}
 
 
 # --- Duplicates ----------------------------------------------------------------------------
@@ -754,10 +877,9 @@ class OrganizationRules:
         return {("org", name_key, country_code or "") for name_key, country_code in rows} & keys
 
 
-RULES = {ImportJob.Target.PEOPLE: PersonRules, ImportJob.Target.ORGANIZATIONS: OrganizationRules}
 
 
-def _insert(model, objs: list) -> None:
+def insert(model, objs: list) -> None:
     """Store `objs` and set their ids, inside the write transaction.
 
     On Postgres with one COPY into reserved ids (crm.bulk), several times as fast as
@@ -804,7 +926,7 @@ def _copy(model, rows: list[dict]) -> list[int]:
         values = [pk]
         for attname, timestamp, converter in convert:
             value = now if timestamp else row[attname]
-            values.append(value if converter is None else converter.get_db_prep_save(value, db))
+            values.append(value if converter is None else bulk.prepared(converter, value, db))
         table_rows.append(values)
     bulk.load_rows(model, [model._meta.pk, *fields], table_rows)
     changefeed.record_created(model, ids)
@@ -824,7 +946,7 @@ def _organization_ids(names: dict[str, str], cache: dict[str, int], *, owner_id:
             org = Organization(name=name, owner_id=owner_id)
             org.refresh_search_key()
             new.append(org)
-    _insert(Organization, new)
+    insert(Organization, new)
     for org in new:
         cache[org.name_key] = org.pk
     created.extend(new)
@@ -845,18 +967,23 @@ class PreviewRow:
     reason: str = ""
 
 
+def _person_summary(values: dict) -> list[str]:
+    return [" ".join(p for p in [values.get("first_name", ""), values.get("last_name", "")] if p), values.get("email", ""), values.get("organization", "")]
+
+
+def _organization_summary(values: dict) -> list[str]:
+    return [values.get("name", ""), values.get("city", "")]
+
+
 def _summary(target: str, values: dict, cells: list[str]) -> str:
-    if target == ImportJob.Target.PEOPLE:
-        parts = [" ".join(p for p in [values.get("first_name", ""), values.get("last_name", "")] if p), values.get("email", ""), values.get("organization", "")]
-    else:
-        parts = [values.get("name", ""), values.get("city", "")]
+    parts = TARGETS[target].summary(values)
     return " · ".join(p for p in parts if p) or " · ".join(c for c in cells[:3] if c.strip())
 
 
 def import_preview(*, job: ImportJob, limit: int = PREVIEW_ROWS) -> list[PreviewRow]:
     """What the import would do with the first `limit` lines, without storing anything."""
     cleaner = RowCleaner(job)
-    rules = RULES[job.target]
+    rules = TARGETS[job.target].rules
     rows: list[tuple[Row, list[str]]] = []
     with _job_records(job) as records:
         for line, cells in records:
@@ -949,7 +1076,7 @@ def _validate(run: _Run, spool) -> tuple[int, list[dict]]:
     same order and can skip those an earlier run has committed."""
     job = run.job
     cleaner = RowCleaner(job)
-    rules = RULES[job.target]
+    rules = TARGETS[job.target].rules
     seen: set = set()
     errors: list[dict] = []
     repeated = processed = 0
@@ -988,7 +1115,7 @@ def _chunks(spool, *, skip: int = 0) -> Iterator[list[dict]]:
         yield chunk
 
 
-def _not_present(rules, chunk: list[dict]) -> list[dict]:
+def not_present(rules, chunk: list[dict]) -> list[dict]:
     """The lines of `chunk` whose records are not in the database yet: one lookup for the whole chunk."""
     keyed = [(rules.keys(values), values) for values in chunk]
     existing = rules.existing(set().union(*(keys for keys, _values in keyed)))
@@ -1000,7 +1127,7 @@ _PHONE_FIELDS = {"phone", "mobile"}
 
 
 def _write_people(chunk: list[dict], *, owner_id: int | None, org_cache: dict, outcome: _Outcome) -> None:
-    new = _not_present(PersonRules, chunk)
+    new = not_present(PersonRules, chunk)
     outcome.skipped += len(chunk) - len(new)
     org_names: dict[str, str] = {}
     for values in new:
@@ -1013,7 +1140,7 @@ def _write_people(chunk: list[dict], *, owner_id: int | None, org_cache: dict, o
         person_ids = _copy_people(new, owner_id=owner_id)
     else:
         people = [_person(values, owner_id=owner_id) for values in new]
-        _insert(Person, people)
+        insert(Person, people)
         person_ids = [person.pk for person in people]
     employments = [
         {
@@ -1030,7 +1157,7 @@ def _write_people(chunk: list[dict], *, owner_id: int | None, org_cache: dict, o
         if employments:
             _copy(Employment, [{**_column_defaults(Employment), **row} for row in employments])
     else:
-        _insert(Employment, [Employment(**row) for row in employments])
+        insert(Employment, [Employment(**row) for row in employments])
     outcome.created += len(person_ids)
 
 
@@ -1070,8 +1197,8 @@ def _copy_people(new: list[dict], *, owner_id: int | None) -> list[int]:
 _ADDRESS_FIELDS = ("street", "postal_code", "city")
 
 
-def _write_organizations(chunk: list[dict], *, owner_id: int | None, outcome: _Outcome) -> None:
-    new = _not_present(OrganizationRules, chunk)
+def _write_organizations(chunk: list[dict], *, owner_id: int | None, org_cache: dict, outcome: _Outcome) -> None:
+    new = not_present(OrganizationRules, chunk)
     outcome.skipped += len(chunk) - len(new)
     organizations = []
     for values in new:
@@ -1081,7 +1208,7 @@ def _write_organizations(chunk: list[dict], *, owner_id: int | None, outcome: _O
         org = Organization(owner_id=owner_id, **fields)
         org.refresh_search_key()
         organizations.append(org)
-    _insert(Organization, organizations)
+    insert(Organization, organizations)
     addresses = [
         OrganizationAddress(
             organization_id=org.pk,
@@ -1092,7 +1219,7 @@ def _write_organizations(chunk: list[dict], *, owner_id: int | None, outcome: _O
         for org, values in zip(organizations, new, strict=True)
         if any(values.get(k) for k in _ADDRESS_FIELDS)
     ]
-    _insert(OrganizationAddress, addresses)
+    insert(OrganizationAddress, addresses)
     outcome.created += len(organizations)
 
 
@@ -1100,7 +1227,7 @@ def _write(run: _Run, spool) -> _Outcome:
     """Pass 2: store the accepted lines, one transaction per chunk. Each transaction also moves the
     job's checkpoint (`written_rows`) and counts, so a run killed at any moment leaves either a whole
     chunk with its checkpoint or neither: the resumed run continues after the checkpoint and stores
-    every line exactly once. `_not_present` would skip a stored line anyway (as "already present")."""
+    every line exactly once. `not_present` would skip a stored line anyway (as "already present")."""
     job = run.job
     outcome = _Outcome()
     org_cache: dict[str, int] = {}
@@ -1111,10 +1238,7 @@ def _write(run: _Run, spool) -> _Outcome:
                 # Two imports at once must not both create the same person (email is not unique).
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_BASE])
-            if job.target == ImportJob.Target.PEOPLE:
-                _write_people(chunk, owner_id=job.created_by_id, org_cache=org_cache, outcome=chunk_outcome)
-            else:
-                _write_organizations(chunk, owner_id=job.created_by_id, outcome=chunk_outcome)
+            TARGETS[job.target].write(chunk, owner_id=job.created_by_id, org_cache=org_cache, outcome=chunk_outcome)
             # A run that was taken over meanwhile finds no job to update: the chunk is rolled back.
             run.update(
                 written_rows=F("written_rows") + len(chunk),
@@ -1223,3 +1347,22 @@ def import_files_purge(*, now=None) -> int:
         ImportJob.objects.filter(pk=job.pk).update(file="")
         purged += 1
     return purged
+
+
+# --- The targets of contacts ---------------------------------------------------------------
+
+register_target(
+    ImportTarget(
+        ImportJob.Target.PEOPLE, PERSON_COLUMNS, PersonRules, _write_people, _person_summary,
+        list_url="contacts:person_list", list_label=gettext_lazy("People"), show_label=gettext_lazy("Show the people"),
+        models=(Person,),
+    )
+)
+register_target(
+    ImportTarget(
+        ImportJob.Target.ORGANIZATIONS, ORGANIZATION_COLUMNS, OrganizationRules, _write_organizations, _organization_summary,
+        list_url="contacts:organization_list", list_label=gettext_lazy("Organizations"),
+        show_label=gettext_lazy("Show the organizations"),
+        models=(Organization, OrganizationAddress), renames={"organization": "name"},
+    )
+)

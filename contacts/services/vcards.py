@@ -38,7 +38,7 @@ _UID_NAMESPACE = uuid.UUID("5b0c7c0e-4a57-4d0a-9a43-0f6c1ab1c2d7")
 
 
 def _uid(person) -> str:
-    return f"urn:uuid:{uuid.uuid5(_UID_NAMESPACE, f'person:{person.pk}')}"
+    return f"urn:uuid:{person_uid(person.pk)}"
 
 
 def _types(version: str, *names: str) -> list[str]:
@@ -122,9 +122,21 @@ def person_vcard(person, *, version: str = "3.0") -> str:
 
 def people_vcards(queryset, *, version: str = "3.0") -> Iterator[str]:
     """The vCards of `queryset` (already filtered and restricted to what the user may see), one by one."""
+    for _person, text in people_cards(queryset, version=version):
+        yield text
+
+
+def people_cards(queryset, *, version: str = "3.0") -> Iterator[tuple]:
+    """(person, vCard) for each person of `queryset`, one by one (the address book sync needs the
+    person beside the card)."""
     queryset = _with_employment(queryset).order_by("last_name", "first_name", "pk")
     for person in queryset.iterator(chunk_size=CHUNK_SIZE):
-        yield _serialize(person, version)
+        yield person, _serialize(person, version)
+
+
+def person_uid(person_id: int) -> str:
+    """The UID of a person's card, without the "urn:uuid:" (a file name in an address book)."""
+    return str(uuid.uuid5(_UID_NAMESPACE, f"person:{person_id}"))
 
 
 # --- Import ----------------------------------------------------------------------------------

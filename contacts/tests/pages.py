@@ -4,6 +4,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from contacts.addressbooks.models import AddressBookConflict, AddressBookConnection
 from contacts.mailboxes.models import SyncedEmail
 from contacts.models import Attachment, ImportJob, Tag
 from contacts.services import importing
@@ -35,6 +36,8 @@ POST_ONLY_PAGES = {
     "contacts:activity_create", "contacts:activity_toggle_done", "contacts:activity_delete",
     "contacts:attachment_upload", "contacts:attachment_delete",
     "contacts:mailbox_sync", "contacts:mailbox_pause", "contacts:mailbox_disconnect", "contacts:synced_email_private",
+    "contacts:addressbook_push", "contacts:addressbook_pause", "contacts:addressbook_disconnect",
+    "contacts:addressbook_conflict_dismiss",
 }
 
 
@@ -69,7 +72,14 @@ def records(base: dict) -> dict:
     )
     tag = Tag.objects.create(name="Stammkunde")
     person.tags.add(tag)
+    book = AddressBookConnection(user=admin_user, url="https://dav.example.de/", addressbook_url="https://dav.example.de/admin/crm/",
+                                 username="admin")
+    book.set_password("geheim")
+    book.save()
+    conflict = AddressBookConflict.objects.create(connection=book, person_id=person.pk, person_label="Jürgen Müller",
+                                                  kind=AddressBookConflict.Kind.CHANGED_THERE)
     return {
+        "addressbook_conflict": conflict,
         "tag": tag,
         "organization": organization,
         "twin_organization": twin_organization,
@@ -109,6 +119,7 @@ def url_kwargs(records) -> dict[str, dict]:
         "contacts:import_preview": {"pk": records["mapped_job"].pk},
         "contacts:import_progress": {"pk": job.pk},
         "contacts:synced_email_private": {"pk": records["synced_email"].pk},
+        "contacts:addressbook_conflict_dismiss": {"pk": records["addressbook_conflict"].pk},
         "api:person-detail": {"pk": person.pk},
         "api:organization-detail": {"pk": org.pk},
         "api:activity-detail": {"pk": records["task"].pk},

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
+from phonenumber_field.phonenumber import PhoneNumber
 
 from contacts.models import Person
 from contacts.tests.factories import EmploymentFactory, OrganizationFactory, PersonFactory, TagFactory
@@ -50,7 +51,7 @@ def test_people_export_is_excel_ready_csv_with_bom_and_semicolons(client_for, ex
     [row] = rows_of(content)
     assert (row["First name"], row["Last name"], row["Email"]) == ("Jörg", "Müller", "joerg@example.de")
     assert (row["Organization"], row["Position"], row["Birthday"]) == ("Bäckerei Öz", "Inhaber", "06.05.1970")
-    assert row["Phone"] == "'+49 30 1234567"  # formula guard: Excel would read "+49…" as a formula
+    assert row["Phone"] == "+49 30 1234567"  # a valid number from a phone field is written as it is
     assert row["Country"] == "DE"
 
 
@@ -114,6 +115,34 @@ def test_cells_that_look_like_formulas_are_neutralised(client_for, exporter):
     _, content = download(client, "contacts:organization_export")
     [row] = rows_of(content)
     assert (row["Name"], row["Description"]) == ("'=1+1", "'\tTab")
+
+
+def test_phone_numbers_are_exported_without_the_formula_guard(client_for, exporter):
+    PersonFactory(last_name="Wähler", phone="+49 30 1234567", mobile="+1 202 555 0123", email="w@example.de")
+    OrganizationFactory(name="Rufnummer AG", phone="+49 40 3177780")
+    client = client_for(exporter)
+
+    _, content = download(client, "contacts:person_export")
+    [row] = rows_of(content)
+    assert (row["Phone"], row["Mobile"]) == ("+49 30 1234567", "+1 202-555-0123")
+    _, content = download(client, "contacts:organization_export")
+    [row] = rows_of(content)
+    assert row["Phone"] == "+49 40 3177780"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (PhoneNumber.from_string("+49 30 1234567"), "+49 30 1234567"),
+        # Not a valid number: guarded like any text, whatever the field.
+        (PhoneNumber(raw_input="+49+cmd|' /C calc'!A0"), "'+49+cmd|' /C calc'!A0"),
+        # A phone-like text outside a phone field (a note, a name) is still guarded.
+        ("+49 30 1234567", "'+49 30 1234567"),
+        ("-1+2", "'-1+2"),
+    ],
+)
+def test_only_valid_numbers_of_phone_fields_skip_the_guard(value, expected):
+    assert safe_cell(value) == expected
 
 
 @pytest.mark.parametrize(("value", "expected"), [("=A1", "'=A1"), ("a=b", "a=b"), ("", ""), (None, ""), (-3, "-3"), (5, "5"), (Decimal("-1.50"), "-1.50")])

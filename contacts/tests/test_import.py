@@ -208,7 +208,7 @@ def test_a_failure_while_writing_leaves_nothing_behind(run_import, monkeypatch):
 
         return broken
 
-    monkeypatch.setattr(importing, "_insert", breaking(importing._insert))  # SQLite
+    monkeypatch.setattr(importing, "insert", breaking(importing.insert))  # SQLite
     monkeypatch.setattr(importing, "_copy", breaking(importing._copy))  # Postgres
 
     job = run_import("people_mixed.csv")
@@ -274,7 +274,8 @@ def test_the_existence_check_is_one_query_per_chunk(importer, tmp_path, settings
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("people.xlsx", b"PK\x03\x04", "Please upload a .csv or a .vcf (vCard) file."),
+        ("people.xlsx", b"PK\x03\x04", "This is a spreadsheet, not a CSV file. In Excel choose"),
+        ("people.pdf", b"%PDF-1.4", "Please upload a .csv or a .vcf (vCard) file."),
         ("bild.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a CSV file"),
         ("empty.csv", b"", "is empty"),
         ("blank.csv", b"\r\n\r\n  \n", "The file is empty"),

@@ -3,6 +3,7 @@ committed lines, every line stored once, and the page says so meanwhile.
 
 The real thing (a worker process killed with SIGKILL) is in test_import_worker.py."""
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -45,7 +46,8 @@ def job(importer, monkeypatch):
 
 
 def _kill_after_chunks(monkeypatch, chunks: int) -> None:
-    written = importing._write_people
+    target = importing.target_for("person")
+    written = target.write
     calls = {"n": 0}
 
     def dying(*args, **kwargs):
@@ -54,7 +56,7 @@ def _kill_after_chunks(monkeypatch, chunks: int) -> None:
             raise WorkerKilled
         return written(*args, **kwargs)
 
-    monkeypatch.setattr(importing, "_write_people", dying)
+    monkeypatch.setitem(importing.TARGETS, "person", dataclasses.replace(target, write=dying))
 
 
 def _later(seconds: int):

@@ -232,6 +232,15 @@ def test_it_imports_apple_contacts_cards(import_vcf):
     assert renate.description == "Birthday without a year: 1604-08-01"
 
 
+def test_importing_apple_contacts_cards_again_adds_nothing(import_vcf):
+    import_vcf("apple_contacts.vcf")
+
+    again, _preview = import_vcf("apple_contacts.vcf")
+
+    assert (again.created_count, again.skipped_count, again.rejected_count) == (0, 2, 0)
+    assert Person.objects.count() == 2
+
+
 def test_it_imports_google_contacts_cards_and_keeps_the_extra_emails_and_phones(import_vcf):
     job, _preview = import_vcf("google_contacts.vcf")
     assert (job.created_count, job.rejected_count) == (1, 0), job.errors

@@ -1,6 +1,7 @@
 """CSV import pages: upload, map the columns, preview, then follow the run and read its report."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -11,17 +12,15 @@ from contacts.models import ImportJob
 from contacts.services import importing
 from crm.access import get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
-from crm.roles import IMPORT_ROLES
+from crm.roles import IMPORT_ROLES, has_role
 
 PAGE_SIZE = 25
 REPORT_LINES_SHOWN = 1000
 
 
 def _job_trail(job: ImportJob, *steps) -> list:
-    if job.target == ImportJob.Target.ORGANIZATIONS:
-        home = crumb(_("Organizations"), "contacts:organization_list")
-    else:
-        home = crumb(_("People"), "contacts:person_list")
+    target = importing.target_for(job.target)
+    home = crumb(str(target.list_label), target.list_url)
     name = crumb(job.original_name, url=job.get_absolute_url()) if steps else crumb(job.original_name)
     return [home, crumb(_("Imports"), "contacts:import_list"), name, *steps]
 
@@ -51,7 +50,7 @@ def import_list(request):
 @role_required(*IMPORT_ROLES)
 def import_upload(request):
     if request.method == "POST":
-        form = ImportUploadForm(request.POST, request.FILES)
+        form = ImportUploadForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
             job = importing.import_create(
                 target=form.cleaned_data["target"], upload=form.cleaned_data["file"], info=form.csv_info, user=request.user
@@ -59,10 +58,13 @@ def import_upload(request):
             return redirect("contacts:import_mapping", job.pk)
     else:
         target = request.GET.get("target")
-        form = ImportUploadForm(initial={"target": target if target in ImportJob.Target.values else ImportJob.Target.PEOPLE})
+        allowed = [t.name for t in importing.targets_for(request.user)]
+        if target == ImportJob.Target.LEADS and target not in allowed:
+            raise PermissionDenied
+        form = ImportUploadForm(initial={"target": target if target in allowed else ImportJob.Target.PEOPLE}, user=request.user)
     context = {
         "form": form,
-        "title": _("Import contacts from a CSV or vCard file"),
+        "title": _("Import from a CSV or vCard file"),
         "cancel_url": None,
         "breadcrumbs": [crumb(_("Imports"), "contacts:import_list"), crumb(_("New import"))],
     }
@@ -72,7 +74,7 @@ def import_upload(request):
 @require_http_methods(["GET", "POST"])
 @role_required(*IMPORT_ROLES, record=ImportJob)
 def import_mapping(request, pk: int):
-    job = get_visible_or_404(ImportJob, request.user, pk=pk)
+    job = _importable_job_or_404(request, pk)
     if job.status not in (ImportJob.Status.UPLOADED, ImportJob.Status.MAPPED):
         messages.info(request, _("This import has already started; its columns can no longer be changed."))
         return redirect(job)
@@ -94,6 +96,7 @@ def import_mapping(request, pk: int):
         "job": job,
         "form": form,
         "earlier": earlier,
+        "recognised": importing.recognised_shape(job.headers) if job.file_format == ImportJob.Format.CSV else "",
         "title": _("Which column holds what?"),
         "cancel_url": job.get_absolute_url(),
         "breadcrumbs": _job_trail(job, crumb(_("Columns"))),
@@ -104,7 +107,7 @@ def import_mapping(request, pk: int):
 @require_http_methods(["GET", "POST"])
 @role_required(*IMPORT_ROLES, record=ImportJob)
 def import_preview(request, pk: int):
-    job = get_visible_or_404(ImportJob, request.user, pk=pk)
+    job = _importable_job_or_404(request, pk)
     if job.status == ImportJob.Status.UPLOADED:
         return redirect("contacts:import_mapping", job.pk)
     if job.status != ImportJob.Status.MAPPED:
@@ -123,9 +126,20 @@ def import_preview(request, pk: int):
     return render(request, "contacts/import_preview.html", context)
 
 
+def _importable_job_or_404(request, pk: int) -> ImportJob:
+    """The user's import, if the user may (still) import into its target; else 403."""
+    job = get_visible_or_404(ImportJob, request.user, pk=pk)
+    if not has_role(request.user, *importing.target_for(job.target).roles):
+        raise PermissionDenied
+    return job
+
+
 def _progress_context(job: ImportJob) -> dict:
+    target = importing.target_for(job.target)
     return {
         "job": job,
+        "records_url": target.list_url,
+        "show_records": target.show_label,
         "report_lines": job.errors[:REPORT_LINES_SHOWN] if job.is_finished else [],
         "report_more": max(0, len(job.errors) - REPORT_LINES_SHOWN) if job.is_finished else 0,
     }

@@ -20,6 +20,7 @@ FIRST_IMPORTS = [
 ]
 
 
+@pytest.mark.engine_independent  # import order does not depend on the database
 @pytest.mark.parametrize("module", FIRST_IMPORTS)
 def test_it_imports_first_in_a_fresh_process(module):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "crm.settings_test"}

@@ -5,11 +5,13 @@ entries are in test_api.py."""
 import threading
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.urls import reverse
 
 from conftest import make_user
-from contacts.models import Employment, OrganizationAddress, Person
+from contacts.models import Employment, ImportJob, OrganizationAddress, Person
+from contacts.services import importing
 from contacts.tests.factories import EmploymentFactory, OrganizationFactory, PersonFactory, TagFactory
 from crm import privacy, webhooks
 from crm.models import ChangeEvent, WebhookEndpoint, WebhookEvent
@@ -68,9 +70,15 @@ def test_leads_are_created_updated_converted_and_deleted(admin_user):
     assert entries(kind="lead")[-1] == ("lead", lead_id, "deleted", "")
 
 
-def test_leads_of_a_csv_import_and_a_reassignment_appear(admin_user, alice):
-    created, errors = sales.lead_import(text="last_name,email\nImport,import@example.com\n", user=admin_user)
-    assert created == 1 and not errors
+def test_leads_of_a_csv_import_and_a_reassignment_appear(admin_user, alice, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    upload = SimpleUploadedFile("leads.csv", b"last_name,email\nImport,import@example.com\n", content_type="text/csv")
+    info = importing.inspect_upload(upload, name=upload.name, size=upload.size)
+    job = importing.import_create(target=ImportJob.Target.LEADS, upload=upload, info=info, user=admin_user)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+    importing.import_run(job=job)
+    job.refresh_from_db()
+    assert (job.created_count, job.errors) == (1, [])
     lead = Lead.objects.get(email="import@example.com")
     assert entries(kind="lead") == [("lead", lead.pk, "created", "")]
     sales.leads_reassign(lead_ids=[lead.pk], new_owner=alice, user=admin_user)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from appointments.models import SlotOffer
 from appointments.tests.factories import AppointmentFactory, AppointmentTypeFactory
+from contacts.addressbooks.models import AddressBookCard, AddressBookConflict, AddressBookConnection
 from contacts.mailboxes.models import MailboxConnection, SyncedEmail
 from contacts.models import Activity, Attachment, MergeRecord, Tag
 from contacts.tests.factories import PersonFactory
@@ -108,6 +109,15 @@ def subject(admin_user, settings, tmp_path):
     )
     Activity.objects.create(kind=Activity.Kind.EMAIL, subject="Heizung von Hiltrud", body="tropft", person=person,
                             occurred_at=now, created_by=admin_user, synced_email=synced)
+    book = AddressBookConnection(user=admin_user, url="https://dav.crm.test/", addressbook_url="https://dav.crm.test/admin/crm/",
+                                 username="admin")
+    book.set_password("geheim")
+    book.save()
+    AddressBookCard.objects.create(connection=book, person_id=person.pk, href="https://dav.crm.test/admin/crm/p.vcf",
+                                   etag='"1"', card_hash="ab" * 32)
+    AddressBookConflict.objects.create(connection=book, person_id=person.pk, person_label="Hiltrud vom Handy",
+                                       kind=AddressBookConflict.Kind.CHANGED_THERE,
+                                       remote_card="FN:Hiltrud vom Handy NOTE:Schlüssel beim Nachbarn")
     MergeRecord.objects.create(kind=MergeRecord.Kind.PERSON, survivor_id=person.pk, merged_id=person.pk + 1000,
                                merged_label="Hiltrud Zwiebelmann (doppelt)", merged_data={"email": "alt.hiltrud@example.org"})
     # sales

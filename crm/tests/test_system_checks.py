@@ -6,7 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
+
+# Each test starts its own processes on both engines: once, in the Postgres pass, is enough.
+pytestmark = pytest.mark.engine_independent
 
 
 def _run(*args: str, database_url: str, tmp_path) -> subprocess.CompletedProcess:

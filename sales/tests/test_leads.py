@@ -122,33 +122,6 @@ def test_manager_reassigns_leads_in_bulk_but_a_rep_may_not(client, alice, bob, m
     assert foreign.owner == charlie
 
 
-def test_csv_import_creates_all_rows(client, manager):
-    csv = "Vorname;Nachname;E-Mail;Firma;Quelle\nEva;Roth;eva@roth.de;Roth GmbH;trade_fair\nUwe;Kern;uwe@kern.de;;\n"
-    created, errors = services.lead_import(text=csv, user=manager)
-    assert (created, errors) == (2, [])
-    eva = Lead.objects.get(email="eva@roth.de")
-    assert eva.company == "Roth GmbH" and eva.source == "trade_fair" and eva.owner == manager
-
-
-def test_csv_import_rejects_everything_and_lists_the_bad_rows(manager):
-    csv = "first_name,last_name,email\nEva,Roth,eva@roth.de\n,,\nUwe,,kein-mail\nX," + "y" * 150 + ",x@y.de\n"
-    created, errors = services.lead_import(text=csv, user=manager)
-    assert created == 0 and Lead.objects.count() == 0
-    assert [e["line"] for e in errors] == [4, 5]
-    assert "not an email" in errors[0]["message"]
-
-
-def test_import_page(client, manager, role_users):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    client.force_login(manager)
-    upload = SimpleUploadedFile("leads.csv", b"Nachname;E-Mail\nBauer;b@bauer.de\n", content_type="text/csv")
-    response = client.post(reverse("sales:lead_import"), {"file": upload})
-    assert response.status_code == 302 and Lead.objects.filter(email="b@bauer.de").exists()
-    client.force_login(role_users["sales_rep"])
-    assert client.get(reverse("sales:lead_import")).status_code == 403
-
-
 def test_lead_list_query_count_does_not_grow(client, alice, manager, django_assert_max_num_queries):
     LeadFactory.create_batch(3, owner=alice)
     client.force_login(manager)

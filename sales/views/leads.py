@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,19 +9,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, DetailView, UpdateView
 
-from contacts.models import Activity
+from contacts.models import Activity, ImportJob
 from crm.access import RoleRequiredMixin, get_editable_or_403, get_visible_or_404, role_required
 from crm.breadcrumbs import BreadcrumbMixin, crumb
 from crm.lists import FilteredListView
-from crm.roles import IMPORT_ROLES, Role, has_role
+from crm.roles import Role, has_role
 from sales import services
 from sales.automation import task_create
 from sales.filters import LeadFilter
-from sales.forms import LeadConvertForm, LeadForm, LeadImportForm, ReassignForm, TaskForm
+from sales.forms import LeadConvertForm, LeadForm, ReassignForm, TaskForm
+from sales.imports import LEAD_IMPORT_ROLES
 from sales.models import Lead
 from sales.views.common import SALES_WRITERS, render_history
-
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
 def _trail():
@@ -59,7 +58,7 @@ class LeadListView(FilteredListView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         context.update(
-            can_import=has_role(user, *IMPORT_ROLES) and has_role(user, *SALES_WRITERS),
+            can_import=has_role(user, *LEAD_IMPORT_ROLES),
             can_reassign=has_role(user, Role.ADMIN, Role.SALES_MANAGER),
             reassign_form=ReassignForm(),
         )
@@ -188,36 +187,10 @@ def lead_task_add(request, pk: int):
     return redirect(lead)
 
 
-@role_required(*SALES_WRITERS)
+@role_required(*LEAD_IMPORT_ROLES)
 def lead_import(request):
-    if not has_role(request.user, *IMPORT_ROLES):
-        raise PermissionDenied
-    form = LeadImportForm(request.POST or None, request.FILES or None)
-    errors = []
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
-            form.add_error("file", _("The file is larger than 20 MB."))
-        else:
-            raw = upload.read()
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = raw.decode("cp1252", errors="replace")
-            created, errors = services.lead_import(text=text, user=request.user)
-            if not errors:
-                messages.success(request, _("%(n)s leads imported.") % {"n": created})
-                return redirect("sales:lead_list")
-            messages.error(request, _("Nothing was imported: correct the rows below and upload the file again."))
-    context = {
-        "form": form,
-        "errors": errors[:500],
-        "more_errors": max(0, len(errors) - 500),
-        "title": _("Import leads"),
-        "cancel_url": reverse("sales:lead_list"),
-        "breadcrumbs": [*_trail(), crumb(_("Import"))],
-    }
-    return render(request, "sales/lead_import.html", context)
+    """The old address of the lead import: leads are imported on the pages of the contacts import."""
+    return HttpResponseRedirect(f"{reverse('contacts:import_upload')}?target={ImportJob.Target.LEADS}")
 
 
 @require_POST

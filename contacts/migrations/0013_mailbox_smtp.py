@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0010_import_file_format'),
+        ('contacts', '0012_import_target_leads'),
     ]
 
     operations = [
