@@ -67,6 +67,7 @@ def mailbox(request):
         "form": form,
         "connection": connection,
         "folders": list(connection.folders.all()) if connection else [],
+        "testid": "mailbox",
         "breadcrumbs": [crumb(_("Mailbox"))],
     }
     return render(request, "contacts/mailbox.html", context)
