@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Organization, Person, Tag
 from crm.filters import country_choices
+from crm.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 from crm.roles import Role
 from crm.widgets import AutocompleteModelChoiceField
 from marketing.models import Campaign, CampaignMember, Consent, EmailTemplate, Segment, WebForm
@@ -88,6 +89,9 @@ class CampaignForm(forms.ModelForm):
             "goal": forms.Textarea(attrs={"rows": 2}), "start_date": DATE, "end_date": DATE,
             "segments": forms.CheckboxSelectMultiple,
         }
+        # An id beyond the database's integers is an invalid choice, not a server error.
+        field_classes = {"owner": SafeModelChoiceField, "template": SafeModelChoiceField,
+                         "segments": SafeModelMultipleChoiceField}
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

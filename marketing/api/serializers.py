@@ -22,6 +22,28 @@ CHANGE_STATUSES = [(s.value, s.label) for s in (Consent.Status.GRANTED, Consent.
 FROZEN_AFTER_SEND = ("template", "channel", "code")
 
 
+class CampaignResultsSerializer(serializers.Serializer):
+    """marketing.services.campaign_results of one campaign (what its page and the results page show)."""
+
+    campaign = serializers.IntegerField()
+    targeted = serializers.IntegerField()
+    responded = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    opened = serializers.IntegerField()
+    clicked = serializers.IntegerField()
+    bounced = serializers.IntegerField()
+    unsubscribed = serializers.IntegerField()
+    leads = serializers.IntegerField()
+    deals = serializers.IntegerField()
+    won_deals = serializers.IntegerField()
+    won_revenue = serializers.DecimalField(max_digits=None, decimal_places=2)
+    unconverted = serializers.IntegerField(help_text="Won deals without an exchange rate (not in won_revenue).")
+    cost = serializers.DecimalField(max_digits=None, decimal_places=2, allow_null=True)
+    cost_per_lead = serializers.DecimalField(max_digits=None, decimal_places=2, allow_null=True)
+    roi = serializers.DecimalField(max_digits=None, decimal_places=1, allow_null=True, help_text="Percent.")
+
+
 class CampaignSerializer(FormSerializer):
     """A campaign; create and update go through the campaign page's form."""
 

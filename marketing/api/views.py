@@ -73,6 +73,18 @@ class CampaignViewSet(PageRulesMixin, RecordViewSet):
         return Response(self.get_serializer(campaign).data, status=status.HTTP_202_ACCEPTED,
                         headers={"ETag": self.etag(campaign)})
 
+    @extend_schema(
+        responses={200: serializers.CampaignResultsSerializer},
+        description="The campaign's figures as its page shows them: members targeted and responded, emails sent, "
+        "delivered, opened, clicked and bounced, people who unsubscribed, and the leads, deals and won revenue "
+        "(in the company currency) attributed to its code, with cost per lead and return on investment.",
+    )
+    @action(detail=True, methods=["get"], filterset_class=None, serializer_class=serializers.CampaignResultsSerializer)
+    def results(self, request, pk=None):
+        campaign = self.get_object()
+        figures = services.campaign_results([campaign])[campaign.pk]
+        return Response(serializers.CampaignResultsSerializer({"campaign": campaign.pk, **figures}).data)
+
 
 @extend_schema_view(list=extend_schema(description="Segments, filtered like the segment list."))
 class SegmentViewSet(PageRulesMixin, RecordViewSet):

@@ -36,7 +36,7 @@ POST_ONLY_PAGES = {
 # roles: 403 on the lists, 404 on a record and its actions); everybody reads the consents of the
 # people they see, as the person page's marketing panel shows them.
 API_LIST_PAGES = {"api:campaign-list", "api:segment-list"}
-API_RECORD_PAGES = {"api:campaign-detail", "api:segment-detail", "api:segment-members"}
+API_RECORD_PAGES = {"api:campaign-detail", "api:campaign-results", "api:segment-detail", "api:segment-members"}
 CUSTOMER_PAGES = {
     "marketing:form_public", "marketing:consent_confirm", "marketing:unsubscribe", "marketing:preferences",
     "marketing:track_open", "marketing:track_click",
@@ -94,6 +94,7 @@ def url_kwargs(records) -> dict[str, dict]:
         "marketing:track_click": {"token": tokens.click_token(delivery.pk, 0)},
         "api:campaign-detail": {"pk": campaign.pk},
         "api:campaign-send": {"pk": campaign.pk},
+        "api:campaign-results": {"pk": campaign.pk},
         "api:segment-detail": {"pk": segment.pk},
         "api:segment-members": {"pk": segment.pk},
         "api:consent-detail": {"pk": records["consent"].pk},

@@ -274,3 +274,38 @@ def test_the_lists_make_the_same_few_queries_for_few_and_many(client, marketer, 
     with django_assert_max_num_queries(5):  # token, touch, roles, the segment, its people
         response = call(client, "get", url("segment", segments[0], "members") + "?limit=100", token=token)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("role", "expected"), [
+    (Role.MARKETING, 200), (Role.SALES_REP, 200), (Role.SUPPORT_AGENT, 404),
+])
+def test_campaign_results_are_the_figures_its_page_shows(client, role_users, role, expected):
+    from django.utils import timezone
+
+    from marketing import services
+    from marketing.models import Delivery
+
+    campaign = CampaignFactory(cost=100)
+    members = CampaignMemberFactory.create_batch(3, campaign=campaign)
+    now = timezone.now()
+    for n, member in enumerate(members):
+        Delivery.objects.create(campaign=campaign, person=member.person, email=f"m{n}@example.com",
+                                status=Delivery.Status.BOUNCED if n == 2 else Delivery.Status.SENT,
+                                opened_at=now if n == 0 else None)
+    response = call(client, "get", url("campaign", campaign, "results"), token=token_for(role_users[role]))
+    assert response.status_code == expected, response.content
+    if expected != 200:
+        return
+    body = response.json()
+    page = services.campaign_results([campaign])[campaign.pk]
+    assert body["campaign"] == campaign.pk
+    assert (body["targeted"], body["sent"], body["delivered"], body["bounced"], body["opened"]) == (3, 3, 2, 1, 1)
+    assert body["targeted"] == page["targeted"] and body["cost"] == "100.00" and body["leads"] == page["leads"]
+
+
+def test_an_id_beyond_the_databases_integers_is_an_invalid_choice(client, marketer):
+    body = {"name": "Herbst", "code": "herbst-x", "channel": "email", "segments": [36893488147419103232],
+            "owner": 36893488147419103232, "template": 36893488147419103232}
+    response = call(client, "post", CAMPAIGNS, body, token=token_for(marketer))
+    assert response.status_code == 400, response.content
+    assert {"segments", "owner", "template"} <= set(response.json()["errors"])
