@@ -17,7 +17,10 @@ def _describe(ticket):
 
 
 def ticket_entries(*, user, person=None, organization=None, before=None, limit: int):
+    from crm import history
     from service.models import Ticket
+
+    history.register(Ticket, roles=(Role.ADMIN, *SERVICE_ROLES, *SALES_ROLES))  # service.views.TICKET_READERS
 
     qs = Ticket.objects.visible_to(user).about(person=person, organization=organization)
     if before is not None:
