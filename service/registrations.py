@@ -17,10 +17,7 @@ def _describe(ticket):
 
 
 def ticket_entries(*, user, person=None, organization=None, before=None, limit: int):
-    from crm import history
     from service.models import Ticket
-
-    history.register(Ticket, roles=(Role.ADMIN, *SERVICE_ROLES, *SALES_ROLES))  # service.views.TICKET_READERS
 
     qs = Ticket.objects.visible_to(user).about(person=person, organization=organization)
     if before is not None:
@@ -54,7 +51,10 @@ def new_ticket_url(obj, user):
 
 def register_all() -> None:
     from service import benchmarks, seed  # noqa: F401  (they register themselves on import)
+    from crm import history
     from service.models import Ticket
+
+    history.register(Ticket, roles=(Role.ADMIN, *SERVICE_ROLES, *SALES_ROLES))  # service.views.TICKET_READERS
     register_privacy()
     register_change_feed()
     register_webhooks()
