@@ -50,8 +50,8 @@ def new_ticket_url(obj, user):
 
 
 def register_all() -> None:
-    from service import benchmarks, seed  # noqa: F401  (they register themselves on import)
     from crm import history
+    from service import benchmarks, seed  # noqa: F401  (they register themselves on import)
     from service.models import Ticket
 
     history.register(Ticket, roles=(Role.ADMIN, *SERVICE_ROLES, *SALES_ROLES))  # service.views.TICKET_READERS
