@@ -39,8 +39,12 @@ def person_appointments(request, obj):
 
 def register_all() -> None:
     from appointments import benchmarks, seed  # noqa: F401  (they register themselves on import)
+    from appointments.models import Appointment
     from appointments.search import PROVIDER
     from appointments.timeline import appointment_entries
+    from crm import history
+
+    history.register(Appointment)
     register_privacy()
     register_webhooks()
 

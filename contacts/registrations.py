@@ -13,7 +13,12 @@ from crm.startpage import Widget
 def register_all() -> None:
     from contacts import benchmarks, search, seed  # noqa: F401  (they register themselves on import)
     from contacts import startpage as widgets
+    from contacts.models import Organization, Person
     from contacts.timeline import activity_entries
+    from crm import history
+
+    history.register(Person)
+    history.register(Organization)
 
     navigation.register(NavItem(_("Organizations"), "contacts:organization_list", order=10, icon="building", section="contacts:organization_"))
     navigation.register(NavItem(_("People"), "contacts:person_list", order=20, icon="person", section="contacts:person_"))

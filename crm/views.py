@@ -14,13 +14,13 @@ from django.views.generic import DetailView
 from django_otp import login as otp_login
 
 from crm import help as crm_help
-from crm import outbox, startpage, twofactor
+from crm import history, outbox, startpage, twofactor
 from crm import search as crm_search
 from crm.access import RoleRequiredMixin, role_required
 from crm.breadcrumbs import BreadcrumbMixin, crumb
 from crm.filters import OutgoingEmailFilter
 from crm.forms import TwoFactorConfirmForm
-from crm.lists import FilteredListView
+from crm.lists import FilteredListView, int_param
 from crm.models import OutgoingEmail
 from crm.roles import Role, has_role
 
@@ -251,3 +251,26 @@ def api_token_revoke(request, pk: int):
     token.revoke(by=request.user)
     messages.success(request, _("The token “%(name)s” is revoked; programs using it are refused from now on.") % {"name": token.name})
     return redirect("api_token_list")
+
+
+class RecordHistoryView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
+    """The change history of any record registered with `crm.history.register`: the roles declared
+    there, the records `visible_to` the user (404 for others, as on the record's page), newest first
+    and paged by offset. An app's urls.py declares it: `RecordHistoryView.as_view(model=Deal, trail=_trail)`."""
+
+    template_name = "crm/record_history.html"
+    trail = None  # () -> the crumbs leading to the record's list
+
+    @property
+    def allowed_roles(self):
+        return history.roles_for(self.model)
+
+    def get_queryset(self):
+        return self.model.objects.visible_to(self.request.user)
+
+    def get_breadcrumbs(self):
+        return [*(self.trail() if self.trail else []), crumb(str(self.object), url=self.object.get_absolute_url()), crumb(_("History"))]
+
+    def get_context_data(self, **kwargs):
+        offset = int_param(self.request, "offset")
+        return {**super().get_context_data(**kwargs), "history": history.history_page(self.object, offset=offset), "offset": offset}

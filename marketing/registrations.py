@@ -23,9 +23,13 @@ def _person_panel(request, person):
 
 
 def register_all() -> None:
+    from crm import history
     from marketing import benchmarks, search, seed  # noqa: F401  (they register themselves on import)
-    from marketing.models import READ_ROLES
+    from marketing.models import READ_ROLES, Campaign, Segment
     from marketing.timeline import marketing_entries
+
+    history.register(Campaign, roles=READ_ROLES)
+    history.register(Segment, roles=READ_ROLES)
     register_privacy()
     register_webhooks()
     register_addressbook_segments()

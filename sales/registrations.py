@@ -12,10 +12,15 @@ SALES_ROLES = (Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP)
 
 
 def register_all() -> None:
+    from crm import history
     from sales import benchmarks, imports, search, seed, signals  # noqa: F401  (they register themselves on import)
     from sales import recordpage as pages
     from sales import startpage as widgets
+    from sales.models import Deal, Lead
     from sales.timeline import stage_change_entries
+
+    history.register(Deal)
+    history.register(Lead)
     register_privacy()
     imports.register()
     register_change_feed()

@@ -50,8 +50,11 @@ def new_ticket_url(obj, user):
 
 
 def register_all() -> None:
+    from crm import history
     from service import benchmarks, seed  # noqa: F401  (they register themselves on import)
     from service.models import Ticket
+
+    history.register(Ticket, roles=(Role.ADMIN, *SERVICE_ROLES, *SALES_ROLES))  # service.views.TICKET_READERS
     register_privacy()
     register_change_feed()
     register_webhooks()

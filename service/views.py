@@ -14,10 +14,10 @@ from django.views.decorators.http import require_POST
 from crm import outbox, ratelimit
 from crm.access import get_editable_or_403, get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
-from crm.history import history_rows
 from crm.links import safe_next_url
 from crm.lists import FilteredListView, int_param
 from crm.roles import SALES_ROLES, SERVICE_ROLES, Role, has_role
+from crm.views import RecordHistoryView
 from service import services
 from service.filters import TicketFilter
 from service.forms import (
@@ -261,16 +261,8 @@ def attachment_download(request, pk: int):
     return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
 
 
-@role_required(*TICKET_READERS, record=Ticket)
-def ticket_history(request, pk: int):
-    ticket = get_visible_or_404(Ticket, request.user, pk=pk)
-    offset = int_param(request, "offset")
-    rows, has_more = history_rows(ticket, offset=offset)
-    context = {
-        "object": ticket, "rows": rows, "has_more": has_more, "next_offset": offset + len(rows),
-        "breadcrumbs": [*_trail(), crumb(ticket.number, url=ticket.get_absolute_url()), crumb(_("History"))],
-    }
-    return render(request, "contacts/history.html", context)
+ticket_history = RecordHistoryView.as_view(model=Ticket, trail=_trail)
+
 
 
 @role_required(*LEADS)

@@ -34,10 +34,10 @@ from contacts.models import Person
 from crm import outbox
 from crm.access import RoleRequiredMixin, get_editable_or_403, get_visible_or_404, role_required
 from crm.breadcrumbs import BreadcrumbMixin, crumb
-from crm.history import history_rows
 from crm.lists import FilteredListView, int_param
 from crm.models import Team, managed_user_ids
 from crm.roles import BOOKING_ROLES, Role, has_role
+from crm.views import RecordHistoryView
 
 CALENDAR_FIRST_HOUR = 7
 CALENDAR_LAST_HOUR = 20
@@ -98,22 +98,8 @@ class AppointmentDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
         return context
 
 
-@role_required()
-def appointment_history(request, pk: int):
-    appointment = get_visible_or_404(Appointment, request.user, pk=pk)
-    offset = int_param(request, "offset")
-    rows, has_more = history_rows(appointment, offset=offset)
-    return render(
-        request,
-        "appointments/history.html",
-        {
-            "object": appointment,
-            "rows": rows,
-            "has_more": has_more,
-            "next_offset": offset + len(rows),
-            "breadcrumbs": [*_trail(), crumb(str(appointment), url=appointment.get_absolute_url()), crumb(_("History"))],
-        },
-    )
+appointment_history = RecordHistoryView.as_view(model=Appointment, trail=_trail)
+
 
 
 @require_POST

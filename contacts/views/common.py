@@ -2,8 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.views.generic import CreateView, DeleteView, DetailView, UpdateView
 
@@ -12,9 +11,7 @@ from contacts.models import Organization, Person
 from crm import changefeed
 from crm import timeline as crm_timeline
 from crm.access import RoleRequiredMixin, get_editable_or_403, get_visible_or_404
-from crm.breadcrumbs import BreadcrumbMixin, crumb
-from crm.history import history_rows
-from crm.lists import int_param
+from crm.breadcrumbs import BreadcrumbMixin
 from crm.timeline import timeline_for
 
 TIMELINE_PAGE = 30
@@ -156,17 +153,3 @@ def subject_from(request, data):
     if person is None and organization is None:
         raise PermissionDenied
     return person, organization
-
-
-def render_history(request, record, trail: list) -> HttpResponse:
-    """The change history page of a person or organization (newest first, paged by offset)."""
-    offset = int_param(request, "offset")
-    rows, has_more = history_rows(record, offset=offset)
-    context = {
-        "object": record,
-        "rows": rows,
-        "has_more": has_more,
-        "next_offset": offset + len(rows),
-        "breadcrumbs": [*trail, crumb(str(record), url=record.get_absolute_url()), crumb(_("History"))],
-    }
-    return render(request, "contacts/history.html", context)

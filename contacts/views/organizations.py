@@ -11,7 +11,6 @@ from contacts.views.common import (
     RecordDeleteView,
     RecordDetailView,
     RecordUpdateView,
-    render_history,
     timeline_context,
 )
 from crm.access import get_visible_or_404, role_required
@@ -19,6 +18,7 @@ from crm.breadcrumbs import crumb
 from crm.lists import FilteredListView
 from crm.roles import EXPORT_ROLES, IMPORT_ROLES, has_role
 from crm.search import clean_query, is_searchable, search_queryset
+from crm.views import RecordHistoryView
 from crm.widgets import autocomplete_options
 
 PEOPLE_ON_DETAIL = 50
@@ -123,9 +123,8 @@ class OrganizationDeleteView(RecordDeleteView):
         return [*_trail(), crumb(self.object.name, url=self.object.get_absolute_url()), crumb(_("Delete"))]
 
 
-@role_required()
-def organization_history(request, pk: int):
-    return render_history(request, get_visible_or_404(Organization, request.user, pk=pk), _trail())
+organization_history = RecordHistoryView.as_view(model=Organization, trail=_trail)
+
 
 
 @role_required()
@@ -137,5 +136,3 @@ def organization_autocomplete(request):
         objects = search_queryset(Organization.objects.visible_to(request.user).only("id", "name", "search_key"), query, 8)
     options = autocomplete_options(objects)
     return render(request, "includes/autocomplete_options.html", {"options": options, "query": query})
-
-

@@ -12,16 +12,16 @@ from contacts.views.common import (
     RecordDeleteView,
     RecordDetailView,
     RecordUpdateView,
-    render_history,
     timeline_context,
 )
 from crm import outbox
-from crm.access import get_visible_or_404, role_required
+from crm.access import role_required
 from crm.breadcrumbs import crumb
 from crm.forms import parse_id
 from crm.lists import FilteredListView
 from crm.roles import EXPORT_ROLES, IMPORT_ROLES, has_role
 from crm.search import clean_query, is_searchable, search_queryset
+from crm.views import RecordHistoryView
 from crm.widgets import autocomplete_options
 
 
@@ -146,9 +146,8 @@ class PersonDeleteView(RecordDeleteView):
         return [*_trail(), crumb(self.object.full_name, url=self.object.get_absolute_url()), crumb(_("Delete"))]
 
 
-@role_required()
-def person_history(request, pk: int):
-    return render_history(request, get_visible_or_404(Person, request.user, pk=pk), _trail())
+person_history = RecordHistoryView.as_view(model=Person, trail=_trail)
+
 
 
 @role_required()

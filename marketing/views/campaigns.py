@@ -11,12 +11,13 @@ from crm.access import get_editable_or_403, get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
 from crm.downloads import csv_response
 from crm.lists import FilteredListView, int_param
+from crm.views import RecordHistoryView
 from marketing import services
 from marketing.filters import CampaignFilter
 from marketing.forms import CallLogForm, CampaignForm
 from marketing.models import EDIT_ROLES, READ_ROLES, Campaign, CampaignMember, Consent, can_edit_marketing
 from marketing.sending import progress
-from marketing.views.common import MarketingCreateView, MarketingUpdateView, ReadMixin, render_history
+from marketing.views.common import MarketingCreateView, MarketingUpdateView, ReadMixin
 
 MEMBERS_ON_DETAIL = 25
 
@@ -129,9 +130,8 @@ class CampaignUpdateView(MarketingUpdateView):
         }
 
 
-@role_required(*READ_ROLES, record=Campaign)
-def campaign_history(request, pk: int):
-    return render_history(request, get_visible_or_404(Campaign, request.user, pk=pk), _trail())
+campaign_history = RecordHistoryView.as_view(model=Campaign, trail=_trail)
+
 
 
 @require_POST

@@ -2,14 +2,11 @@
 
 from django.contrib import messages
 from django.http import HttpResponseRedirect
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.generic import CreateView, UpdateView
 
 from crm.access import RoleRequiredMixin, get_editable_or_403
-from crm.breadcrumbs import BreadcrumbMixin, crumb
-from crm.history import history_rows
-from crm.lists import int_param
+from crm.breadcrumbs import BreadcrumbMixin
 from marketing.models import EDIT_ROLES, READ_ROLES
 
 
@@ -40,16 +37,3 @@ class MarketingCreateView(EditMixin, CreateView):
 class MarketingUpdateView(EditMixin, UpdateView):
     def get_object(self, queryset=None):
         return get_editable_or_403(self.model, self.request.user, pk=self.kwargs["pk"])
-
-
-def render_history(request, record, trail: list):
-    offset = int_param(request, "offset")
-    rows, has_more = history_rows(record, offset=offset)
-    context = {
-        "object": record,
-        "rows": rows,
-        "has_more": has_more,
-        "next_offset": offset + len(rows),
-        "breadcrumbs": [*trail, crumb(str(record), url=record.get_absolute_url()), crumb(_("History"))],
-    }
-    return render(request, "contacts/history.html", context)

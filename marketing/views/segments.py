@@ -7,11 +7,12 @@ from django.views.generic import DetailView
 from crm.access import get_editable_or_403, get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
 from crm.lists import CappedPaginator, FilteredListView
+from crm.views import RecordHistoryView
 from marketing.filters import SegmentFilter
 from marketing.forms import SegmentFilterForm, SegmentForm
 from marketing.models import EDIT_ROLES, READ_ROLES, Segment, can_edit_marketing
 from marketing.segments import FIXED_KEYS, PRESETS, describe, people_matching
-from marketing.views.common import ReadMixin, render_history
+from marketing.views.common import ReadMixin
 
 PREVIEW_ROWS = 10
 
@@ -115,7 +116,4 @@ def segment_preview(request):
     return render(request, "marketing/partials/segment_preview.html", context)
 
 
-@role_required(*READ_ROLES, record=Segment)
-def segment_history(request, pk: int):
-    return render_history(request, get_visible_or_404(Segment, request.user, pk=pk), _trail())
-
+segment_history = RecordHistoryView.as_view(model=Segment, trail=_trail)

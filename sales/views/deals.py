@@ -12,19 +12,20 @@ from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, DetailView, UpdateView
 
 from contacts.models import Activity
-from crm.access import RoleRequiredMixin, get_editable_or_403, get_visible_or_404, role_required
+from crm.access import RoleRequiredMixin, get_editable_or_403, role_required
 from crm.breadcrumbs import BreadcrumbMixin, crumb
 from crm.lists import FilteredListView
 from crm.money import format_money
 from crm.roles import Role, has_role
 from crm.search import clean_query, is_searchable, search_queryset
+from crm.views import RecordHistoryView
 from crm.widgets import autocomplete_options
 from sales import money, services
 from sales.automation import task_create
 from sales.filters import DealFilter
 from sales.forms import DealContactForm, DealForm, LineItemFormSet, LostForm, ReassignForm, TaskForm, WonForm
 from sales.models import Deal, DealContact, StageChange
-from sales.views.common import SALES_WRITERS, render_history
+from sales.views.common import SALES_WRITERS
 
 
 def _trail():
@@ -338,7 +339,4 @@ def deal_autocomplete(request):
     return render(request, "includes/autocomplete_options.html", {"options": options, "query": query})
 
 
-@role_required()
-def deal_history(request, pk: int):
-    deal = get_visible_or_404(Deal, request.user, pk=pk)
-    return render_history(request, deal, _trail())
+deal_history = RecordHistoryView.as_view(model=Deal, trail=_trail)

@@ -10,17 +10,18 @@ from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, DetailView, UpdateView
 
 from contacts.models import Activity, ImportJob
-from crm.access import RoleRequiredMixin, get_editable_or_403, get_visible_or_404, role_required
+from crm.access import RoleRequiredMixin, get_editable_or_403, role_required
 from crm.breadcrumbs import BreadcrumbMixin, crumb
 from crm.lists import FilteredListView
 from crm.roles import Role, has_role
+from crm.views import RecordHistoryView
 from sales import services
 from sales.automation import task_create
 from sales.filters import LeadFilter
 from sales.forms import LeadConvertForm, LeadForm, ReassignForm, TaskForm
 from sales.imports import LEAD_IMPORT_ROLES
 from sales.models import Lead
-from sales.views.common import SALES_WRITERS, render_history
+from sales.views.common import SALES_WRITERS
 
 
 def _trail():
@@ -137,9 +138,8 @@ class LeadUpdateView(RoleRequiredMixin, BreadcrumbMixin, UpdateView):
         return HttpResponseRedirect(lead.get_absolute_url())
 
 
-@role_required()
-def lead_history(request, pk: int):
-    return render_history(request, get_visible_or_404(Lead, request.user, pk=pk), _trail())
+lead_history = RecordHistoryView.as_view(model=Lead, trail=_trail)
+
 
 
 @role_required(*SALES_WRITERS, record=Lead)
