@@ -38,7 +38,7 @@ ADDRESS = ("street", "postal_code", "city", "country")
 PEOPLE_EXPORTS = [
     ("outlook_de.csv", "Outlook (Deutsch)", 5, ()),
     ("outlook_en.csv", "Outlook (English)", 5, ()),
-    ("google_contacts.csv", "Google Contacts", 7, ("mobile",)),
+    ("google_contacts.csv", "Google Contacts", 7, ()),  # its mobile is "Phone 2", labelled "Mobile"
     ("google_contacts_old.csv", "Google Contacts (older layout)", 5, ("mobile",)),
     ("hubspot_contacts.csv", "HubSpot", 4, ("email_secondary", "department", "birthday", "description")),
     ("pipedrive_people.csv", "Pipedrive", 4, (*ADDRESS, "department", "birthday", "description")),
