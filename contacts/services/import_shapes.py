@@ -238,9 +238,14 @@ class LabelledColumns:
     def columns(self) -> frozenset[str]:
         return frozenset(column for column in (*self.labels.values(), self.otherwise) if column)
 
-    def route(self, cells: list[str]) -> dict[str, tuple[str, str]]:
-        """Import column -> (value, its header) for one line: the first value whose label names the column."""
+    def route(self, cells: list[str], into: frozenset[str]) -> dict[str, tuple[str, str]]:
+        """Import column (of `into`) -> (value, its header) for one line.
+
+        Each column gets the first value whose label names it; a value whose label names a column not
+        imported (the mapping leaves "mobile" out) then fills a column of `into` still empty, so that a
+        file with one phone column per person keeps its numbers."""
         routed: dict[str, tuple[str, str]] = {}
+        spare = []
         for value_index, label_index, header in self.pairs:
             value = cells[value_index].strip() if value_index < len(cells) else ""
             if not value:
@@ -248,8 +253,13 @@ class LabelledColumns:
             label = cells[label_index] if label_index < len(cells) else ""
             key = _key(label.strip().removeprefix("*"))  # Google marks the primary value "* Mobile"
             column = self.labels[key] if key in self.labels else self.otherwise
-            if column and column not in routed:
+            if column in into and column not in routed:
                 routed[column] = (value, header)
+            elif column and column not in into:
+                spare.append((value, header))
+        for column in sorted(into - routed.keys()):
+            if spare:
+                routed[column] = spare.pop(0)
         return routed
 
 

@@ -813,17 +813,16 @@ class RowCleaner:
 
     @staticmethod
     def _labelled(job: ImportJob, by_name: dict) -> list[tuple[import_shapes.LabelledColumns, frozenset]]:
-        """The labelled pairs (Google's "Phone 2 - Label"/"Value") that decide per line which column a
-        value fills, with the columns they fill: used when the mapping puts one of those columns on a
-        pair's value, and filling those columns that the mapping does not put on another column."""
+        """The labelled pairs (Google's "Phone 2 - Label"/"Value") whose labels decide per line which
+        column a value fills, with the columns they fill: those the mapping puts on one of the pairs' values."""
         found = []
         for labelled in import_shapes.labelled_columns(job.headers):
-            names = {name for name in labelled.columns if name in by_name}
-            mapped = {name: int(index) for name, index in job.mapping.items() if name in names}
-            if any(index in labelled.value_indexes for index in mapped.values()):
-                found.append((labelled, frozenset(
-                    name for name in names if name not in mapped or mapped[name] in labelled.value_indexes
-                )))
+            names = frozenset(
+                name for name, index in job.mapping.items()
+                if name in labelled.columns and name in by_name and int(index) in labelled.value_indexes
+            )
+            if names:
+                found.append((labelled, names))
         return found
 
     @staticmethod
@@ -848,7 +847,7 @@ class RowCleaner:
         for labelled, names in self.labelled:
             raws += [
                 (self.target_columns[name], raw, header)
-                for name, (raw, header) in labelled.route(cells).items() if name in names
+                for name, (raw, header) in labelled.route(cells, names).items()
             ]
         for column, raw, header in raws:
             raw = _unquote_formula(raw.strip())
