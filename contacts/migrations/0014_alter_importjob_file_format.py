@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0012_import_target_leads'),
+        ('contacts', '0013_mailbox_smtp'),
     ]
 
     operations = [
