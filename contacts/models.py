@@ -774,6 +774,7 @@ class ImportJob(models.Model):
     class Format(models.TextChoices):
         CSV = "csv", _("CSV")
         VCARD = "vcard", _("vCard")
+        XLSX = "xlsx", _("Excel workbook")
 
     class Target(models.TextChoices):
         PEOPLE = "person", _("People")

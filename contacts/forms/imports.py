@@ -9,14 +9,15 @@ from contacts.services.importing import FULL_NAME, columns_for, inspect_upload, 
 class ImportUploadForm(forms.Form):
     target = forms.ChoiceField(label=gettext_lazy("Import into"), choices=(), widget=forms.RadioSelect)
     file = forms.FileField(
-        label=gettext_lazy("CSV or vCard file"),
+        label=gettext_lazy("CSV, Excel or vCard file"),
         help_text=gettext_lazy(
             "A .csv file of up to 50 MB with column names in the first line, saved from Excel or another CRM. "
             "UTF-8 and Windows-1252 (Excel) encodings and ; , or tab as delimiter are recognised, and so are the "
             "columns of exports from Outlook, Google Contacts, HubSpot, Pipedrive and Salesforce. "
+            "Or an Excel workbook (.xlsx): its first sheet is read, with the column names in its first row. "
             "Or a .vcf file (vCard 2.1, 3.0 or 4.0) exported from a phone, Apple Contacts, Google Contacts or Outlook."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,.vcf,text/vcard"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,.vcf,text/vcard"}),
     )
 
     def __init__(self, *args, user, **kwargs):

@@ -12,6 +12,11 @@ Outlook's CSV export ("Comma Separated Values") in English and German, Google Co
 (the current and the older "Given Name"/"Family Name" layout), HubSpot's contacts export, Pipedrive's
 people export ("Person - ..."), Salesforce's contacts and leads reports and its Data Loader export
 (API names). Apple Contacts exports vCards, which contacts.services.vcards reads.
+
+Google Contacts writes each phone number as a pair of columns, "Phone 1 - Label" and "Phone 1 -
+Value", then "Phone 2 - ..." and so on, in the order the numbers were entered: which one is the
+mobile number is said by the label, not by the position. Such pairs are declared as `LabelledValues`:
+for every line, the label of each pair decides which column its value fills (`PHONE_LABELS`).
 """
 
 import re
@@ -22,10 +27,35 @@ from crm.text import unaccent
 
 
 @dataclass(frozen=True)
+class LabelledValues:
+    """Numbered pairs of columns, a label and a value ("Phone 2 - Label", "Phone 2 - Value")."""
+
+    value: str  # the value's header with {n} for the number
+    label: str
+    labels: dict[str, str | None]  # label -> the import column its value fills (None: not imported)
+    otherwise: str | None  # the column for a label not in `labels` (a label of the user's own)
+
+
+@dataclass(frozen=True)
 class ExportShape:
     name: str
     signature: tuple[str, ...]
     columns: dict[str, str | None]
+    labelled: tuple[LabelledValues, ...] = ()
+
+
+# The labels of Google Contacts' phone numbers (English, and German as a German account exports them),
+# and the column each fills. The CRM keeps one phone and one mobile number: the first number of a
+# line with a label for a column fills it; later ones for the same column are not imported.
+PHONE_LABELS: dict[str, str | None] = {
+    "Mobile": "mobile", "Mobil": "mobile", "Handy": "mobile", "Cell": "mobile",
+    "Work": "phone", "Arbeit": "phone", "Geschäftlich": "phone", "Main": "phone", "Hauptnummer": "phone",
+    "Home": "phone", "Privat": "phone", "Other": "phone", "Sonstige": "phone", "": "phone",
+    "Work Fax": None, "Fax (geschäftlich)": None, "Home Fax": None, "Fax (privat)": None, "Other Fax": None,
+    "Pager": None, "Google Voice": "phone",
+}
+_GOOGLE_PHONES = LabelledValues("Phone {n} - Value", "Phone {n} - Label", PHONE_LABELS, otherwise="phone")
+_GOOGLE_OLD_PHONES = LabelledValues("Phone {n} - Value", "Phone {n} - Type", PHONE_LABELS, otherwise="phone")
 
 
 _OUTLOOK_EN_ADDRESS = {
@@ -87,10 +117,12 @@ SHAPES: tuple[ExportShape, ...] = (
             "Nickname": None, "File As": None, "Organization Name": "organization", "Organization Title": "position",
             "Organization Department": "department", "Birthday": "birthday", "Notes": "description", "Labels": None,
             "E-mail 1 - Value": "email", "E-mail 2 - Value": "email_secondary", "E-mail 1 - Label": None,
-            "Phone 1 - Value": "phone", "Phone 1 - Label": None,
+            # The mapping page shows the first two numbers as phone and mobile; the labels decide per line.
+            "Phone 1 - Value": "phone", "Phone 1 - Label": None, "Phone 2 - Value": "mobile", "Phone 2 - Label": None,
             "Address 1 - Street": "street", "Address 1 - City": "city", "Address 1 - Postal Code": "postal_code",
             "Address 1 - Country": "country", "Address 1 - Formatted": None, "Address 1 - Region": None, "Address 1 - Label": None,
         },
+        labelled=(_GOOGLE_PHONES,),
     ),
     ExportShape(
         "Google Contacts (older layout)",
@@ -100,12 +132,13 @@ SHAPES: tuple[ExportShape, ...] = (
             "Name Prefix": None, "Name Suffix": None, "Nickname": None, "Birthday": "birthday", "Gender": None,
             "Notes": "description", "Group Membership": None, "Occupation": None, "Language": None, "Priority": None,
             "E-mail 1 - Value": "email", "E-mail 2 - Value": "email_secondary", "E-mail 1 - Type": None,
-            "Phone 1 - Value": "phone", "Phone 1 - Type": None,
+            "Phone 1 - Value": "phone", "Phone 1 - Type": None, "Phone 2 - Value": "mobile", "Phone 2 - Type": None,
             "Address 1 - Street": "street", "Address 1 - City": "city", "Address 1 - Postal Code": "postal_code",
             "Address 1 - Country": "country", "Address 1 - Formatted": None, "Address 1 - Region": None,
             "Organization 1 - Name": "organization", "Organization 1 - Title": "position",
             "Organization 1 - Department": "department", "Organization 1 - Type": None,
         },
+        labelled=(_GOOGLE_OLD_PHONES,),
     ),
     ExportShape("HubSpot", signature=("Record ID", "First Name", "Last Name", "Email"), columns=_HUBSPOT),
     ExportShape(
@@ -167,7 +200,6 @@ SHAPES: tuple[ExportShape, ...] = (
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
-
 def _key(header: str) -> str:
     """As importing.normalize: ignoring case, accents, spaces and punctuation."""
     return _NON_ALNUM.sub("", unaccent(str(header)))
@@ -188,3 +220,63 @@ def recognise(headers: list[str]) -> tuple[ExportShape | None, dict[str, str | N
         if signature <= present:
             return shape, columns
     return None, {}
+
+
+@dataclass(frozen=True)
+class LabelledColumns:
+    """Where a file has the pairs of a LabelledValues: (value index, label index, value header) per pair."""
+
+    pairs: tuple[tuple[int, int, str], ...]
+    labels: dict[str, str | None]  # by normalised label
+    otherwise: str | None
+
+    @property
+    def value_indexes(self) -> frozenset[int]:
+        return frozenset(value for value, _label, _header in self.pairs)
+
+    @property
+    def columns(self) -> frozenset[str]:
+        return frozenset(column for column in (*self.labels.values(), self.otherwise) if column)
+
+    def route(self, cells: list[str], into: frozenset[str]) -> dict[str, tuple[str, str]]:
+        """Import column (of `into`) -> (value, its header) for one line.
+
+        Each column gets the first value whose label names it; a value whose label names a column not
+        imported (the mapping leaves "mobile" out) then fills a column of `into` still empty, so that a
+        file with one phone column per person keeps its numbers."""
+        routed: dict[str, tuple[str, str]] = {}
+        spare = []
+        for value_index, label_index, header in self.pairs:
+            value = cells[value_index].strip() if value_index < len(cells) else ""
+            if not value:
+                continue
+            label = cells[label_index] if label_index < len(cells) else ""
+            key = _key(label.strip().removeprefix("*"))  # Google marks the primary value "* Mobile"
+            column = self.labels[key] if key in self.labels else self.otherwise
+            if column in into and column not in routed:
+                routed[column] = (value, header)
+            elif column and column not in into:
+                spare.append((value, header))
+        for column in sorted(into - routed.keys()):
+            if spare:
+                routed[column] = spare.pop(0)
+        return routed
+
+
+def labelled_columns(headers: list[str]) -> list[LabelledColumns]:
+    """The labelled pairs of the shape the headers are recognised as, in the order of their numbers."""
+    shape, _columns = recognise(headers)
+    if shape is None:
+        return []
+    positions = {_key(h): index for index, h in reversed(list(enumerate(headers)))}
+    found = []
+    for labelled in shape.labelled:
+        pairs = []
+        for n in range(1, len(headers) + 1):
+            value, label = _key(labelled.value.format(n=n)), _key(labelled.label.format(n=n))
+            if value not in positions or label not in positions:
+                break
+            pairs.append((positions[value], positions[label], headers[positions[value]]))
+        if pairs:
+            found.append(LabelledColumns(tuple(pairs), {_key(k): v for k, v in labelled.labels.items()}, labelled.otherwise))
+    return found

@@ -1,7 +1,8 @@
-"""CSV and vCard import of people and organizations.
+"""CSV, Excel and vCard import of people and organizations.
 
 A .vcf file (people only) is read by contacts.services.vcards into the cells of a fixed set of
-columns; from there on it takes the same path as a CSV file.
+columns, an Excel workbook (.xlsx) by contacts.services.workbooks into the text of its cells; from
+there on both take the same path as a CSV file.
 
 The steps, one page each: upload (`inspect_upload`, `import_create`), map the columns
 (`guess_mapping`), preview the first rows (`import_preview`), then `import_start` queues the
@@ -39,7 +40,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -60,7 +61,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from contacts.dedupe import organization_name_key, person_name_key
 from contacts.models import Employment, ImportJob, Organization, OrganizationAddress, Person
-from contacts.services import import_shapes, vcards
+from contacts.services import import_shapes, vcards, workbooks
 from crm import bulk, changefeed
 from crm.roles import IMPORT_ROLES, has_role
 from crm.text import unaccent
@@ -631,17 +632,62 @@ def _checked_digest(fileobj, *, size: int, binary_message: str) -> str:
 
 
 def inspect_upload(fileobj, *, name: str, size: int) -> CsvInfo:
-    """Check an uploaded .csv or .vcf file and find how to read it. Raises ValidationError."""
+    """Check an uploaded .csv, .xlsx or .vcf file and find how to read it. Raises ValidationError."""
     if name.lower().endswith((".vcf", ".vcard")):
         return inspect_vcard(fileobj, size=size)
-    if name.lower().endswith((".xlsx", ".xls", ".xlsm", ".ods")):
+    if name.lower().endswith(".xlsx"):
+        return inspect_xlsx(fileobj, size=size)
+    if name.lower().endswith((".xls", ".xlsm", ".xlsb", ".ods")):
         raise ValidationError(
-            _("This is a spreadsheet, not a CSV file. In Excel choose “Save as” → “CSV UTF-8 (comma delimited)” or “CSV (semicolon delimited)” and upload that file."),
+            _("This spreadsheet format cannot be read. In Excel choose “Save as” → “Excel Workbook (.xlsx)” or “CSV UTF-8 (comma delimited)” and upload that file."),
             code="spreadsheet",
         )
     if not name.lower().endswith(".csv"):
-        raise ValidationError(_("Please upload a .csv or a .vcf (vCard) file."), code="extension")
+        raise ValidationError(_("Please upload a .csv, an .xlsx (Excel) or a .vcf (vCard) file."), code="extension")
     return inspect_csv(fileobj, name=name, size=size)
+
+
+def _digest(fileobj) -> str:
+    digest = hashlib.sha256()
+    for block in _blocks(fileobj):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def inspect_xlsx(fileobj, *, size: int) -> CsvInfo:
+    """An Excel workbook: the header and the number of lines of its first sheet (contacts.services.workbooks)."""
+    if size > MAX_UPLOAD_BYTES:
+        raise ValidationError(_("The file is larger than 50 MB. Please split it into smaller files."), code="size")
+    if size == 0:
+        raise ValidationError(_("The file is empty."), code="empty")
+    raw = _raw(fileobj)
+    headers = workbooks.read_header(raw, max_columns=MAX_COLUMNS)
+    if not headers:
+        raise ValidationError(_("The first sheet of the workbook is empty."), code="empty")
+    _checked_header(headers, example=_("“Vorname | Nachname | E-Mail” in the first row"))
+    total = sum(1 for _record in workbooks.records(raw, width=len(headers)))
+    if total == 0:
+        raise ValidationError(_("The file has a header line but no data lines."), code="empty")
+    return CsvInfo(
+        encoding="utf-8", delimiter=";", headers=headers, sha256=_digest(fileobj), total_rows=total,
+        file_format=ImportJob.Format.XLSX,
+    )
+
+
+def _checked_header(headers: list[str], *, example: str) -> list[str]:
+    if len(headers) > MAX_COLUMNS:
+        raise ValidationError(
+            _("The file has %(count)d columns; at most %(max)d are supported.") % {"count": len(headers), "max": MAX_COLUMNS},
+            code="columns",
+        )
+    known = any(guess_mapping(target, headers) for target in TARGETS)
+    if not known and any(_looks_like_data(h) for h in headers):
+        raise ValidationError(
+            _("The first line looks like data, not like column names. Please add a header line (e.g. %(example)s).")
+            % {"example": example},
+            code="no_header",
+        )
+    return headers
 
 
 def inspect_vcard(fileobj, *, size: int) -> CsvInfo:
@@ -680,17 +726,7 @@ def inspect_csv(fileobj, *, name: str, size: int) -> CsvInfo:
                 total += 1
     except CsvLineError as error:
         raise ValidationError(str(error), code="csv") from None
-    if len(headers) > MAX_COLUMNS:
-        raise ValidationError(
-            _("The file has %(count)d columns; at most %(max)d are supported.") % {"count": len(headers), "max": MAX_COLUMNS},
-            code="columns",
-        )
-    known = any(guess_mapping(target, headers) for target in TARGETS)
-    if not known and any(_looks_like_data(h) for h in headers):
-        raise ValidationError(
-            _("The first line looks like data, not like column names. Please add a header line (e.g. “Vorname;Nachname;E-Mail”)."),
-            code="no_header",
-        )
+    _checked_header(headers, example="“Vorname;Nachname;E-Mail”")
     if total == 0:
         raise ValidationError(_("The file has a header line but no data lines."), code="empty")
     return CsvInfo(encoding=encoding, delimiter=delimiter, headers=headers, sha256=sha256, total_rows=total)
@@ -718,6 +754,10 @@ def import_create(*, target: str, upload, info: CsvInfo, user) -> ImportJob:
 
 @contextmanager
 def _job_records(job: ImportJob):
+    if job.file_format == ImportJob.Format.XLSX:
+        with job.file.open("rb") as fileobj, closing(workbooks.records(_raw(fileobj), width=len(job.headers))) as records:
+            yield records
+        return
     with job.file.open("rb") as fileobj, _text_stream(fileobj, job.encoding) as stream:
         if job.file_format == ImportJob.Format.VCARD:
             yield vcards.vcard_records(stream)
@@ -766,6 +806,24 @@ class RowCleaner:
         ]
         self.width = len(job.headers)
         self.second_email = next((header for column, _i, header in self.columns if column.name == "email_secondary"), "")
+        self.target_columns = by_name
+        self.labelled = self._labelled(job, by_name)
+        routed = {name for _labelled, names in self.labelled for name in names}
+        self.columns = [entry for entry in self.columns if entry[0].name not in routed]
+
+    @staticmethod
+    def _labelled(job: ImportJob, by_name: dict) -> list[tuple[import_shapes.LabelledColumns, frozenset]]:
+        """The labelled pairs (Google's "Phone 2 - Label"/"Value") whose labels decide per line which
+        column a value fills, with the columns they fill: those the mapping puts on one of the pairs' values."""
+        found = []
+        for labelled in import_shapes.labelled_columns(job.headers):
+            names = frozenset(
+                name for name, index in job.mapping.items()
+                if name in labelled.columns and name in by_name and int(index) in labelled.value_indexes
+            )
+            if names:
+                found.append((labelled, names))
+        return found
 
     @staticmethod
     def _header(headers: list[str], index: int) -> str:
@@ -785,8 +843,14 @@ class RowCleaner:
             )
             return row
         failed = set()
-        for column, index, header in self.columns:
-            raw = _unquote_formula(cells[index].strip()) if index < len(cells) else ""
+        raws = [(column, cells[index] if index < len(cells) else "", header) for column, index, header in self.columns]
+        for labelled, names in self.labelled:
+            raws += [
+                (self.target_columns[name], raw, header)
+                for name, (raw, header) in labelled.route(cells, names).items()
+            ]
+        for column, raw, header in raws:
+            raw = _unquote_formula(raw.strip())
             if not raw:
                 continue
             try:

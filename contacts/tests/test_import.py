@@ -274,8 +274,10 @@ def test_the_existence_check_is_one_query_per_chunk(importer, tmp_path, settings
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("people.xlsx", b"PK\x03\x04", "This is a spreadsheet, not a CSV file. In Excel choose"),
-        ("people.pdf", b"%PDF-1.4", "Please upload a .csv or a .vcf (vCard) file."),
+        ("people.xlsx", b"PK\x03\x04", "This is not a valid Excel workbook (.xlsx)."),
+        ("people.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "This spreadsheet format cannot be read. In Excel choose"),
+        ("people.ods", b"PK\x03\x04", "This spreadsheet format cannot be read."),
+        ("people.pdf", b"%PDF-1.4", "Please upload a .csv, an .xlsx (Excel) or a .vcf (vCard) file."),
         ("bild.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a CSV file"),
         ("empty.csv", b"", "is empty"),
         ("blank.csv", b"\r\n\r\n  \n", "The file is empty"),

@@ -38,7 +38,7 @@ ADDRESS = ("street", "postal_code", "city", "country")
 PEOPLE_EXPORTS = [
     ("outlook_de.csv", "Outlook (Deutsch)", 5, ()),
     ("outlook_en.csv", "Outlook (English)", 5, ()),
-    ("google_contacts.csv", "Google Contacts", 7, ("mobile",)),
+    ("google_contacts.csv", "Google Contacts", 7, ()),  # its mobile is "Phone 2", labelled "Mobile"
     ("google_contacts_old.csv", "Google Contacts (older layout)", 5, ("mobile",)),
     ("hubspot_contacts.csv", "HubSpot", 4, ("email_secondary", "department", "birthday", "description")),
     ("pipedrive_people.csv", "Pipedrive", 4, (*ADDRESS, "department", "birthday", "description")),
@@ -179,3 +179,42 @@ def test_dates_as_outlook_and_google_write_them(raw, expected):
 def test_the_first_of_several_google_values_is_taken():
     assert importing.phone("+49 221 9876543 ::: +49 221 9876500") == "+492219876543"
     assert importing.email("Joerg@Example.de ::: other@example.de") == "joerg@example.de"
+
+
+# --- Google's labelled phone numbers ----------------------------------------------------------
+
+GOOGLE_PHONES = (
+    "First Name,Last Name,E-mail 1 - Value,Phone 1 - Label,Phone 1 - Value,Phone 2 - Label,Phone 2 - Value,Phone 3 - Label,Phone 3 - Value\n"
+    "Anna,Öztürk,anna@example.de,* Mobile,+49 171 2345678,Work,0221 9876543,,\n"
+    "Bernd,Weiß,bernd@example.de,Work,0211 123456,Mobile,0172 3456789,,\n"
+    "Carla,Krüger,carla@example.de,Work Fax,0221 9876500,Home,030 1234567,Mobile,0160 1234567\n"
+    "Dora,Schulz,dora@example.de,Mobile,123,Home,030 7654321,,\n"
+)
+
+
+def test_the_label_of_a_google_phone_number_decides_whether_it_is_the_mobile(run_import):  # noqa: F811
+    job = run_import("contacts.csv", content=GOOGLE_PHONES.encode())
+
+    numbers = {p.first_name: (p.phone.as_e164 if p.phone else "", p.mobile.as_e164 if p.mobile else "") for p in Person.objects.all()}
+    assert numbers == {
+        "Anna": ("+492219876543", "+491712345678"),  # the mobile first, marked primary ("* Mobile")
+        "Bernd": ("+49211123456", "+491723456789"),  # the mobile in "Phone 2"
+        "Carla": ("+49301234567", "+491601234567"),  # the fax is not a phone number to call
+    }
+    [error] = job.errors
+    assert error["line"] == 5 and "Phone 1 - Value" in error["reason"] and "“123”" in error["reason"]
+
+
+def test_google_phone_numbers_fill_only_the_columns_the_mapping_keeps():
+    headers = GOOGLE_PHONES.splitlines()[0].split(",")
+    cells = GOOGLE_PHONES.splitlines()[2].split(",")  # Bernd: work, then mobile
+    guessed = importing.guess_mapping("person", headers)
+    assert (headers[guessed["phone"]], headers[guessed["mobile"]]) == ("Phone 1 - Value", "Phone 2 - Value")
+
+    without_mobile = {name: index for name, index in guessed.items() if name != "mobile"}
+    row = importing.RowCleaner(ImportJob(target="person", headers=headers, mapping=without_mobile)).clean(3, cells)
+    assert row.values["phone"] == "+49211123456" and "mobile" not in row.values
+
+    with_own_mobile = {**without_mobile, "mobile": headers.index("Phone 1 - Label")}  # a column the labels do not fill
+    row = importing.RowCleaner(ImportJob(target="person", headers=headers, mapping=with_own_mobile)).clean(3, ["Bernd", "Weiß", "bernd@example.de", "0170 1111111", "0211 123456", "Mobile", "0172 3456789", "", ""])
+    assert (row.values["phone"], row.values["mobile"]) == ("+49211123456", "+491701111111")
