@@ -22,6 +22,7 @@ def test_answering_an_unassigned_ticket_assigns_it_and_says_so(client, support):
     response = _reply(client, ticket)
     ticket.refresh_from_db()
     assert ticket.assignee == support["anna"]
+    assert ticket.routing_explanation == "taken by Anna Berger by answering"
     assert "The ticket was unassigned; it is now assigned to you." in response.content.decode()
 
 
