@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from appointments.models import (
@@ -19,6 +20,7 @@ from appointments.models import (
 )
 from crm.models import Team, managed_user_ids
 from crm.roles import Role, has_role
+from crm.widgets import AutocompleteModelChoiceField
 
 
 class TimeZoneField(forms.ChoiceField):
@@ -149,6 +151,52 @@ class OfferForm(forms.Form):
             start, host = value.rsplit("|", 1)
             result.append((datetime.fromisoformat(start), int(host)))
         return result
+
+
+class StaffBookingForm(forms.Form):
+    """A fixed appointment that staff enter for a customer (appointments.services.appointment_enter)."""
+
+    person = AutocompleteModelChoiceField(
+        queryset=None, url_name="contacts:person_autocomplete", label=_("Customer"),
+        help_text=_("Type a name or an email address."),
+    )
+    appointment_type = forms.ModelChoiceField(label=_("Appointment type"), queryset=AppointmentType.objects.none())
+    host = forms.ModelChoiceField(label=_("Host"), queryset=None)
+    start = forms.DateTimeField(
+        label=_("Start"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"],
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    override = forms.BooleanField(
+        label=_("Book even outside the host's free times"), required=False,
+        help_text=_("For a time agreed with the host. Never on top of another appointment of the host."),
+    )
+
+    def __init__(self, *args, people, hosts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = people
+        self.fields["person"].widget.queryset = people
+        self.fields["appointment_type"].queryset = AppointmentType.objects.active()
+        self.fields["host"].queryset = hosts
+
+    def clean_person(self):
+        person = self.cleaned_data["person"]
+        if not person.email:
+            raise forms.ValidationError(_("This person has no email address for the invitation."))
+        return person
+
+    def clean_start(self):
+        start = self.cleaned_data["start"]
+        if start <= timezone.now():
+            raise forms.ValidationError(_("Choose a time in the future."))
+        return start
+
+    def clean(self):
+        data = super().clean()
+        kind, host = data.get("appointment_type"), data.get("host")
+        if kind is not None and host is not None and host.pk not in kind.host_ids():
+            self.add_error("host", _("%(host)s does not host “%(type)s”.") % {"host": host.get_full_name() or host, "type": kind})
+        return data
 
 
 class BookingForm(forms.Form):

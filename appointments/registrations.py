@@ -8,7 +8,7 @@ from crm import navigation, recordpage, timeline
 from crm import search as crm_search
 from crm.navigation import NavItem
 from crm.recordpage import Action, Panel
-from crm.roles import is_crm_user
+from crm.roles import BOOKING_ROLES, has_role, is_crm_user
 
 PANEL_LIMIT = 5
 
@@ -20,6 +20,10 @@ def _offer_url(obj, user):
     if label == "contacts.person":
         return reverse("appointments:offer_create") + f"?person={obj.pk}"
     return reverse("appointments:offer_create") + f"?regarding={label}:{obj.pk}"
+
+
+def _enter_url(obj, user):
+    return reverse("appointments:appointment_enter") + f"?person={obj.pk}" if has_role(user, *BOOKING_ROLES) else None
 
 
 def person_appointments(request, obj):
@@ -49,6 +53,9 @@ def register_all() -> None:
         recordpage.register_action(
             Action(f"appointments.offer.{label}", label, _("Offer times"), url=_offer_url, icon="calendar-plus", order=50)
         )
+    recordpage.register_action(
+        Action("appointments.enter", "contacts.person", _("Book an appointment"), url=_enter_url, icon="calendar-check", order=51)
+    )
     recordpage.register_panel(
         Panel("appointments.person", "contacts.person", "appointments/partials/person_panel.html", context=person_appointments, order=40)
     )

@@ -35,6 +35,11 @@ class SlotTaken(Exception):
     """The chosen time is no longer free (someone else booked it a moment ago)."""
 
 
+class HostNotFree(SlotTaken):
+    """The host's free times (working hours, exceptions, their calendar's busy times, notice,
+    other appointments) do not include this time."""
+
+
 # Signed links -------------------------------------------------------------------------------
 
 
@@ -160,6 +165,23 @@ def appointment_book(
         if _save_without_overlap(appointment, then=lambda a=appointment: appointment_notify(appointment=a, event="booked")):
             return appointment
     raise SlotTaken
+
+
+def appointment_enter(
+    *, appointment_type: AppointmentType, host, start: datetime, person, created_by, note: str = "",
+    override: bool = False,
+) -> Appointment:
+    """Staff enter a fixed appointment with a customer (who need not pick a time): booked as the
+    booking page books, so the customer gets the invitation (ICS) through the outbox and the
+    host's calendar gets the entry (same UID). HostNotFree outside the host's free times unless
+    `override`; never on top of another appointment of the host (SlotTaken), override or not."""
+    if not override and host.pk not in free_hosts_at(appointment_type=appointment_type, start=start, host_ids=[host.pk]):
+        raise HostNotFree
+    return appointment_book(
+        appointment_type=appointment_type, start=start, customer_name=person.full_name, customer_email=person.email,
+        language=person.preferred_language or "de", note=note, person=person, host_ids=[host.pk],
+        created_by=created_by, check_slots=False,
+    )
 
 
 def appointment_reschedule(*, appointment: Appointment, start: datetime) -> Appointment:

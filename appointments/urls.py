@@ -14,6 +14,7 @@ urlpatterns = [
     path("calendar/", staff.calendar, name="calendar"),
     path("calendar/sync/", calendar_sync.calendar_connection, name="calendar_connection"),
     path("calendar/sync/read/", calendar_sync.calendar_connection_sync, name="calendar_connection_sync"),
+    path("calendar/sync/pause/", calendar_sync.calendar_connection_pause, name="calendar_connection_pause"),
     path("calendar/sync/disconnect/", calendar_sync.calendar_connection_disconnect, name="calendar_connection_disconnect"),
     path("calendar/team/", staff.team_calendar, name="team_calendar"),
     path("types/", staff.AppointmentTypeListView.as_view(), name="type_list"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("availability/", staff.availability_edit, name="availability_edit"),
     path("availability/exceptions/<int:pk>/delete/", staff.exception_delete, name="exception_delete"),
     path("offer/", staff.offer_create, name="offer_create"),
+    path("new/", staff.appointment_enter, name="appointment_enter"),
     path("feed/<str:token>.ics", staff.calendar_feed, name="calendar_feed"),
     # The customer's pages (no login; signed links).
     path("book/<str:token>/", public.public_book, name="public_book"),

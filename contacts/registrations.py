@@ -30,6 +30,15 @@ def register_all() -> None:
     )
     register_privacy()
     register_change_feed()
+    register_sending()
+
+
+def register_sending() -> None:
+    """Email written on a person's page goes out through the user's own SMTP account."""
+    from contacts.mailboxes.sending import sender_account
+    from crm import outbox
+
+    outbox.register_sender_account(sender_account)
 
 
 def register_change_feed() -> None:

@@ -166,6 +166,12 @@ class OutgoingEmail(models.Model):
         FAILED = "failed", _("Failed")
         SUPPRESSED = "suppressed", _("Not sent: reserved address")
 
+    class SentCopy(models.TextChoices):
+        NONE = "", _("no copy (the CRM's server)")
+        PENDING = "pending", _("to be filed in the Sent folder")
+        FILED = "filed", _("filed in the Sent folder")
+        FAILED = "failed", _("sent, but not filed in the Sent folder")
+
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.QUEUED)
     from_email = models.CharField(_("from"), max_length=300)
@@ -187,6 +193,17 @@ class OutgoingEmail(models.Model):
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     last_reply = models.TextField(_("last server reply"), blank=True)
+    # A user's own email (written on a person's page): it goes out through that user's own SMTP
+    # account when they have one (crm.outbox.register_sender_account), else through the CRM's.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("written by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    sent_via = models.CharField(
+        _("sent through"), max_length=300, blank=True, help_text=_("The user's own SMTP account; empty: the CRM's server.")
+    )
+    sent_copy = models.CharField(_("copy in the Sent folder"), max_length=10, choices=SentCopy.choices, default="", blank=True)
+    sent_copy_detail = models.CharField(_("Sent folder's answer"), max_length=500, blank=True)
 
     objects = OutgoingEmailQuerySet.as_manager()
 

@@ -17,14 +17,24 @@ address", so demo data can never mail real people and the user still sees what w
 Delivery is at most once under normal operation. A worker killed after the server accepted a
 message but before the row was marked sent leaves it "sending"; the beat job sends it again after
 CRM_EMAIL_LOST_AFTER_SECONDS: a rare duplicate is preferred to a lost message.
+
+A user's own email (`email_queue(sender=user)`, written on a person's page) goes out through that
+user's own SMTP account when an app has registered one for them (`register_sender_account`; the
+mailbox connection does, contacts.mailboxes.sending), else through the CRM's server. The row
+records the account used (`sent_via`), and whether the copy was filed in the user's Sent folder
+(`sent_copy`): the copy is filed after the row is marked sent, so a failure there never sends the
+message a second time.
 """
 
+import base64
 import logging
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import make_msgid, parseaddr
+from email.base64mime import body_encode as encode_base64
+from email.utils import formatdate, make_msgid, parseaddr
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -86,12 +96,14 @@ def email_queue(
     attachments=(),
     regarding=None,
     message_id: str = "",
+    sender=None,
 ) -> OutgoingEmail:
     """Stores one email to one recipient, in the caller's transaction, and has it delivered once
     that transaction commits. `attachments` are (name, content, mimetype) triples, content being
     bytes or text, or a stored file (a FieldFile), which is referenced, not copied. `regarding` is
     the record the email is about: record pages show its state, and access to resend it follows
-    access to that record. An address that cannot receive mail gives a failed row, never an error."""
+    access to that record. An address that cannot receive mail gives a failed row, never an error.
+    `sender`: the user who wrote it, whose own SMTP account sends it when they have one."""
     address = parseaddr(to or "")[1].strip() or (to or "").strip()
     email = OutgoingEmail(
         from_email=(from_email or settings.DEFAULT_FROM_EMAIL)[:300],
@@ -102,6 +114,7 @@ def email_queue(
         html=html,
         headers={_one_line(k): _one_line(v) for k, v in (headers or {}).items() if k.lower() != "message-id"},
         message_id=(message_id or make_msgid(domain=DNS_NAME))[:250],
+        sender=sender,
     )
     if regarding is not None:
         email.regarding_type = ContentType.objects.get_for_model(regarding)
@@ -143,6 +156,114 @@ def enqueue(email_id: int) -> None:
         logger.warning("outbox: could not enqueue delivery of email %s; the beat job will", email_id, exc_info=True)
 
 
+# --- the users' own accounts ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SenderAccount:
+    """A user's own SMTP account: `label` is recorded on the row (never a password);
+    `connection()` opens an email backend for it; `file_copy(raw)` files the sent message in the
+    user's Sent folder and raises on failure (its message is recorded)."""
+
+    label: str
+    connection: Callable[[], object]
+    file_copy: Callable[[bytes], None] | None = None
+
+
+_sender_accounts: list[Callable[[int], SenderAccount | None]] = []
+
+
+def register_sender_account(resolve: Callable[[int], SenderAccount | None]) -> None:
+    """`resolve(user_id)` gives the user's own account, or None (then the CRM's server sends)."""
+    if resolve not in _sender_accounts:
+        _sender_accounts.append(resolve)
+
+
+class AccountCheckFailed(Exception):
+    """A user's SMTP account did not let the CRM in: `kind` is "login", "tls", "protocol" or
+    "network" (then the socket's or TLS's own error is the __cause__); `detail` is the server's
+    answer, never the password."""
+
+    def __init__(self, kind: str, detail: str = ""):
+        super().__init__(kind)
+        self.kind, self.detail = kind, detail[:500]
+
+
+def _utf8_auth(base):
+    """smtplib sends AUTH credentials as ASCII only; RFC 4616 (PLAIN) and the providers take
+    UTF-8, and users' passwords have umlauts. CPython's SMTP.auth, encoding UTF-8."""
+
+    class Utf8Auth(base):
+        def auth(self, mechanism, authobject, *, initial_response_ok=True):
+            mechanism = mechanism.upper()
+            initial = authobject() if initial_response_ok else None
+            if initial is not None:
+                code, reply = self.docmd("AUTH", f"{mechanism} {encode_base64(initial.encode(), eol='')}")
+                self._auth_challenge_count = 1
+            else:
+                code, reply = self.docmd("AUTH", mechanism)
+                self._auth_challenge_count = 0
+            while code == 334 and self._auth_challenge_count <= 5:
+                self._auth_challenge_count += 1
+                answer = authobject(base64.decodebytes(reply))
+                code, reply = self.docmd(encode_base64(answer.encode(), eol=""))
+            if code in (235, 503):
+                return code, reply
+            raise smtplib.SMTPAuthenticationError(code, reply)
+
+    return Utf8Auth
+
+
+def account_backend(*, host: str, port: int, implicit_tls: bool, username: str, password: str,
+                    ssl_context: ssl.SSLContext, timeout: int) -> "SMTPBackend":
+    """The CRM's SMTP backend on a user's own account: always encrypted (STARTTLS, or TLS from the
+    first byte), the certificate verified by `ssl_context`, UTF-8 passwords."""
+
+    class AccountBackend(SMTPBackend):
+        @cached_property
+        def ssl_context(self):
+            return ssl_context
+
+        @property
+        def connection_class(self):
+            return _utf8_auth(super().connection_class)
+
+    return AccountBackend(
+        host=host, port=port, username=username, password=password, use_tls=not implicit_tls,
+        use_ssl=implicit_tls, timeout=timeout, fail_silently=False,
+    )
+
+
+def account_check(backend: "SMTPBackend") -> None:
+    """Opens the connection (encryption and login) and closes it; raises AccountCheckFailed."""
+    try:
+        backend.open()
+    except smtplib.SMTPAuthenticationError as error:
+        raise AccountCheckFailed("login", f"{error.smtp_code} {_text(error.smtp_error)}") from None
+    except smtplib.SMTPNotSupportedError as error:
+        raise AccountCheckFailed("tls", str(error)) from None
+    except smtplib.SMTPResponseException as error:
+        raise AccountCheckFailed("protocol", f"{error.smtp_code} {_text(error.smtp_error)}") from None
+    except smtplib.SMTPException as error:
+        raise AccountCheckFailed("protocol", str(error)) from None
+    except (OSError, ssl.SSLError) as error:
+        raise AccountCheckFailed("network", str(error)) from error
+    finally:
+        try:
+            backend.close()
+        except Exception:  # noqa: BLE001, S110 - closing a connection that failed to open
+            pass
+
+
+def sender_account(user_id: int | None) -> SenderAccount | None:
+    if user_id is None:
+        return None
+    for resolve in _sender_accounts:
+        if account := resolve(user_id):
+            return account
+    return None
+
+
 # --- delivering ------------------------------------------------------------------------------
 
 
@@ -159,7 +280,8 @@ def build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
         from_email=email.from_email,
         to=[email.to],
         reply_to=email.reply_to or None,
-        headers={**email.headers, "Message-ID": email.message_id},
+        # The Date is fixed here so that the copy filed in the Sent folder is the message sent.
+        headers={"Date": formatdate(localtime=settings.EMAIL_USE_LOCALTIME), **email.headers, "Message-ID": email.message_id},
     )
     if email.html:
         message.attach_alternative(email.html, "text/html")
@@ -215,7 +337,8 @@ def email_deliver(*, email_id: int, now: datetime | None = None) -> Attempt:
         mine.update(state=State.FAILED, claimed_at=None, last_reply=describe_error(error))
         return Attempt(State.FAILED)
     try:
-        connection = get_connection(fail_silently=False)
+        account = sender_account(email.sender_id)
+        connection = account.connection() if account else get_connection(fail_silently=False)
         if connection.send_messages([message]) != 1:
             raise smtplib.SMTPException(_("The email backend accepted no message."))
     except Exception as error:  # noqa: BLE001 - every failure is recorded on the row
@@ -228,8 +351,27 @@ def email_deliver(*, email_id: int, now: datetime | None = None) -> Attempt:
         mine.update(state=State.QUEUED, claimed_at=None, last_reply=reply, next_attempt_at=now + timedelta(seconds=delay))
         logger.info("outbox: email %s try %s failed (%s), again in %s s", email_id, email.attempts, reply, delay)
         return Attempt(State.QUEUED, retry_in=delay)
-    mine.update(state=State.SENT, claimed_at=None, sent_at=timezone.now(), last_reply=getattr(connection, "last_reply", "")[:2000])
+    copy = (OutgoingEmail.SentCopy.PENDING if account and account.file_copy else OutgoingEmail.SentCopy.NONE)
+    mine.update(
+        state=State.SENT, claimed_at=None, sent_at=timezone.now(), last_reply=getattr(connection, "last_reply", "")[:2000],
+        sent_via=account.label[:300] if account else "", sent_copy=copy,
+    )
+    if copy == OutgoingEmail.SentCopy.PENDING:
+        _file_copy(email_id, account, message)
     return Attempt(State.SENT)
+
+
+def _file_copy(email_id: int, account: SenderAccount, message: EmailMultiAlternatives) -> None:
+    """After the send, never before: whatever happens here, the message is not sent again."""
+    pending = OutgoingEmail.objects.filter(pk=email_id, sent_copy=OutgoingEmail.SentCopy.PENDING)
+    try:
+        account.file_copy(message.message().as_bytes(linesep="\r\n"))
+    except Exception as error:  # noqa: BLE001 - the row says it; the mail itself went out
+        detail = getattr(error, "detail", "") or describe_error(error)
+        logger.warning("outbox: email %s sent, but not filed in the Sent folder: %s", email_id, detail)
+        pending.update(sent_copy=OutgoingEmail.SentCopy.FAILED, sent_copy_detail=str(detail)[:500])
+    else:
+        pending.update(sent_copy=OutgoingEmail.SentCopy.FILED, sent_copy_detail="")
 
 
 def emails_resume(*, now: datetime | None = None, limit: int = 1000) -> int:
@@ -245,6 +387,11 @@ def emails_resume(*, now: datetime | None = None, limit: int = 1000) -> int:
     OutgoingEmail.objects.filter(pk__in=stale_ids, state=State.SENDING).update(
         state=State.QUEUED, claimed_at=None, next_attempt_at=now,
         last_reply=_("Delivery was interrupted (the worker stopped); trying again."),
+    )
+    # A worker stopped between the send and filing the copy: the mail went out; the page says the
+    # copy did not (filing it now could file it twice, were the first attempt only slow).
+    OutgoingEmail.objects.filter(state=State.SENT, sent_copy=OutgoingEmail.SentCopy.PENDING, sent_at__lt=lost).update(
+        sent_copy=OutgoingEmail.SentCopy.FAILED, sent_copy_detail=_("Filing the copy was interrupted (the worker stopped)."),
     )
     due = list(OutgoingEmail.objects.due(before=lost).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     for email_id in dict.fromkeys([*stale_ids, *due]):

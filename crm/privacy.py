@@ -199,7 +199,7 @@ def register_core_fields() -> None:
         OutgoingEmail,
         personal="to subject body html last_reply",
         not_personal="created_at state from_email reply_to headers message_id regarding_type regarding_id attempts "
-                     "next_attempt_at claimed_at sent_at",
+                     "next_attempt_at claimed_at sent_at sender sent_via sent_copy sent_copy_detail",
     )
     classify(OutgoingEmailAttachment, personal="name content file", not_personal="email content_type")
     # API tokens are the staff's; the change feed says which record changed (an erasure too), not how.

@@ -24,6 +24,8 @@ TICKET_OPEN_ROLES = (Role.ADMIN, *SERVICE_ROLES, *SALES_ROLES, Role.MARKETING)
 EXPORT_ROLES = (Role.ADMIN, Role.SALES_MANAGER, Role.MARKETING)
 # Who may bring many records in at once.
 IMPORT_ROLES = (Role.ADMIN, Role.SALES_MANAGER, Role.MARKETING)
+# Who enters fixed appointments with customers (sales and service; marketing offers times at most).
+BOOKING_ROLES = (Role.ADMIN, *SALES_ROLES, *SERVICE_ROLES)
 # Data protection exports and erasures (GDPR art. 15 and 17) of a person.
 PRIVACY_ROLES = (Role.ADMIN,)
 

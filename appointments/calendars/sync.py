@@ -67,6 +67,28 @@ def _queue_sync(connection_id: int) -> None:
     calendar_sync.delay(connection_id)
 
 
+def calendar_pause(*, connection: CalendarConnection, paused: bool) -> None:
+    """Pause the sync (nothing is read from or written to the calendar; appointments booked
+    meanwhile wait as pending pushes), or resume it: then it is read at once and what waited is
+    written."""
+    with transaction.atomic():
+        CalendarConnection.objects.filter(pk=connection.pk).update(is_paused=paused)
+        connection.is_paused = paused
+        if paused:
+            return
+        connection_id = connection.pk
+        waiting = list(connection.pushes.filter(
+            state__in=[CalendarPush.State.PENDING, CalendarPush.State.FAILED]
+        ).values_list("appointment_id", flat=True))
+
+        def resume():
+            for appointment_id in waiting:
+                _queue_push(appointment_id)
+            _queue_sync(connection_id)
+
+        transaction.on_commit(resume)
+
+
 def calendar_disconnect(*, connection: CalendarConnection) -> None:
     """Forget the connection, its password and busy times; events already in the calendar stay there."""
     connection.delete()
@@ -117,6 +139,8 @@ def appointment_push(*, appointment_id: int) -> CalendarPush | None:
         )
         if push is None or push.state not in (CalendarPush.State.PENDING, CalendarPush.State.FAILED):
             return push
+        if push.connection.is_paused:
+            return push  # stays pending; resuming the sync writes it
         try:
             with _client(push.connection) as client:
                 _push(client, push)
@@ -210,7 +234,10 @@ def busy_window(now=None):
 def calendar_sync(*, connection: CalendarConnection) -> None:
     """Read the calendar: busy times (every event that is not a CRM appointment, recurrences
     expanded) replace the stored ones; CRM appointments changed or deleted there are reconciled.
-    A failure is kept on the connection in words and the old busy times stay (with their age)."""
+    A failure is kept on the connection in words and the old busy times stay (with their age).
+    Nothing while the sync is paused."""
+    if CalendarConnection.objects.filter(pk=connection.pk, is_paused=True).exists():
+        return
     now = timezone.now()
     start, end = busy_window(now)
     connection.last_run_at = now

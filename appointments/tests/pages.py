@@ -13,7 +13,7 @@ EDIT_PAGES = {"appointments:type_update"}
 POST_ONLY_PAGES = {
     "appointments:appointment_outcome", "appointments:appointment_cancel", "appointments:exception_delete",
     "api:appointment-cancel", "appointments:calendar_entry_resolve", "appointments:calendar_connection_sync",
-    "appointments:calendar_connection_disconnect",
+    "appointments:calendar_connection_disconnect", "appointments:calendar_connection_pause",
 }
 # The API (JSON) as the pages: every CRM role reads appointments, their types and free slots (the
 # admin's appointment included); only the host's managers change it (POST only, see above).
@@ -76,6 +76,7 @@ def url_queries(records) -> dict[str, str]:
              "api:appointment-slots": f"type={records['appointment_type'].pk}"}
     if records.get("person") is not None:
         query["appointments:offer_create"] = f"person={records['person'].pk}"
+        query["appointments:appointment_enter"] = f"person={records['person'].pk}"
     return query
 
 
@@ -83,5 +84,7 @@ def expected(name: str, role: str) -> set[int] | None:
     if role == Role.ADMIN:
         return None
     if name in EDIT_PAGES:
+        return {403}
+    if name == "appointments:appointment_enter" and role == Role.MARKETING:
         return {403}
     return None

@@ -77,9 +77,24 @@ def calendar_connection_sync(request):
     connection = _connection(request.user)
     if connection is None:
         raise Http404
+    if connection.is_paused:
+        messages.error(request, _("The sync is paused; resume it to read the calendar."))
+        return redirect("appointments:calendar_connection")
     connection_id = connection.pk
     transaction.on_commit(lambda: sync._queue_sync(connection_id))
     messages.success(request, _("The calendar is being read; reload this page in a moment to see the result."))
+    return redirect("appointments:calendar_connection")
+
+
+@require_POST
+@role_required()
+def calendar_connection_pause(request):
+    connection = _connection(request.user)
+    if connection is None:
+        raise Http404
+    paused = request.POST.get("pause") == "1"
+    sync.calendar_pause(connection=connection, paused=paused)
+    messages.success(request, _("The calendar sync is paused.") if paused else _("The calendar sync runs again."))
     return redirect("appointments:calendar_connection")
 
 

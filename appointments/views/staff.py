@@ -25,6 +25,7 @@ from appointments.forms import (
     AvailabilityExceptionForm,
     AvailabilityForm,
     OfferForm,
+    StaffBookingForm,
     WorkingHoursFormSet,
 )
 from appointments.models import Appointment, AppointmentType, Availability, AvailabilityException, SlotOffer
@@ -36,7 +37,7 @@ from crm.breadcrumbs import BreadcrumbMixin, crumb
 from crm.history import history_rows
 from crm.lists import FilteredListView, int_param
 from crm.models import Team, managed_user_ids
-from crm.roles import Role, has_role
+from crm.roles import BOOKING_ROLES, Role, has_role
 
 CALENDAR_FIRST_HOUR = 7
 CALENDAR_LAST_HOUR = 20
@@ -441,6 +442,55 @@ def offer_create(request):
         "breadcrumbs": [*trail, crumb(_("Offer times"))],
     }
     return render(request, "appointments/offer_form.html", context)
+
+
+# Entering a fixed appointment ----------------------------------------------------------------------
+
+def _bookable_hosts(user):
+    """Whose time the user may fill: their own, their team members' when they lead a team, and
+    everybody's for admins (the rule for changing an appointment, Appointment.editable_by)."""
+    users = get_user_model().objects.filter(is_active=True).order_by("last_name", "first_name", "username")
+    return users if has_role(user, Role.ADMIN) else users.filter(pk__in=managed_user_ids(user))
+
+
+@role_required(*BOOKING_ROLES)
+def appointment_enter(request):
+    person_id = int_param(request, "person")
+    person = get_visible_or_404(Person, request.user, pk=person_id) if person_id else None
+    hosts = _bookable_hosts(request.user)
+    types = AppointmentType.objects.active()
+    initial = {"host": request.user.pk, "person": person.pk if person else None,
+               "appointment_type": types.filter(host_user=request.user).first()}
+    form = StaffBookingForm(request.POST or None, initial=initial, people=Person.objects.visible_to(request.user), hosts=hosts)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            appointment = services.appointment_enter(
+                appointment_type=data["appointment_type"], host=data["host"], start=data["start"], person=data["person"],
+                created_by=request.user, note=data["note"], override=data["override"],
+            )
+        except services.HostNotFree:
+            form.add_error("start", _(
+                "%(host)s is not free then (outside their working hours, an absence, a busy time in their calendar, "
+                "too short notice or another appointment). Choose another time, or book outside the free times."
+            ) % {"host": data["host"].get_full_name() or data["host"]})
+        except services.SlotTaken:
+            form.add_error("start", _("%(host)s has another appointment at this time.") % {
+                "host": data["host"].get_full_name() or data["host"]})
+        else:
+            messages.success(request, _("The appointment is booked; %(email)s gets the invitation.") % {
+                "email": appointment.customer_email})
+            return redirect(appointment)
+    trail = _trail()
+    if person is not None:
+        trail = [crumb(_("People"), "contacts:person_list"), crumb(person.full_name, url=person.get_absolute_url())]
+    context = {
+        "form": form,
+        "title": _("Book an appointment"),
+        "cancel_url": person.get_absolute_url() if person else reverse("appointments:appointment_list"),
+        "breadcrumbs": [*trail, crumb(_("Book an appointment"))],
+    }
+    return render(request, "appointments/appointment_enter.html", context)
 
 
 # Calendar feed ---------------------------------------------------------------------------------

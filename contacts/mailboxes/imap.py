@@ -75,13 +75,19 @@ def _error(error: BaseException) -> MailboxError:
     return MailboxError(codes.PROTOCOL, str(error))
 
 
+def tls_context() -> ssl.SSLContext:
+    """For the users' own mail servers, IMAP and SMTP alike."""
+    context = tls_client_context()  # the system's CAs, as for SMTP (crm.outbox)
+    if settings.CRM_MAILBOX_SSL_CAFILE:  # and a private CA's, for a company's own mail server
+        context.load_verify_locations(cafile=settings.CRM_MAILBOX_SSL_CAFILE)
+    return context
+
+
 def _open(account: Account) -> imaplib.IMAP4:
     from contacts.mailboxes.models import MailboxConnection
 
     timeout = settings.CRM_MAILBOX_TIMEOUT
-    context = tls_client_context()  # the system's CAs, as for SMTP (crm.outbox)
-    if settings.CRM_MAILBOX_SSL_CAFILE:  # and a private CA's, for a company's own mail server
-        context.load_verify_locations(cafile=settings.CRM_MAILBOX_SSL_CAFILE)
+    context = tls_context()
     if account.security == MailboxConnection.Security.STARTTLS:
         client = imaplib.IMAP4(account.host, account.port, timeout=timeout)
         if "STARTTLS" not in client.capabilities:
@@ -252,6 +258,12 @@ class Session:
                 if uid and size:
                     sizes[int(uid.group(1))] = int(size.group(1))
         return sizes
+
+    def append(self, name: str, raw: bytes) -> None:
+        """Files a message in the folder, read (\\Seen), as a mail client files what it sent."""
+        from contacts.mailboxes.models import MailboxConnection
+
+        self._ok(self.client.append(_quote(name), "(\\Seen)", None, raw), MailboxConnection.Error.FOLDER)
 
     def messages(self, uids: list[int]) -> dict[int, bytes]:
         return self._fetch(uids, "BODY.PEEK[]")

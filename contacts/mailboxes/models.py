@@ -18,6 +18,10 @@ class MailboxConnection(models.Model):
         TLS = "tls", _("TLS (implicit, usually port 993)")
         STARTTLS = "starttls", _("STARTTLS (usually port 143)")
 
+    class SmtpSecurity(models.TextChoices):
+        STARTTLS = "starttls", _("STARTTLS (usually port 587)")
+        SSL = "ssl", _("TLS (implicit, usually port 465)")
+
     class Error(models.TextChoices):
         NOT_FOUND = "not_found", _("The server name could not be found.")
         REFUSED = "refused", _("The server refused the connection on this port.")
@@ -43,6 +47,15 @@ class MailboxConnection(models.Model):
         help_text=_("One per line: an address (name@example.com) or a domain (example.com); their messages are not synced."),
     )
     is_paused = models.BooleanField(_("sync paused"), default=False)
+    # Optional: the user's own SMTP account, so emails written in the CRM go out as theirs.
+    smtp_host = models.CharField(_("SMTP server"), max_length=255, blank=True)
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587)
+    smtp_security = models.CharField(
+        _("SMTP encryption"), max_length=10, choices=SmtpSecurity.choices, default=SmtpSecurity.STARTTLS
+    )
+    smtp_username = models.CharField(_("SMTP user name"), max_length=255, blank=True)
+    smtp_password_encrypted = models.TextField(editable=False, blank=True)
+    smtp_verified_at = models.DateTimeField(_("SMTP connection tested"), null=True, blank=True)
     created_at = models.DateTimeField(_("connected"), auto_now_add=True)
     verified_at = models.DateTimeField(_("connection tested"), null=True, blank=True)
     last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
@@ -70,6 +83,24 @@ class MailboxConnection(models.Model):
 
     def password(self) -> str:
         return secrets.decrypt(self.password_encrypted)
+
+    def set_smtp_password(self, password: str) -> None:
+        self.smtp_password_encrypted = secrets.encrypt(password) if password else ""
+
+    def smtp_password(self) -> str:
+        return secrets.decrypt(self.smtp_password_encrypted) if self.smtp_password_encrypted else ""
+
+    @property
+    def has_smtp(self) -> bool:
+        return bool(self.smtp_host and self.smtp_username and self.smtp_password_encrypted)
+
+    @property
+    def address(self) -> str:
+        """The address the user's mail goes out from: the mailbox's login when it is one."""
+        for candidate in (self.smtp_username, self.username, self.user.email):
+            if candidate and "@" in candidate:
+                return candidate
+        return ""
 
     def excluded_entries(self) -> tuple[set[str], set[str]]:
         """(addresses, domains) excluded from the sync, lower case."""

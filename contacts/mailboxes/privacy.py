@@ -18,7 +18,8 @@ privacy.classify(
     mentions="excluded",
     not_personal="user host port security username password_encrypted is_paused created_at verified_at last_run_at "
                  "last_success_at last_error last_error_detail last_error_at messages_seen messages_stored "
-                 "messages_present messages_skipped",
+                 "messages_present messages_skipped smtp_host smtp_port smtp_security smtp_username smtp_password_encrypted "
+                 "smtp_verified_at",
 )
 privacy.classify(MailboxFolder, not_personal="connection role name uidvalidity last_uid resets synced_at")
 privacy.classify(

@@ -58,13 +58,25 @@ def account_of(connection: MailboxConnection, password: str | None = None) -> Ac
 
 
 def mailbox_connect(*, user, host: str, port: int, security: str, username: str, password: str | None,
-                    excluded: str = "") -> MailboxConnection:
-    """Test the connection (log in, find INBOX and the Sent folder), then save it, the password
-    encrypted. Without a new password the stored one is used. Raises MailboxError, nothing saved."""
+                    excluded: str = "", smtp_host: str = "", smtp_port: int = 587,
+                    smtp_security: str = MailboxConnection.SmtpSecurity.STARTTLS, smtp_username: str = "",
+                    smtp_password: str | None = None) -> MailboxConnection:
+    """Test the connection (log in, find INBOX and the Sent folder), and the SMTP account when
+    one is given (log in), then save it, the passwords encrypted. Without a new password the
+    stored one is used; without an SMTP server the SMTP account is forgotten. Raises
+    MailboxError (SmtpError for the SMTP account), nothing saved."""
+    from contacts.mailboxes.sending import smtp_check
+
     connection = MailboxConnection.objects.filter(user=user).first() or MailboxConnection(user=user)
     if not password:
         password = connection.password() if connection.password_encrypted else ""
     imap.check(Account(host=host, port=port, security=security, username=username, password=password))
+    if smtp_host:
+        if not smtp_password:
+            smtp_password = connection.smtp_password()
+        smtp_check(host=smtp_host, port=smtp_port, security=smtp_security, username=smtp_username, password=smtp_password)
+    else:
+        smtp_port, smtp_security, smtp_username, smtp_password = 587, MailboxConnection.SmtpSecurity.STARTTLS, "", ""
     other_mailbox = connection.pk and (connection.host.lower(), connection.username) != (host.lower(), username)
     with transaction.atomic():
         if other_mailbox:  # another mailbox: its folders' positions mean nothing there
@@ -72,6 +84,10 @@ def mailbox_connect(*, user, host: str, port: int, security: str, username: str,
         connection.host, connection.port, connection.security, connection.username = host, port, security, username
         connection.excluded = excluded
         connection.set_password(password)
+        connection.smtp_host, connection.smtp_port, connection.smtp_security = smtp_host, smtp_port, smtp_security
+        connection.smtp_username = smtp_username
+        connection.set_smtp_password(smtp_password)
+        connection.smtp_verified_at = timezone.now() if smtp_host else None
         connection.verified_at = timezone.now()
         connection.last_error, connection.last_error_detail = "", ""
         connection.save()

@@ -104,6 +104,7 @@ def url_kwargs(records) -> dict[str, dict]:
         "contacts:person_update": {"pk": person.pk},
         "contacts:person_delete": {"pk": person.pk},
         "contacts:person_history": {"pk": person.pk},
+        "contacts:person_email": {"pk": person.pk},
         "contacts:person_vcard": {"pk": person.pk},
         "contacts:person_data_export": {"pk": person.pk},
         "contacts:person_erase": {"pk": person.pk},

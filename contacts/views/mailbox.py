@@ -12,6 +12,7 @@ from contacts.forms.mailbox import MailboxForm
 from contacts.mailboxes import sync
 from contacts.mailboxes.imap import MailboxError
 from contacts.mailboxes.models import MailboxConnection, SyncedEmail
+from contacts.mailboxes.sending import SmtpError
 from crm.access import role_required
 from crm.breadcrumbs import crumb
 
@@ -23,6 +24,14 @@ ERROR_FIELDS = {
     MailboxConnection.Error.CERTIFICATE: "host",
     MailboxConnection.Error.TLS: "security",
     MailboxConnection.Error.LOGIN: "password",
+}
+SMTP_ERROR_FIELDS = {
+    MailboxConnection.Error.NOT_FOUND: "smtp_host",
+    MailboxConnection.Error.REFUSED: "smtp_port",
+    MailboxConnection.Error.TIMEOUT: "smtp_host",
+    MailboxConnection.Error.CERTIFICATE: "smtp_host",
+    MailboxConnection.Error.TLS: "smtp_security",
+    MailboxConnection.Error.LOGIN: "smtp_password",
 }
 
 
@@ -40,11 +49,16 @@ def mailbox(request):
             sync.mailbox_connect(
                 user=request.user, host=data["host"], port=data["port"], security=data["security"],
                 username=data["username"].strip(), password=data["password"], excluded=data["excluded"],
+                smtp_host=data["smtp_host"], smtp_port=data["smtp_port"], smtp_security=data["smtp_security"],
+                smtp_username=data["smtp_username"], smtp_password=data["smtp_password"],
             )
         except MailboxError as error:
             label = MailboxConnection.Error(error.code).label
             message = f"{label} ({error.detail})" if error.detail else label
-            form.add_error(ERROR_FIELDS.get(error.code), message)
+            if isinstance(error, SmtpError):
+                form.add_error(SMTP_ERROR_FIELDS.get(error.code, "smtp_host"), _("SMTP: %(error)s") % {"error": message})
+            else:
+                form.add_error(ERROR_FIELDS.get(error.code), message)
         else:
             messages.success(request, _("The mailbox is connected; its emails appear on the timelines within minutes."))
             _queue_sync(request.user)
@@ -53,6 +67,7 @@ def mailbox(request):
         "form": form,
         "connection": connection,
         "folders": list(connection.folders.all()) if connection else [],
+        "testid": "mailbox",
         "breadcrumbs": [crumb(_("Mailbox"))],
     }
     return render(request, "contacts/mailbox.html", context)

@@ -15,6 +15,7 @@ from contacts.views.common import (
     render_history,
     timeline_context,
 )
+from crm import outbox
 from crm.access import get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
 from crm.forms import parse_id
@@ -103,6 +104,8 @@ class PersonDetailView(RecordDetailView):
             employments=self.employments,
             tags=list(person.tags.all()),
             about={"person": person.pk},
+            # The emails written to the person in the CRM, with their delivery state.
+            emails=outbox.emails_about(person, limit=10),
             **timeline_context(self.request, person=person),
         )
         return context

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm.tests.certificates import Certificate, self_signed
+from crm.tests.processes import free_port, require
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
@@ -37,19 +38,8 @@ def available() -> bool:
 
 
 def require_dovecot() -> None:
-    import pytest  # only tests call this; the mailbox benchmark (contacts.benchmarks) checks available()
-
-    if not available():
-        message = "Dovecot is missing (apt-get install dovecot-imapd)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """Only tests call this; the mailbox benchmark (contacts.benchmarks) checks available()."""
+    require(available(), "Dovecot is missing (apt-get install dovecot-imapd)")
 
 
 @dataclass
@@ -158,7 +148,7 @@ def start(*, users: dict[str, str], sent_folder: str = "Gesendet", special_use: 
         mail_user = login_user = internal_user = pwd.getpwuid(os.geteuid()).pw_name
         entry = pwd.getpwuid(os.geteuid())
     (directory / "passwd").write_text("".join(f"{user}:{{PLAIN}}{password}\n" for user, password in users.items()))
-    port, starttls_port = _free_port(), _free_port()
+    port, starttls_port = free_port(), free_port()
     flag = "special_use = \\Sent" if special_use else ""
     (directory / "dovecot.conf").write_text(f"""
 protocols = imap

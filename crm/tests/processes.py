@@ -1,13 +1,35 @@
-"""For tests that start other processes (a Celery worker, gunicorn) against the test database:
-the services they need, and the database's URL for their environment."""
+"""For tests that start other processes (a Celery worker, gunicorn, Dovecot, Radicale) against the
+test database: the services they need, free ports, and the database's URL for their environment.
+
+pytest is imported where it is used: the mailbox benchmark (contacts.benchmarks) starts a Dovecot
+through crm/tests/dovecot.py outside pytest."""
 
 import os
+import socket
 import time
 from urllib.parse import quote
 
-import pytest
 import redis
 from django.db import connection
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def require(condition: bool, message: str) -> None:
+    """Nothing when `condition` holds; otherwise skips the test, or fails it when REQUIRE_SERVICES=1
+    (CI), where a missing service is a broken set-up, not a reason to test less."""
+    if condition:
+        return
+    import pytest
+
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def require_services(redis_url: str, *, who: str = "a worker process") -> None:
@@ -20,20 +42,12 @@ def require_services(redis_url: str, *, who: str = "a worker process") -> None:
         redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
     except redis.exceptions.RedisError as error:
         problems.append(f"Redis is not reachable at {redis_url} ({error})")
-    if problems:
-        message = "; ".join(problems)
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+    require(not problems, "; ".join(problems))
 
 
 def require_postgres(why: str) -> None:
     """Postgres as the test database; fails instead of skipping when REQUIRE_SERVICES=1 (CI)."""
-    if connection.vendor != "postgresql":
-        message = f"this test needs Postgres ({why})"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+    require(connection.vendor == "postgresql", f"this test needs Postgres ({why})")
 
 
 def database_url() -> str:
@@ -54,4 +68,6 @@ def wait_for(condition, seconds: float, what: str):
         if value := condition():
             return value
         time.sleep(0.2)
+    import pytest
+
     pytest.fail(f"waited {seconds} s for {what}")

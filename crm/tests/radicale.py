@@ -10,9 +10,7 @@ Without Radicale the test is skipped, or fails when REQUIRE_SERVICES=1 (CI).
 """
 
 import importlib.util
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +19,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from crm.tests.processes import free_port, require
 
 
 class RadicaleFailed(RuntimeError):
@@ -32,19 +32,7 @@ def available() -> bool:
 
 
 def require_radicale() -> None:
-    import pytest
-
-    if not available():
-        message = "Radicale is missing (pip install -r requirements-dev.txt)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    require(available(), "Radicale is missing (pip install -r requirements-dev.txt)")
 
 
 @dataclass
@@ -118,7 +106,7 @@ def start(*, users: dict[str, str]) -> Radicale:
     directory = Path(tempfile.mkdtemp(prefix="crm-radicale-"))
     (directory / "users").write_text("".join(f"{name}:{password}\n" for name, password in users.items()))
     (directory / "collections").mkdir()
-    port = _free_port()
+    port = free_port()
     (directory / "config").write_text(
         "[server]\n"
         f"hosts = 127.0.0.1:{port}\n"

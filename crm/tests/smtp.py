@@ -11,6 +11,8 @@ With TLS (crm/tests/certificates.py for a certificate): `SmtpSink(tls=context)` 
 and refuses mail without it; `SmtpSink(tls=context, implicit_tls=True)` speaks TLS from the
 first byte (port 465 style). `smtputf8=True` offers SMTPUTF8; `require_client_certificate=True`
 refuses MAIL FROM unless the client showed a certificate the server's context trusts.
+`users={"anna@firma.de": "geheim"}` requires a login (AUTH PLAIN/LOGIN, after STARTTLS when
+TLS is offered) and records it per message ("login").
 """
 
 import email
@@ -20,6 +22,7 @@ import ssl
 import threading
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 def free_port() -> int:
@@ -56,6 +59,7 @@ class _Handler:
                     "message": message, "mail_from": envelope.mail_from, "mail_options": list(envelope.mail_options),
                     "tls": server.transport.get_extra_info("ssl_object") is not None,
                     "client_certificate": bool(server.transport.get_extra_info("peercert")),
+                    "login": session.auth_data if self.sink.users else None,
                 })
             return f"250 2.0.0 Ok: queued as sink-{self.sink.accepted}"
 
@@ -63,8 +67,9 @@ class _Handler:
 class SmtpSink:
     def __init__(
         self, port: int | None = None, *, tls: ssl.SSLContext | None = None, implicit_tls: bool = False,
-        smtputf8: bool = False, require_client_certificate: bool = False,
+        smtputf8: bool = False, require_client_certificate: bool = False, users: dict[str, str] | None = None,
     ):
+        self.users = users or {}
         self.port = port or free_port()
         self.messages: list[dict] = []
         self.refuse: dict[str, str] = {}
@@ -77,6 +82,9 @@ class SmtpSink:
     def start(self) -> "SmtpSink":
         if self._controller is None:
             options = {"enable_SMTPUTF8": self.smtputf8}
+            if self.users:
+                options.update(authenticator=self._authenticate, auth_required=True,
+                               auth_require_tls=not (self.tls is not None and self.implicit_tls))
             if self.tls is not None and self.implicit_tls:
                 options["ssl_context"] = self.tls
             elif self.tls is not None:
@@ -84,6 +92,12 @@ class SmtpSink:
             self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **options)
             self._controller.start()
         return self
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        login = auth_data.login.decode() if isinstance(auth_data.login, bytes) else str(auth_data.login)
+        password = auth_data.password.decode() if isinstance(auth_data.password, bytes) else str(auth_data.password)
+        success = login in self.users and self.users[login] == password
+        return AuthResult(success=success, handled=False, auth_data=login if success else None)
 
     def stop(self) -> None:
         if self._controller is not None:

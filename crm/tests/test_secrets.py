@@ -55,3 +55,28 @@ def test_the_command_reencrypts_mailbox_passwords_with_the_newest_key(settings, 
     settings.CRM_SECRET_KEYS = [new]
     connection.refresh_from_db()
     assert connection.password() == "Passwört"
+
+
+def test_the_command_reencrypts_the_smtp_password_too(settings, alice):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from contacts.mailboxes.models import MailboxConnection
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.CRM_SECRET_KEYS = [old]
+    connection = MailboxConnection(user=alice, host="imap.crm.test", username="alice@crm.test",
+                                   smtp_host="smtp.crm.test", smtp_username="alice@crm.test")
+    connection.set_password("Passwört")
+    connection.set_smtp_password("SMTP-Passwört")
+    connection.save()
+    settings.CRM_SECRET_KEYS = [new, old]
+    output = StringIO()
+
+    call_command("mailbox_passwords_reencrypt", stdout=output)
+
+    assert "2 re-encrypted, 0 unreadable" in output.getvalue() and "SMTP-Passwört" not in output.getvalue()
+    settings.CRM_SECRET_KEYS = [new]
+    connection.refresh_from_db()
+    assert connection.password() == "Passwört" and connection.smtp_password() == "SMTP-Passwört"
