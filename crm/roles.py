@@ -17,6 +17,9 @@ ALL_ROLES = tuple(Role.values)
 MANAGER_ROLES = (Role.ADMIN, Role.SALES_MANAGER, Role.SUPPORT_LEAD)
 SALES_ROLES = (Role.SALES_MANAGER, Role.SALES_REP)
 SERVICE_ROLES = (Role.SUPPORT_LEAD, Role.SUPPORT_AGENT)
+# Who may open a ticket for a customer (sales and marketing from the person's page); only service
+# staff work on tickets afterwards.
+TICKET_OPEN_ROLES = (Role.ADMIN, *SERVICE_ROLES, *SALES_ROLES, Role.MARKETING)
 # Who may take customer data out of the CRM as a file.
 EXPORT_ROLES = (Role.ADMIN, Role.SALES_MANAGER, Role.MARKETING)
 # Who may bring many records in at once.

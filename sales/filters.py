@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.filters import CrmFilterSet, SafeModelChoiceFilter, SearchKeyFilter
 from crm.models import Team
 from crm.money import CURRENCIES
-from crm.roles import Role
+from crm.roles import MANAGER_ROLES, Role, has_role
 from sales import money
 from sales.models import Deal, Lead, Pipeline, Stage, Territory
 
@@ -49,6 +49,17 @@ class BoardFilter(OwnerTeamFilterSet):
     class Meta:
         model = Deal
         fields = ["owner", "team", "territory", "close_from", "close_to", "mine"]
+
+    @classmethod
+    def for_board(cls, request, queryset):
+        """A sales rep's board opens on their own deals ("Only mine" ticked); a submitted filter
+        form (which sends its other fields, even empty) widens it. Managers open on everything."""
+        data = request.GET.copy()
+        opened = not any(key in data for key in cls.base_filters)
+        user = request.user
+        if opened and has_role(user, Role.SALES_REP) and not has_role(user, *MANAGER_ROLES):
+            data["mine"] = "on"
+        return cls(data or None, queryset=queryset, request=request)
 
 
 class DealFilter(BoardFilter):

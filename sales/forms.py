@@ -207,6 +207,9 @@ class LeadConvertForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = Organization.objects.visible_to(user)
+        if not self.is_bound and "stage" not in self.initial:
+            # A new deal starts where the board's first pipeline starts.
+            self.initial["stage"] = open_stages().order_by("pipeline__position", "pipeline__name", "order", "pk").first()
 
     def clean(self):
         cleaned = super().clean()

@@ -645,6 +645,18 @@ class Deal(ChangeFeedModel, ExternalIdModel, SearchIndexedModel):
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
 
+    def next_stage(self):
+        """The open stage after this deal's stage in its pipeline, or None: from the last open stage
+        a deal goes on with "Mark as won" (or lost), which ask for what closing needs."""
+        if not self.is_open or self.stage is None:
+            return None
+        return (
+            self.pipeline.stages.filter(is_won=False, is_lost=False)
+            .filter(models.Q(order__gt=self.stage.order) | models.Q(order=self.stage.order, pk__gt=self.stage.pk))
+            .order_by("order", "pk")
+            .first()
+        )
+
     @property
     def weighted_amount(self) -> Decimal:
         return (self.amount * self.probability / 100).quantize(CENT, ROUND_HALF_UP)

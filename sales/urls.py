@@ -13,6 +13,7 @@ urlpatterns = [
     path("deals/<int:pk>/history/", deals.deal_history, name="deal_history"),
     path("deals/<int:pk>/won/", deals.deal_mark_won, name="deal_mark_won"),
     path("deals/<int:pk>/lost/", deals.deal_mark_lost, name="deal_mark_lost"),
+    path("deals/<int:pk>/next-stage/", deals.deal_next_stage, name="deal_next_stage"),
     path("deals/<int:pk>/reopen/", deals.deal_reopen, name="deal_reopen"),
     path("deals/<int:pk>/move/", board.deal_move, name="deal_move"),
     path("deals/<int:pk>/contacts/", deals.deal_contact_add, name="deal_contact_add"),

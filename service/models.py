@@ -481,6 +481,14 @@ class TicketMessage(models.Model):
         return f"{self.ticket.number}: {self.get_kind_display()}"
 
     @property
+    def kind_label(self) -> str:
+        """What the thread calls the message: a customer message with an author is a description a
+        staff member typed in (the ticket page's form, the API), not words from the customer."""
+        if self.kind == self.Kind.CUSTOMER and self.author_id:
+            return str(_("Description entered by staff"))
+        return self.get_kind_display()
+
+    @property
     def is_public(self) -> bool:
         return self.kind != self.Kind.NOTE
 

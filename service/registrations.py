@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from crm import navigation, recordpage, timeline
 from crm import search as crm_search
 from crm.navigation import NavItem
-from crm.roles import SALES_ROLES, SERVICE_ROLES, Role, has_role
+from crm.roles import SALES_ROLES, SERVICE_ROLES, TICKET_OPEN_ROLES, Role, has_role
 from crm.timeline import TimelineEntry
 
 PANEL_ROWS = 5
@@ -44,7 +44,7 @@ def tickets_panel(request, obj):
 
 
 def new_ticket_url(obj, user):
-    if obj._meta.model_name != "person" or not has_role(user, Role.ADMIN, *SERVICE_ROLES):
+    if obj._meta.model_name != "person" or not has_role(user, *TICKET_OPEN_ROLES):
         return None
     return reverse("service:ticket_create") + f"?person={obj.pk}"
 

@@ -303,6 +303,11 @@ def ticket_reply(*, ticket: Ticket, author, body: str, public: bool, status: str
         if ticket.first_responded_at is None:
             ticket.first_responded_at = now
             fields.add("first_responded_at")
+        if ticket.assignee_id is None and getattr(author, "is_authenticated", False):
+            # Whoever answers an unassigned ticket owns it from then on (the view says so).
+            ticket.assignee = author
+            ticket.routing_explanation = _("taken by %(agent)s by answering") % {"agent": _agent_label(author)}
+            fields.update({"assignee", "routing_explanation"})
         if ticket.status == Ticket.Status.NEW and not status:
             status = Ticket.Status.OPEN
     else:

@@ -16,7 +16,7 @@ from crm.access import get_editable_or_403, get_visible_or_404, role_required
 from crm.breadcrumbs import crumb
 from crm.links import safe_next_url
 from crm.lists import FilteredListView, int_param
-from crm.roles import SALES_ROLES, SERVICE_ROLES, Role, has_role
+from crm.roles import SALES_ROLES, SERVICE_ROLES, TICKET_OPEN_ROLES, Role, has_role
 from crm.views import RecordHistoryView
 from service import services
 from service.filters import TicketFilter
@@ -107,7 +107,7 @@ class TicketListView(FilteredListView):
         return context
 
 
-@role_required(*TICKET_WORKERS)
+@role_required(*TICKET_OPEN_ROLES)
 def ticket_create(request):
     person = request.GET.get("person", "")
     form = TicketCreateForm(
@@ -122,7 +122,10 @@ def ticket_create(request):
         )
         messages.success(request, _("Ticket %(number)s was created: %(routing)s") % {
             "number": ticket.number, "routing": ticket.routing_explanation})
-        return redirect(ticket)
+        if Ticket.objects.visible_to(request.user).filter(pk=ticket.pk).exists():
+            return redirect(ticket)
+        # Marketing (and sales for a customer they do not own) opens tickets it may not read.
+        return redirect(ticket.person or "home")
     context = {"form": form, "breadcrumbs": [*_trail(), crumb(_("New ticket"))]}
     return render(request, "service/ticket_form.html", context)
 
@@ -213,11 +216,14 @@ def ticket_reply(request, pk: int):
         ticket = _load(request, pk)
         return render(request, "service/ticket_detail.html", _detail_context(request, ticket, reply_form=form), status=422)
     data = form.cleaned_data
+    was_unassigned = ticket.assignee_id is None
     services.ticket_reply(
         ticket=ticket, author=request.user, body=data["body"], public=data["public"], status=data["status"],
         files=[data["attachment"]] if data["attachment"] else [],
     )
     messages.success(request, _("Reply saved; its email is on its way (see its state below the reply).") if data["public"] else _("Note saved."))
+    if was_unassigned and ticket.assignee_id == request.user.pk:
+        messages.info(request, _("The ticket was unassigned; it is now assigned to you."))
     return redirect(ticket)
 
 

@@ -18,7 +18,7 @@ WRITER_PAGES = {"sales:deal_create", "sales:lead_create", "sales:forecast", "sal
 API_RECORD_PAGES = {"api:lead-detail", "api:deal-detail"}
 POST_ONLY_PAGES = {
     "api:lead-convert", "api:deal-move", "api:deal-batch", "api:product-batch",
-    "sales:deal_mark_won", "sales:deal_mark_lost", "sales:deal_reopen", "sales:deal_move", "sales:deal_contact_add",
+    "sales:deal_mark_won", "sales:deal_mark_lost", "sales:deal_reopen", "sales:deal_next_stage", "sales:deal_move", "sales:deal_contact_add",
     "sales:deal_contact_remove", "sales:deal_task_add", "sales:lead_task_add", "sales:reassign",
 }
 
@@ -42,7 +42,7 @@ def url_kwargs(records) -> dict[str, dict]:
     deal, lead = records["deal"], records["lead"]
     kwargs = {name: {"pk": deal.pk} for name in [
         "sales:deal_detail", "sales:deal_update", "sales:deal_history", "sales:deal_mark_won", "sales:deal_mark_lost",
-        "sales:deal_reopen", "sales:deal_move", "sales:deal_contact_add", "sales:deal_task_add",
+        "sales:deal_reopen", "sales:deal_next_stage", "sales:deal_move", "sales:deal_contact_add", "sales:deal_task_add",
     ]}
     kwargs |= {name: {"pk": lead.pk} for name in [
         "sales:lead_detail", "sales:lead_update", "sales:lead_history", "sales:lead_convert", "sales:lead_task_add",

@@ -66,3 +66,46 @@ def test_drag_a_card_and_a_refused_move(page, live_server, board_data):  # noqa:
     shoot(page, "sales-board-refused")
     closed.refresh_from_db()
     assert closed.stage == stages["Gewonnen"]
+
+
+def test_move_a_card_with_the_keyboard_and_the_next_stage_button(page, live_server, board_data):  # noqa: F811
+    from crm.tests.test_browser import serious_accessibility_violations
+
+    base, stages, movable = live_server.url, board_data["stages"], board_data["movable"]
+    login(page, base)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{base}{reverse('sales:board')}")
+    button = page.locator(f"[data-testid=deal-{movable.pk}] .crm-move-open")
+    button.focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("#board-move-dialog")
+    assert dialog.is_visible()
+    assert page.evaluate("document.activeElement.textContent") == "Bedarfsanalyse"  # the first stage it may go to
+    assert serious_accessibility_violations(page) == []
+    shoot(page, "sales-board-move-dialog")
+    page.keyboard.press("Tab")  # Angebot
+    page.keyboard.press("Enter")
+    status = page.wait_for_selector("#board-message [role=status]")
+    assert "Angebot" in status.inner_text()
+    assert not dialog.is_visible()
+    page.wait_for_selector(f"ol[data-stage='{stages['Angebot'].pk}'] [data-testid=deal-{movable.pk}]")
+    assert page.evaluate("document.activeElement.classList.contains('crm-move-open')")  # focus stays on the card
+    movable.refresh_from_db()
+    assert movable.stage == stages["Angebot"]
+    shoot(page, "sales-board-moved-by-keyboard")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}{reverse('sales:board')}")
+    shoot(page, "sales-board-phone")
+
+    # The deal page goes on one stage with the same rules.
+    for width, height, name in ((1366, 768, "desktop"), (390, 844, "phone")):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{base}{movable.get_absolute_url()}")
+        shoot(page, f"sales-deal-next-stage-{name}")
+    page.get_by_role("button", name="Nächste Phase: Verhandlung").click()
+    page.wait_for_selector(".alert-success")
+    movable.refresh_from_db()
+    assert movable.stage == stages["Verhandlung"]
+    assert page.get_by_role("button", name="Nächste Phase").count() == 0  # the last open stage: won or lost from here
+    shoot(page, "sales-deal-next-stage-done")

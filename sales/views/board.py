@@ -64,7 +64,7 @@ def _pipeline(request):
 def board(request):
     """Open deals by stage, with column totals; won and lost columns show the last closed ones."""
     pipelines, pipeline = _pipeline(request)
-    filterset = BoardFilter(request.GET or None, queryset=Deal.objects.visible_to(request.user), request=request)
+    filterset = BoardFilter.for_board(request, Deal.objects.visible_to(request.user))
     columns = []
     if pipeline is not None:
         stages = list(pipeline.stages.order_by("order", "pk"))
@@ -101,6 +101,7 @@ def board(request):
         "days_title": _("Days in stage"),
         "days_unit": _("days"),
         "stale_label": _("stale"),
+        "move_label": _("Move"),
         "unconverted": sum(column["unconverted"] for column in columns),
         "unconverted_url": reverse("sales:deal_list") + f"?no_rate=on&pipeline={pipeline.pk}" if pipeline else "",
         "breadcrumbs": [crumb(_("Deals"), "sales:deal_list"), crumb(_("Board"))],
@@ -126,7 +127,7 @@ def deal_move(request, pk: int):
         )
     except ValidationError as exc:
         return render(request, "sales/partials/board_message.html", {"error": " ".join(exc.messages)}, status=409)
-    filterset = BoardFilter(request.GET or None, queryset=Deal.objects.visible_to(request.user), request=request)
+    filterset = BoardFilter.for_board(request, Deal.objects.visible_to(request.user))
     totals = column_totals(filterset.qs.filter(pipeline_id=deal.pipeline_id, stage_id__in=[old_stage_id, stage.pk]))
     changed = [_column_stats(totals, sid) for sid in {old_stage_id, stage.pk}]
     return render(

@@ -24,7 +24,7 @@ from sales import money, services
 from sales.automation import task_create
 from sales.filters import DealFilter
 from sales.forms import DealContactForm, DealForm, LineItemFormSet, LostForm, ReassignForm, TaskForm, WonForm
-from sales.models import Deal, DealContact, StageChange
+from sales.models import Deal, DealContact, Stage, StageChange
 from sales.views.common import SALES_WRITERS
 
 
@@ -108,6 +108,7 @@ class DealDetailView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
             contact_form=DealContactForm(deal=deal, user=self.request.user),
             task_form=TaskForm(),
             stale=deal.is_stale(),
+            next_stage=deal.next_stage(),
         )
         return context
 
@@ -260,6 +261,25 @@ def deal_mark_lost(request, pk: int):
             deal=deal, user=request.user, reason=form.cleaned_data["lost_reason"], note=form.cleaned_data["note"]
         )
         messages.success(request, _("Deal marked as lost."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(deal)
+
+
+@require_POST
+@role_required(*SALES_WRITERS, record=Deal)
+def deal_next_stage(request, pk: int):
+    """The deal page's "next stage" button: the board's move (services.deal_move, same rules) to the
+    stage the button named, so a second click on an old page does not move the deal twice."""
+    deal = _editable_deal(request, pk)
+    stage_id = request.POST.get("stage", "")
+    stage = Stage.objects.filter(pk=int(stage_id)).first() if stage_id.isdigit() and len(stage_id) < 19 else None
+    if stage is None:
+        messages.error(request, _("Unknown stage."))
+        return redirect(deal)
+    try:
+        services.deal_move(deal=deal, stage=stage, user=request.user)
+        messages.success(request, _("“%(deal)s” moved to %(stage)s.") % {"deal": deal.name, "stage": stage.name})
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(deal)
