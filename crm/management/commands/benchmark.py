@@ -59,6 +59,9 @@ class Command(BaseCommand):
     ):
         if requests < 1:
             raise CommandError("--requests must be at least 1.")
+        from crm import gc_tuning
+
+        gc_tuning.tune()  # as the web server's processes run (crm/wsgi.py)
         selected, cases = endpoints(), throughputs()
         if only:
             names = {name.strip() for name in only.split(",")}
