@@ -61,8 +61,9 @@ def database_url() -> str:
     return f"postgres://{credentials}@{host}:{port}/{quote(db['NAME'], safe='')}"
 
 
-def wait_for(condition, seconds: float, what: str):
-    """The first truthy value of `condition()` within `seconds`; fails the test after that."""
+def wait_for(condition, seconds: float, what):
+    """The first truthy value of `condition()` within `seconds`; fails the test after that,
+    saying `what` (a text, or a function giving it then: a worker's log as it is at the end)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if value := condition():
@@ -70,4 +71,4 @@ def wait_for(condition, seconds: float, what: str):
         time.sleep(0.2)
     import pytest
 
-    pytest.fail(f"waited {seconds} s for {what}")
+    pytest.fail(f"waited {seconds} s for {what() if callable(what) else what}")
