@@ -27,6 +27,7 @@ message a second time.
 """
 
 import base64
+import contextlib
 import logging
 import smtplib
 import ssl
@@ -249,10 +250,8 @@ def account_check(backend: "SMTPBackend") -> None:
     except (OSError, ssl.SSLError) as error:
         raise AccountCheckFailed("network", str(error)) from error
     finally:
-        try:
+        with contextlib.suppress(Exception):  # closing a connection that failed to open
             backend.close()
-        except Exception:  # noqa: BLE001, S110 - closing a connection that failed to open
-            pass
 
 
 def sender_account(user_id: int | None) -> SenderAccount | None:

@@ -15,9 +15,11 @@ instead of storing it again.
 from email.utils import formataddr, make_msgid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from contacts.mailboxes import imap
 from contacts.mailboxes.imap import MailboxError
@@ -79,11 +81,19 @@ def sender_account(user_id: int) -> outbox.SenderAccount | None:
     )
 
 
+def own_smtp_account(user) -> MailboxConnection | None:
+    """The user's mailbox connection when it holds an SMTP account to send through, else None."""
+    connection = MailboxConnection.objects.filter(user=user).first()
+    return connection if connection is not None and connection.has_smtp else None
+
+
 def person_email_send(*, person, user, subject: str, body: str) -> outbox.OutgoingEmail:
     """Puts the email on the person's (and their organization's) timeline and queues it in the
     outbox, in one transaction; the outbox sends it as the user's own (see the module)."""
     from contacts.models import Activity
 
+    if not person.email:
+        raise ValidationError(_("This person has no email address."))
     connection = MailboxConnection.objects.filter(user=user).first()
     own = connection if connection is not None and connection.has_smtp else None
     name = user.get_full_name() or user.get_username()

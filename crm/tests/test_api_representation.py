@@ -15,8 +15,6 @@ from crm.tests.test_page_frame import records  # noqa: F401  (a fixture)
 
 
 def api_list_urls() -> list[str]:
-    resolver = get_resolver()
-    names = [name for name in resolver.reverse_dict if isinstance(name, str)]
     api = get_resolver().namespace_dict["api"][1]
     urls = []
     for name in sorted({n for n in api.reverse_dict if isinstance(n, str) and n.endswith("-list")}):
@@ -24,7 +22,6 @@ def api_list_urls() -> list[str]:
             urls.append(reverse(f"api:{name}"))
         except NoReverseMatch:  # a list below a record (a segment's members): not here
             continue
-    assert names  # the project's URLs are loaded
     return urls
 
 

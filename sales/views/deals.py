@@ -14,6 +14,7 @@ from django.views.generic import CreateView, DetailView, UpdateView
 from contacts.models import Activity
 from crm.access import RoleRequiredMixin, get_editable_or_403, role_required
 from crm.breadcrumbs import BreadcrumbMixin, crumb
+from crm.forms import parse_id
 from crm.lists import FilteredListView
 from crm.money import format_money
 from crm.roles import Role, has_role
@@ -272,8 +273,8 @@ def deal_next_stage(request, pk: int):
     """The deal page's "next stage" button: the board's move (services.deal_move, same rules) to the
     stage the button named, so a second click on an old page does not move the deal twice."""
     deal = _editable_deal(request, pk)
-    stage_id = request.POST.get("stage", "")
-    stage = Stage.objects.filter(pk=int(stage_id)).first() if stage_id.isdigit() and len(stage_id) < 19 else None
+    stage_id = parse_id(request.POST.get("stage", ""))
+    stage = Stage.objects.filter(pk=stage_id).first() if stage_id is not None else None
     if stage is None:
         messages.error(request, _("Unknown stage."))
         return redirect(deal)
