@@ -106,8 +106,9 @@ def test_readyz_lists_every_check_when_all_answer(client):
 
 
 @pytest.mark.django_db
-def test_readyz_names_the_broker_when_it_does_not_answer(client):
+def test_readyz_names_the_broker_when_it_does_not_answer(client, monkeypatch):
     closed = f"redis://:broker-password@127.0.0.1:{free_port()}/7"
+    monkeypatch.setenv("CELERY_BROKER_URL", closed)  # Celery prefers the variable to its configuration
     saved = app.conf.broker_url
     app.conf.broker_url = closed
     try:
