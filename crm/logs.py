@@ -121,7 +121,12 @@ class JsonFormatter(logging.Formatter):
             or _request_id.get(),
             "process": record.process,
         }
-        entry.update({key: value for key, value in vars(record).items() if key not in _STANDARD and not key.startswith("_")})
+        # Extra fields that are plain values; not objects such as the request django.request
+        # passes along, whose text holds the query string.
+        entry.update({
+            key: value for key, value in vars(record).items()
+            if key not in _STANDARD and not key.startswith("_") and isinstance(value, str | int | float | bool | None)
+        })
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 
 from contacts.models import Person
 from crm import logs
@@ -108,8 +108,8 @@ def test_readyz_lists_every_check_when_all_answer(client):
 @pytest.mark.django_db
 def test_readyz_names_the_broker_when_it_does_not_answer(client, monkeypatch):
     closed = f"redis://:broker-password@127.0.0.1:{free_port()}/7"
-    monkeypatch.setenv("CELERY_BROKER_URL", closed)  # Celery prefers the variable to its configuration
     saved = app.conf.broker_url
+    monkeypatch.setenv("CELERY_BROKER_URL", closed)  # Celery prefers the variable to its configuration
     app.conf.broker_url = closed
     try:
         response = client.get("/readyz")
@@ -298,8 +298,9 @@ def test_email_addresses_are_redacted_from_any_log_line(log_lines):
 
 def test_json_log_lines_are_one_object_each_with_the_extra_fields():
     record = logging.makeLogRecord({"name": "crm.requests", "levelname": "INFO", "msg": "GET %s", "args": ("/x\ny",),
-                                    "status": 200, "request_id": "abc"})
+                                    "status": 200, "request_id": "abc", "request": RequestFactory().get("/x", {"q": "Mustermann"})})
     line = logs.JsonFormatter().format(record)
     assert "\n" not in line
     entry = json.loads(line)
     assert entry["message"] == "GET /x\ny" and entry["status"] == 200 and entry["request_id"] == "abc"
+    assert "request" not in entry and "Mustermann" not in line  # django.request's request object, with its query
