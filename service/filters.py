@@ -55,8 +55,8 @@ class TicketFilter(CrmFilterSet):
     # makes the database sort every matching row).
     status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=Ticket.Status.choices, distinct=False)
     priority = django_filters.ChoiceFilter(label=_("Priority"), choices=Ticket.Priority.choices)
-    category = django_filters.ModelChoiceFilter(label=_("Category"), queryset=Category.objects.all())
-    team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=ServiceTeam.objects.all())
+    category = SafeModelChoiceFilter(label=_("Category"), queryset=Category.objects.all())
+    team = SafeModelChoiceFilter(label=_("Team"), queryset=ServiceTeam.objects.all())
     assignee = SafeModelChoiceFilter(label=_("Assignee"), queryset=_service_users, null_label=_("(nobody)"),
                                      empty_label=_("All"))
     channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Ticket.Channel.choices)

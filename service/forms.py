@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Person
+from crm.forms import SafeModelChoiceField
 from crm.roles import SERVICE_ROLES, Role
 from crm.widgets import AutocompleteModelChoiceField
 from sales.models import Deal
@@ -81,7 +82,7 @@ class ReplyForm(forms.Form):
 
 class BulkForm(forms.Form):
     tickets = forms.ModelMultipleChoiceField(Ticket.objects.none())
-    assignee = forms.ModelChoiceField(None, required=False, label=_("Assign to"))
+    assignee = SafeModelChoiceField(None, required=False, label=_("Assign to"))
     status = forms.ChoiceField(choices=[("", "–"), *Ticket.Status.choices], required=False, label=_("Status"))
     priority = forms.ChoiceField(choices=[("", "–"), *Ticket.Priority.choices], required=False, label=_("Priority"))
 
