@@ -266,6 +266,10 @@ class StageForm(forms.ModelForm):
         data = super().clean()
         kind = data.get("kind", "open")
         self.instance.is_won, self.instance.is_lost = kind == "won", kind == "lost"
+        # The form has no pipeline field, so Django leaves the pipeline's unique names unchecked.
+        name = data.get("name")
+        if name and Stage.objects.filter(pipeline=self.instance.pipeline, name=name).exclude(pk=self.instance.pk).exists():
+            self.add_error("name", _("This pipeline already has a stage of this name."))
         return data
 
     def save(self, commit=True):
@@ -344,15 +348,28 @@ class QuotaPeriodForm(forms.Form):
         ]
 
 
+class AmountField(forms.DecimalField):
+    """An amount as people type it in their language: "12.500,50" in German, "12,500.50" in
+    English. Django's own localized field reads a German "12.500" as 12.5."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            text = value.strip().replace(" ", "").replace("\u00a0", "")
+            decimal, thousand = formats.get_format("DECIMAL_SEPARATOR"), formats.get_format("THOUSAND_SEPARATOR")
+            if thousand and thousand != decimal:
+                text = text.replace(thousand, "")
+            value = text.replace(decimal, ".")
+        return super().to_python(value)
+
+
 class QuotaGridForm(forms.Form):
     """One amount per rep; an empty box removes the rep's quota for the period."""
 
     def __init__(self, *args, reps, **kwargs):
         super().__init__(*args, **kwargs)
         for rep in reps:
-            self.fields[f"amount_{rep.pk}"] = forms.DecimalField(
+            self.fields[f"amount_{rep.pk}"] = AmountField(
                 label=rep.get_full_name() or rep.username, required=False, min_value=0, max_digits=14, decimal_places=2,
-                localize=True,
             )
 
     def amounts(self) -> dict:

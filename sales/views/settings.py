@@ -76,7 +76,7 @@ def pipeline_create(request):
     return render(request, "sales/settings/pipeline_form.html", {
         "form": form, "cancel_url": _pipelines_trail()[1].url, "title": _("New pipeline"),
         "breadcrumbs": [*_pipelines_trail(), crumb(_("New pipeline"))],
-    })
+    }, status=400 if form.errors else 200)
 
 
 def _pipeline_page(request, pipeline, *, form=None, stage_form=None, status=200):
@@ -98,7 +98,7 @@ def pipeline_update(request, pk: int):
         form.save()
         messages.success(request, _("The pipeline is saved."))
         return redirect(pipeline.get_settings_url())
-    return _pipeline_page(request, pipeline, form=form)
+    return _pipeline_page(request, pipeline, form=form, status=400 if form.errors else 200)
 
 
 @setup_required
@@ -145,8 +145,8 @@ def stage_update(request, pk: int):
         return redirect(stage.pipeline.get_settings_url() + "#stages")
     return render(request, "sales/settings/stage_form.html", {
         "form": form, "stage": stage, "title": _("Stage “%(name)s”") % {"name": stage.name},
-        "cancel_url": stage.pipeline.get_settings_url(), "breadcrumbs": [*_stage_trail(stage)[:-1], crumb(stage.name)],
-    })
+        "cancel_url": stage.pipeline.get_settings_url(), "breadcrumbs": _stage_trail(stage),
+    }, status=400 if form.errors else 200)
 
 
 @require_POST
@@ -174,14 +174,12 @@ def stage_reorder(request, pk: int):
 @setup_required
 def stage_delete(request, pk: int):
     stage = get_object_or_404(Stage.objects.select_related("pipeline").annotate(deal_count=Count("deals")), pk=pk)
-    form = StageDeleteForm(request.POST or None, stage=stage)
-    status = 200
+    form = StageDeleteForm(request.POST if request.method == "POST" else None, stage=stage)
     if request.method == "POST" and form.is_valid():
         try:
             moved = services.stage_delete(stage=stage, user=request.user, move_to=form.cleaned_data["move_to"])
         except services.SetupRefused as refusal:
             _refusal_to_form(form, refusal)
-            status = 400
         else:
             messages.success(request, _("The stage “%(name)s” is deleted; %(count)d deals moved.") % {"name": stage.name, "count": moved})
             return redirect(stage.pipeline.get_settings_url() + "#stages")
@@ -189,7 +187,7 @@ def stage_delete(request, pk: int):
         "form": form, "stage": stage, "is_last": stage.pipeline.stages.count() <= 1,
         "has_targets": form.fields["move_to"].queryset.exists(),
         "breadcrumbs": [*_stage_trail(stage), crumb(_("Delete"))],
-    }, status=status)
+    }, status=400 if form.errors else 200)
 
 
 # --- territories ------------------------------------------------------------------------------
@@ -222,7 +220,7 @@ def _territory_form_page(request, territory):
         "form": form, "rules": rules, "territory": territory, "title": title,
         "history_rows": history_page(territory, limit=RECENT_CHANGES).rows if territory.pk else [],
         "cancel_url": _territories_trail()[1].url, "breadcrumbs": [*_territories_trail(), crumb(title)],
-    }, status=400 if request.method == "POST" else 200)
+    }, status=400 if request.method == "POST" else 200)  # not saved: an error in the form or a rule
 
 
 @setup_required
@@ -239,7 +237,7 @@ def territory_update(request, pk: int):
 def territory_delete(request, pk: int):
     territory = _editable_territory(request.user, pk)
     lead_count, deal_count = territory.leads.count(), territory.deals.count()
-    form = TerritoryDeleteForm(request.POST or None, territory=territory, user=request.user)
+    form = TerritoryDeleteForm(request.POST if request.method == "POST" else None, territory=territory, user=request.user)
     if request.method == "POST" and form.is_valid():
         target = form.cleaned_data["move_to"]
         services.territory_delete(territory=territory, user=request.user, move_to=target)
@@ -248,7 +246,7 @@ def territory_delete(request, pk: int):
     return render(request, "sales/settings/territory_delete.html", {
         "form": form, "territory": territory, "lead_count": lead_count, "deal_count": deal_count,
         "breadcrumbs": [*_territories_trail(), crumb(territory.name, "sales:territory_update", territory.pk), crumb(_("Delete"))],
-    }, status=400 if request.method == "POST" else 200)
+    }, status=400 if request.method == "POST" and form.errors else 200)
 
 
 # --- quotas -----------------------------------------------------------------------------------
