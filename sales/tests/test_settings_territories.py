@@ -73,7 +73,7 @@ def test_deleting_a_territory_moves_its_leads_and_deals_to_another(client_for, m
     lead, deal = LeadFactory(owner=alice, territory=old), DealFactory(owner=alice, territory=old)
     client = client_for(manager)
     page = client.get(reverse("sales:territory_delete", args=[old.pk])).content.decode()
-    assert "1 leads and 1 deals" in page
+    assert "Leads in the territory: 1, deals: 1." in page
     response = client.post(reverse("sales:territory_delete", args=[old.pk]), {"move_to": new.pk})
     assert response.status_code == 302 and not Territory.objects.filter(pk=old.pk).exists()
     assert Lead.objects.get(pk=lead.pk).territory == new and Deal.objects.get(pk=deal.pk).territory == new

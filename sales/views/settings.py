@@ -181,7 +181,7 @@ def stage_delete(request, pk: int):
         except services.SetupRefused as refusal:
             _refusal_to_form(form, refusal)
         else:
-            messages.success(request, _("The stage “%(name)s” is deleted; %(count)d deals moved.") % {"name": stage.name, "count": moved})
+            messages.success(request, _("The stage “%(name)s” is deleted. Deals moved: %(count)d.") % {"name": stage.name, "count": moved})
             return redirect(stage.pipeline.get_settings_url() + "#stages")
     return render(request, "sales/settings/stage_delete.html", {
         "form": form, "stage": stage, "is_last": stage.pipeline.stages.count() <= 1,
@@ -292,7 +292,7 @@ def quota_grid(request):
     if request.method == "POST" and period_valid:
         if request.POST.get("action") == "copy":
             copied = services.quotas_copy_previous(user=request.user, period=period, period_start=start)
-            messages.success(request, _("%(count)d quotas copied from the last period.") % {"count": copied})
+            messages.success(request, _("Quotas copied from the last period: %(count)d.") % {"count": copied})
             return redirect(request.get_full_path())
         if form.is_valid():
             try:
@@ -300,7 +300,7 @@ def quota_grid(request):
             except ValidationError as error:
                 _refusal_to_form(form, error)
             else:
-                messages.success(request, _("%(count)d quotas saved.") % {"count": changed})
+                messages.success(request, _("Quotas saved. Changed: %(count)d.") % {"count": changed})
                 return redirect(request.get_full_path())
         status = 400
     rows = [(rep, form[f"amount_{rep.pk}"], previous.get(rep.pk)) for rep in reps]
