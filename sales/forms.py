@@ -251,6 +251,7 @@ class StageForm(forms.ModelForm):
     class Meta:
         model = Stage
         fields = ["name", "probability"]
+        labels = {"probability": _("Probability (%)")}
         help_texts = {"probability": _("Deals entering the stage get this probability unless set by hand.")}
 
     def __init__(self, *args, pipeline, **kwargs):
@@ -312,8 +313,8 @@ class TerritoryForm(forms.ModelForm):
         self.fields["manager"].queryset = people
         self.fields["reps"].queryset = people
         self.fields["reps"].label_from_instance = lambda u: u.get_full_name() or u.username
-        if not self.instance.pk:
-            self.fields["manager"].initial = user.pk
+        if not self.instance.pk and not self.is_bound:
+            self.initial["manager"] = user.pk
 
 
 TerritoryRuleFormSet = inlineformset_factory(
