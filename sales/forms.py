@@ -325,7 +325,7 @@ TerritoryRuleFormSet = inlineformset_factory(
 class TerritoryDeleteForm(forms.Form):
     move_to = forms.ModelChoiceField(
         label=_("Move its leads and deals to"), queryset=Territory.objects.none(), required=False,
-        empty_label=_("No territory (leave them unassigned)"),
+        empty_label=_("No territory"),
     )
 
     def __init__(self, *args, territory, user, **kwargs):

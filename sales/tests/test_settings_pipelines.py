@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from crm.roles import Role
 from sales import services
-from sales.models import Deal, Pipeline, Stage, StageChange
+from sales.models import AutomationRule, Deal, Pipeline, Stage, StageChange
 from sales.tests.factories import DealFactory, make_pipeline
 
 PAGES = ["sales:pipeline_list", "sales:pipeline_create"]
@@ -188,3 +188,12 @@ def test_the_pipeline_page_asks_a_constant_number_of_queries(client_for, role_us
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = client.get(url).content.decode()
     assert "Phase 9" in html
+
+
+def test_the_delete_page_warns_of_the_stages_automation_rules(client_for, role_users, stages):
+    AutomationRule.objects.create(
+        name="Angebot nachfassen", trigger=AutomationRule.Trigger.DEAL_STAGE, stage=stages["Angebot"],
+        action=AutomationRule.Action.CREATE_TASK, task_subject="Nachfassen",
+    )
+    html = client_for(role_users[Role.ADMIN]).get(reverse("sales:stage_delete", args=[stages["Angebot"].pk])).content.decode()
+    assert "deleted with it: 1." in html

@@ -185,7 +185,7 @@ def stage_delete(request, pk: int):
             return redirect(stage.pipeline.get_settings_url() + "#stages")
     return render(request, "sales/settings/stage_delete.html", {
         "form": form, "stage": stage, "is_last": stage.pipeline.stages.count() <= 1,
-        "has_targets": form.fields["move_to"].queryset.exists(),
+        "has_targets": form.fields["move_to"].queryset.exists(), "rule_count": stage.automation_rules.count(),
         "breadcrumbs": [*_stage_trail(stage), crumb(_("Delete"))],
     }, status=400 if form.errors else 200)
 
