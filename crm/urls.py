@@ -41,6 +41,7 @@ urlpatterns = [
     path("email/outgoing/", views.OutgoingEmailListView.as_view(), name="outgoing_email_list"),
     path("email/outgoing/<int:pk>/", views.OutgoingEmailDetailView.as_view(), name="outgoing_email_detail"),
     path("email/outgoing/<int:pk>/resend/", views.outgoing_email_resend, name="outgoing_email_resend"),
+    path("settings/", views.settings_index, name="settings_index"),
     path("settings/webhooks/", webhook_views.webhook_list, name="webhook_list"),
     path("settings/webhooks/new/", webhook_views.webhook_create, name="webhook_create"),
     path("settings/webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook_detail"),

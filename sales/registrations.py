@@ -25,6 +25,7 @@ def register_all() -> None:
     imports.register()
     register_change_feed()
     register_webhooks()
+    register_settings()
 
     navigation.register(NavItem(_("Leads"), "sales:lead_list", order=40, icon="person-plus", section="sales:lead_", roles=SALES_ROLES))
     navigation.register(NavItem(_("Deals"), "sales:deal_list", order=45, icon="briefcase", section="sales:deal_", roles=SALES_ROLES))
@@ -81,3 +82,27 @@ def register_webhooks() -> None:
 
     webhooks.register_kind("lead", lead)
     webhooks.register_kind("deal", deal)
+
+
+def register_settings() -> None:
+    """The settings hub's sales entries (the pages check the same roles)."""
+    from crm import settingspages
+    from crm.settingspages import SettingsEntry
+
+    setup = (Role.ADMIN, Role.SALES_MANAGER)
+    area = _("Sales")
+    settingspages.register(SettingsEntry(
+        "sales.pipelines", area, _("Pipelines and stages"),
+        _("The steps a deal goes through, their order, default probabilities and when a deal counts as stale."),
+        "sales:pipeline_list", roles=setup, order=100, icon="kanban",
+    ))
+    settingspages.register(SettingsEntry(
+        "sales.territories", area, _("Territories"),
+        _("Sales areas with their assignment rules and reps; managers set up their own team's."),
+        "sales:territory_list", roles=setup, order=110, icon="geo-alt",
+    ))
+    settingspages.register(SettingsEntry(
+        "sales.quotas", area, _("Quotas"),
+        _("Targets per rep and month or quarter, entered in one grid."),
+        "sales:quota_grid", roles=setup, order=120, icon="bullseye",
+    ))

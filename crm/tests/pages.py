@@ -75,4 +75,8 @@ def expected(name: str, role: str) -> set[int] | None:
 
     if name in ADMIN_PAGES:
         return {200} if role == Role.ADMIN else {403}
+    if name == "settings_index":  # open to the roles with at least one settings page
+        from crm import settingspages
+
+        return {200} if any(role in entry.roles for entry in settingspages._entries.values()) else {403}
     return None
