@@ -80,7 +80,7 @@ def test_empty_widgets_say_so_in_german(support, client_for):
     body = home(client_for(support["anna"]), language="de")
     assert "Keine überfälligen Tickets." in widget(body, "w-sla-alarms")
     assert "Ihnen sind keine offenen Tickets zugewiesen." in widget(body, "w-my-queue")
-    assert "Keine unzugewiesenen Tickets." in widget(body, "w-unassigned")
+    assert "Keine nicht zugewiesenen Tickets." in widget(body, "w-unassigned")
 
 
 def test_unassigned_tickets_of_my_teams(support, client_for):
