@@ -114,10 +114,12 @@ class EmailTemplate(models.Model):
 
 class CampaignQuerySet(MarketingQuerySet):
     def running(self, today):
-        """Campaigns under way: being sent or active, and started (or without a start date)."""
+        """Campaigns under way: being sent or active and started (or without a start date), and
+        sent ones whose period has not ended yet (their answers are still coming in)."""
+        started = Q(start_date__isnull=True) | Q(start_date__lte=today)
         return self.filter(
-            Q(status__in=[Campaign.Status.SENDING, Campaign.Status.ACTIVE]),
-            Q(start_date__isnull=True) | Q(start_date__lte=today),
+            Q(status__in=[Campaign.Status.SENDING, Campaign.Status.ACTIVE]) & started
+            | Q(status=Campaign.Status.SENT, end_date__gte=today) & started
         )
 
     def scheduled(self, today):

@@ -53,10 +53,15 @@ def test_running_and_planned_campaigns_with_progress(marketer, client_for):
                            start_date=today - timedelta(days=4), end_date=today + timedelta(days=5))
     CampaignFactory(name="Frühjahrsaktion", status=Campaign.Status.DRAFT, start_date=today + timedelta(days=10))
     CampaignFactory(name="Alter Hut", status=Campaign.Status.DONE, start_date=today - timedelta(days=90))
+    answers = CampaignFactory(name="Antworten laufen", status=Campaign.Status.SENT, start_date=today - timedelta(days=9),
+                              end_date=today + timedelta(days=20))
+    CampaignFactory(name="Längst versandt", status=Campaign.Status.SENT, start_date=today - timedelta(days=60),
+                    end_date=today - timedelta(days=1))
     CampaignFactory(name="Ohne Termin", status=Campaign.Status.DRAFT)
     campaigns = widget(home(client_for(marketer)), "w-campaigns")
     running, planned = part(campaigns, "running"), part(campaigns, "scheduled")
-    assert mailing.name in running and fair.name in running
+    assert mailing.name in running and fair.name in running and answers.name in running
+    assert "Längst versandt" not in campaigns
     assert 'data-progress="75"' in running and "3 of 4 sent" in running
     assert "day 5 of 10" in running and 'data-progress="50"' in running
     assert "Frühjahrsaktion" in planned and "Frühjahrsaktion" not in running
