@@ -82,7 +82,6 @@ class OrganizationForm(DuplicateCheckMixin, forms.ModelForm):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = crm_users()
         if not self.instance.pk and user is not None:
             self.initial.setdefault("owner", user.pk)
         self.user = user
@@ -166,7 +165,6 @@ class PersonForm(DuplicateCheckMixin, forms.ModelForm):
 
     def __init__(self, *args, user=None, known_emails: KnownEmails | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = crm_users()
         if not self.instance.pk and user is not None:
             self.initial.setdefault("owner", user.pk)
         self.user = user
