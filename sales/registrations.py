@@ -36,6 +36,12 @@ def register_all() -> None:
     timeline.register(stage_change_entries, kind="deal", label=_("Deals"), order=20)
     startpage.register(Widget("sales.stale_deals", "sales/widgets/stale_deals.html", widgets.my_stale_deals, order=12, roles=SALES_ROLES))
     startpage.register(Widget("sales.new_leads", "sales/widgets/new_leads.html", widgets.my_new_leads, order=13, roles=SALES_ROLES))
+    startpage.register(
+        Widget("sales.team_pipeline", "sales/widgets/team_pipeline.html", widgets.team_pipeline, order=16, roles=(Role.SALES_MANAGER,))
+    )
+    startpage.register(
+        Widget("sales.team_forecast", "sales/widgets/team_forecast.html", widgets.team_forecast, order=17, roles=(Role.SALES_MANAGER,))
+    )
     for model in ("contacts.person", "contacts.organization"):
         recordpage.register_action(
             recordpage.Action(f"sales.new_deal.{model}", model, _("New deal"), url=pages.new_deal_url, icon="briefcase", order=20)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
@@ -17,7 +18,9 @@ from django.utils.translation import ngettext
 from simple_history.utils import bulk_update_with_history
 
 from crm import changefeed, webhooks
+from crm.models import Team, managed_user_ids
 from crm.money import company_currency
+from crm.roles import Role, has_role
 from sales import money
 from sales.models import Deal, Lead, Pipeline, Quota, Stage, StageChange, Territory
 
@@ -337,6 +340,24 @@ def period_bounds(*, period: str, day) -> tuple:
     return start, end
 
 
+def forecast_user_ids(user, *, team_id: int = 0) -> set[int]:
+    """Whose figures this user may see: admins everyone in sales, managers their teams, reps themselves."""
+    if has_role(user, Role.ADMIN):
+        if team_id:
+            return set(Team.members.through.objects.filter(team_id=team_id).values_list("user_id", flat=True))
+        return set(
+            get_user_model()
+            .objects.filter(is_active=True, groups__name__in=[Role.SALES_MANAGER, Role.SALES_REP])
+            .values_list("pk", flat=True)
+        )
+    if has_role(user, Role.SALES_MANAGER):
+        ids = managed_user_ids(user)
+        if team_id:
+            ids = ids & set(Team.members.through.objects.filter(team_id=team_id, team__manager=user).values_list("user_id", flat=True))
+        return set(ids)
+    return {user.pk}
+
+
 def forecast(*, user_ids, period: str, day, territory_id: int | None = None) -> dict:
     """Forecast per rep for the month or quarter containing `day`, and the total.
 
@@ -350,7 +371,6 @@ def forecast(*, user_ids, period: str, day, territory_id: int | None = None) -> 
     Amounts are in the company currency: each deal converted at the rate valid on its close date
     (sales.money); quotas are in the company currency. Two queries for the deals and the quotas,
     whatever the number of reps."""
-    from django.contrib.auth import get_user_model
 
     from sales.models import Quota
 
