@@ -419,6 +419,13 @@ def export_value(definition, values: dict, names: dict | None = None) -> str:
         return ""
     if definition.type == "multiple_choice":
         return "; ".join(value)
+    if definition.type in ("decimal", "money"):
+        return str(value).replace(".", ",")  # as the export writes amounts, for a German Excel
+    if definition.type == "date":
+        try:
+            return datetime.date.fromisoformat(value)  # written as the export writes dates
+        except (TypeError, ValueError):
+            return str(value)
     if definition.type == "boolean":
         return _("Yes") if value else _("No")
     if definition.type in REFERENCE_TYPES:

@@ -328,3 +328,95 @@ def test_admin_reorders_fields(admin_user, client_for):
     second = field("b", "text", order=2)
     client_for(admin_user).post(reverse("customfield_move", args=[second.pk]), {"direction": "up"})
     assert [d.key for d in customfields.definitions(PERSON)] == ["b", "a"]
+
+
+# --- export and merge ---------------------------------------------------------------------------
+
+
+def test_the_people_export_has_the_fields_the_exporter_may_see(role_users, client_for):
+    import csv
+    import io
+
+    field("budget", "money", label_de="Budget", label_en="Budget")
+    field("complaint_code", "text", view_roles=[Role.SUPPORT_AGENT], label_en="Complaint code")
+    PersonFactory(last_name="Export", custom_fields={"budget": "1500.00", "complaint_code": "GEHEIM-7"})
+    response = client_for(role_users[Role.MARKETING]).get(reverse("contacts:person_export"), HTTP_ACCEPT_LANGUAGE="en")
+    content = b"".join(response.streaming_content).decode("utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(content), delimiter=";"))
+    assert row["Budget"] == "1500,00"
+    assert "Complaint code" not in row and "GEHEIM-7" not in content
+
+
+def test_a_merge_keeps_the_survivors_values_and_fills_its_empty_ones(alice):
+    from contacts.services.duplicates import person_merge
+
+    field("shoe_size", "integer")
+    field("tier", "text")
+    survivor = PersonFactory(owner=alice, custom_fields={"shoe_size": 44})
+    other = PersonFactory(owner=alice, custom_fields={"shoe_size": 40, "tier": "Gold"})
+    person_merge(survivor=survivor, other=other, user=alice)
+    survivor.refresh_from_db()
+    assert survivor.custom_fields == {"shoe_size": 44, "tier": "Gold"}
+
+
+# --- deals, leads, tickets, appointments ----------------------------------------------------------
+
+
+def test_deal_and_lead_forms_and_pages_have_their_fields(manager, client_for):
+    from sales.tests.factories import DealFactory, LeadFactory
+
+    field("contract_no", "text", model="sales.deal", label_de="Vertragsnummer")
+    field("fair", "choice", model="sales.lead", choices=["Hannover Messe", "IFA"], label_de="Messe")
+    deal, lead = DealFactory(owner=manager), LeadFactory(owner=manager)
+    client = client_for(manager)
+    assert "cf_contract_no" in client.get(reverse("sales:deal_update", args=[deal.pk])).context["form"].fields
+    form = client.get(reverse("sales:lead_update", args=[lead.pk])).context["form"]
+    assert "cf_fair" in form.fields
+    deal.custom_fields, lead.custom_fields = {"contract_no": "V-2026-17"}, {"fair": "IFA"}
+    deal.save()
+    lead.save()
+    assert "V-2026-17" in client.get(deal.get_absolute_url()).content.decode()
+    assert "Messe" in client.get(lead.get_absolute_url()).content.decode()
+
+
+def test_lead_api_writes_through_the_same_check(client, alice):
+    from crm.tests.api_client import token_for
+    from sales.tests.factories import LeadFactory
+
+    field("fair", "choice", model="sales.lead", choices=["IFA"])
+    lead = LeadFactory(owner=alice)
+    token = token_for(alice)
+    url = reverse("api:lead-detail", args=[lead.pk])
+    assert call(client, "patch", url, {"custom_fields": {"fair": "CeBIT"}}, token=token).status_code == 400
+    response = call(client, "patch", url, {"custom_fields": {"fair": "ifa"}}, token=token)
+    assert response.status_code == 200, response.content
+    assert response.json()["custom_fields"] == {"fair": "IFA"}
+
+
+def test_ticket_edit_saves_custom_fields_through_the_service(role_users, client_for):
+    from service.tests.factories import TicketFactory
+
+    agent = role_users[Role.SUPPORT_AGENT]
+    field("serial_no", "text", model="service.ticket", label_de="Seriennummer")
+    ticket = TicketFactory(assignee=agent)
+    client = client_for(agent)
+    form = client.get(reverse("service:ticket_update", args=[ticket.pk])).context["form"]
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update({"cf_serial_no": "SN-4711", "tags": [t.pk for t in ticket.tags.all()]})
+    response = client.post(reverse("service:ticket_update", args=[ticket.pk]), data)
+    assert response.status_code == 302, response.context["form"].errors
+    ticket.refresh_from_db()
+    assert ticket.custom_fields == {"serial_no": "SN-4711"}
+    assert "SN-4711" in client.get(ticket.get_absolute_url()).content.decode()
+
+
+def test_appointment_page_and_api_show_their_fields(role_users, client_for):
+    from appointments.tests.factories import AppointmentFactory
+
+    rep = role_users[Role.SALES_REP]
+    field("room", "text", model="appointments.appointment", label_de="Raum")
+    appointment = AppointmentFactory(host=rep, custom_fields={"room": "Saal 3"})
+    client = client_for(rep)
+    assert "Saal 3" in client.get(appointment.get_absolute_url()).content.decode()
+    data = client.get(reverse("api:appointment-detail", args=[appointment.pk])).json()
+    assert data["custom_fields"] == {"room": "Saal 3"}
