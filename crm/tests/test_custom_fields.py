@@ -420,3 +420,33 @@ def test_appointment_page_and_api_show_their_fields(role_users, client_for):
     assert "Saal 3" in client.get(appointment.get_absolute_url()).content.decode()
     data = client.get(reverse("api:appointment-detail", args=[appointment.pk])).json()
     assert data["custom_fields"] == {"room": "Saal 3"}
+
+
+# --- the import ---------------------------------------------------------------------------------
+
+
+def test_the_import_fills_custom_fields_and_reports_bad_cells(role_users, client_for, settings, tmp_path,
+                                                              django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from contacts.models import ImportJob
+
+    settings.MEDIA_ROOT = tmp_path
+    field("shoe_size", "integer", label_de="Schuhgröße")
+    field("tier", "choice", choices=["Gold", "Silber"], default="Silber")
+    field("complaint_code", "text", view_roles=[Role.SUPPORT_AGENT])  # not the importer's to fill
+    content = ("Nachname;E-Mail;Schuhgröße;complaint_code\n"
+               "Eins;eins@example.de;44;X\nZwei;zwei@example.de;riesig;Y\n").encode()
+    client = client_for(role_users[Role.MARKETING])
+    client.post(reverse("contacts:import_upload"),
+                {"target": "person", "file": SimpleUploadedFile("p.csv", content, content_type="text/csv")})
+    job = ImportJob.objects.get()
+    assert job.mapping == {"last_name": 0, "email": 1, "cf:shoe_size": 2}
+    client.post(reverse("contacts:import_mapping", args=[job.pk]),
+                {f"column_{index}": name for name, index in job.mapping.items()})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("contacts:import_preview", args=[job.pk]))
+    job.refresh_from_db()
+    assert (job.created_count, job.rejected_count) == (1, 1)
+    assert "Schuhgröße" in job.errors[0]["reason"]
+    assert Person.objects.get(last_name="Eins").custom_fields == {"shoe_size": 44, "tier": "Silber"}
