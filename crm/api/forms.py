@@ -368,9 +368,10 @@ class CustomFieldsField(serializers.Field):
         return data  # checked by the form (FormWriteMixin)
 
 
+# For a FormSerializer whose form has custom fields (crm.customfields.CustomFieldsFormMixin):
+# `custom_fields` in the JSON body becomes the form's fields; errors come back under it. (A comment,
+# not a docstring: the API schema would show it as the description of every serializer using it.)
 class CustomFieldsSerializerMixin:
-    """For a FormSerializer whose form has custom fields (crm.customfields.CustomFieldsFormMixin):
-    `custom_fields` in the JSON body becomes the form's fields; errors come back under it."""
 
     def custom_field_data(self, data):
         extra = {}

@@ -6,6 +6,8 @@ from crm import customfields
 from crm.models import CustomField
 from crm.roles import Role
 
+# Admins always see and change every field: they are not offered.
+ROLE_CHOICES = [(value, label) for value, label in Role.choices if value != Role.ADMIN]
 CHOICE_TYPES = (CustomField.Type.CHOICE, CustomField.Type.MULTIPLE_CHOICE)
 
 
@@ -20,11 +22,11 @@ class CustomFieldForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 1}),
     )
     view_roles = forms.MultipleChoiceField(
-        label=_("Roles that see it"), required=False, choices=Role.choices, widget=forms.CheckboxSelectMultiple,
+        label=_("Roles that see it"), required=False, choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: everyone who may see the record. Admins always see it."),
     )
     edit_roles = forms.MultipleChoiceField(
-        label=_("Roles that change it"), required=False, choices=Role.choices, widget=forms.CheckboxSelectMultiple,
+        label=_("Roles that change it"), required=False, choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: everyone who sees it and may change the record. Admins always may."),
     )
 
