@@ -465,10 +465,10 @@ class Person(EditableByMixin, ChangeFeedModel, ExternalIdModel, SearchIndexedMod
         if self.birthday and self.birthday > timezone.localdate():
             raise ValidationError({"birthday": _("The birthday cannot be in the future.")})
 
-    def save(self, *args, **kwargs):
+    def before_save(self) -> None:
         self.email = self.email.strip().lower()
         self.email_secondary = self.email_secondary.strip().lower()
-        super().save(*args, **kwargs)
+        super().before_save()
 
 
 class Employment(models.Model):

@@ -10,12 +10,13 @@ class CrmConfig(AppConfig):
     verbose_name = _("CRM core")
 
     def ready(self):
-        from crm import customfields, outbox, privacy, webhooks
+        from crm import customfields, metrics, outbox, privacy, webhooks
         from crm.webhooks import benchmarks  # noqa: F401  (registers itself)
 
         privacy.register_core_fields()
         customfields.register_panels()
         webhooks.connect_signals()
+        metrics.connect_signals()
 
         # Before the apps (which erase what they stored) and contacts (the person record, last):
         # the outbox still finds the mail that names the person.

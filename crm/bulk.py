@@ -93,7 +93,8 @@ def load_rows(model, fields: list, rows: list) -> None:
 
 def insert_objects(model, objs: list) -> None:
     """Store unsaved model instances and set their ids (and foreign keys to objects of the same
-    batch that had no id when they were linked)."""
+    batch that had no id when they were linked). Objects that have an id (reserved with
+    `reserve_ids` in this transaction) keep it."""
     assert connection.in_atomic_block, "ids are reserved for the transaction"
     fields = model._meta.concrete_fields
     for field in fields:
@@ -103,8 +104,10 @@ def insert_objects(model, objs: list) -> None:
                     related = field.get_cached_value(obj, None)
                     if related is not None:
                         setattr(obj, field.attname, related.pk)
-    for obj, pk in zip(objs, reserve_ids(model, len(objs)), strict=True):
+    without_id = [obj for obj in objs if obj.pk is None]
+    for obj, pk in zip(without_id, reserve_ids(model, len(without_id)) if without_id else (), strict=True):
         obj.pk = pk
+    for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
     db = database()
     getters = [

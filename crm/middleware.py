@@ -1,6 +1,7 @@
 from csp.constants import SELF
 from csp.middleware import CSPMiddleware
 from django.conf import settings
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -49,3 +50,25 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         if not report_only and request.path_info.startswith(reverse("admin:index")):
             parts.update = {**(parts.update or {}), "script-src": [SELF]}
         return parts
+
+
+class ProbeMiddleware:
+    """/healthz, /readyz and /metrics (crm.health, crm.metrics) answer here, before the middleware
+    below: no HTTPS redirect (load balancers ask over plain HTTP), no ALLOWED_HOSTS check (they ask
+    by the machine's address; nothing here reads the Host header), no session is read or created,
+    no login, two-factor or rate limit applies. Exact paths only, GET and HEAD only."""
+
+    def __init__(self, get_response):
+        from crm import health, metrics
+
+        self.get_response = get_response
+        self.probes = {"/healthz": health.healthz, "/readyz": health.readyz, "/metrics": metrics.metrics_view}
+
+    def __call__(self, request):
+        probe = self.probes.get(request.path_info)
+        if probe is None:
+            return self.get_response(request)
+        request.metrics_view = request.path_info.strip("/")
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        return probe(request)

@@ -101,8 +101,13 @@ class SearchIndexedModel(models.Model):
 
         self.search_key = index_text(*self.search_text())
 
-    def save(self, *args, **kwargs):
+    def before_save(self) -> None:
+        """What save() computes before it writes the row (the search key); a bulk write that
+        bypasses save() calls it too (crm.api.batch)."""
         self.refresh_search_key()
+
+    def save(self, *args, **kwargs):
+        self.before_save()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, *self.derived_fields}

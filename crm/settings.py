@@ -84,6 +84,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request id for every log line and response, the request metrics, then the
+    # probes (/healthz, /readyz, /metrics), which answer before sessions, HTTPS redirects, host
+    # checks, login and two-factor redirects.
+    "crm.logs.RequestIdMiddleware",
+    "crm.metrics.RequestMetricsMiddleware",
+    "crm.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -395,13 +401,28 @@ CONTENT_SECURITY_POLICY = {
 if os.environ.get("CSP_REPORT_URI"):
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [os.environ["CSP_REPORT_URI"]]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
-}
+# Logs (crm.logs): a readable line by default, LOG_FORMAT=json for one JSON object per line; each
+# line carries the request id (X-Request-ID), also in the Celery tasks a request queued, and no
+# email address. Workers log the same way.
+from crm.logs import logging_config  # noqa: E402
+
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+LOGGING = logging_config(log_format=LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"))
+
+# Operations (README, "Operations"): /healthz, /readyz and /metrics answer before the rest of the
+# middleware. /readyz gives each of its checks (database, cache, broker, storage) this many seconds.
+CRM_READYZ_TIMEOUT = float(os.environ.get("CRM_READYZ_TIMEOUT", "2"))
+# /metrics (Prometheus) answers a request with `Authorization: Bearer <METRICS_TOKEN>` or from a
+# client address (crm.clientip) in METRICS_ALLOWED_NETWORKS ("10.0.0.0/8,127.0.0.1"); with neither
+# set it does not exist (404), otherwise others get 403.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS")
+# Request and task counters of all processes of this machine (gunicorn workers, Celery workers and
+# their pool processes) are summed from files in this directory (prometheus_client's multiprocess
+# mode); the client library reads the variable when it is first imported, so it is set here. Empty
+# it when the machine's CRM processes start (scripts/run_dev.sh does).
+PROMETHEUS_MULTIPROC_DIR = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 
 # The REST API (crm/api; each app's api/ room), mounted under /api/v1/. Every request acts as its
 # user: a personal API token (Authorization: Bearer ...) or the browser's session (with CSRF).

@@ -3,10 +3,22 @@
 The one test that runs a real Celery worker on Redis switches eagerness off itself.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
-from crm.settings import *  # noqa: F401,F403
-from crm.settings import CACHES, VAR_DIR
+# Each test process counts its metrics in a directory of its own (crm.metrics), emptied when it
+# ends; a gunicorn the tests start shares one between its workers (CRM_TEST_PROMETHEUS_DIR). Set
+# before crm.settings, which would otherwise point every process at var/prometheus.
+if os.environ.get("CRM_TEST_PROMETHEUS_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["CRM_TEST_PROMETHEUS_DIR"]
+else:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"crm-test-metrics-{os.getpid()}-")
+    atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+from crm.settings import *  # noqa: E402,F401,F403
+from crm.settings import CACHES, VAR_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True

@@ -33,6 +33,10 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+# Metrics (crm.metrics) are counted per machine in files of the running processes: a new run starts at zero.
+metrics_dir=${PROMETHEUS_MULTIPROC_DIR:-${CRM_VAR_DIR:-var}/prometheus}
+mkdir -p "$metrics_dir" && rm -f -- "$metrics_dir"/*.db
+
 # setsid without a fork (a background job is no group leader): $! is the program and its group.
 setsid .venv/bin/celery -A crm worker --beat --loglevel=info --concurrency=2 --without-heartbeat --without-gossip --without-mingle &
 worker=$!

@@ -47,6 +47,7 @@ class TagViewSet(RecordViewSet):
 @extend_schema_view(list=extend_schema(description="People, filtered like the people list (`q` searches as the global search does)."))
 class PersonViewSet(BatchUpsertMixin, RecordViewSet):
     model = Person
+    bulk_writes = True  # Person.save() is before_save(), the row and its change-feed entry
     serializer_class = serializers.PersonSerializer
     filterset_class = PersonFilter
     ordering_fields = {

@@ -83,7 +83,6 @@ class OrganizationForm(CustomFieldsFormMixin, DuplicateCheckMixin, forms.ModelFo
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = crm_users()
         if not self.instance.pk and user is not None:
             self.initial.setdefault("owner", user.pk)
         self.user = user
@@ -168,7 +167,6 @@ class PersonForm(CustomFieldsFormMixin, DuplicateCheckMixin, forms.ModelForm):
 
     def __init__(self, *args, user=None, known_emails: KnownEmails | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = crm_users()
         if not self.instance.pk and user is not None:
             self.initial.setdefault("owner", user.pk)
         self.user = user

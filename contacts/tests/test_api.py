@@ -297,6 +297,75 @@ def test_a_batch_costs_a_few_queries_per_record(client, alice, write_token, djan
     assert (body["created"], body["updated"], body["unchanged"], body["failed"]) == (20, 10, 10, 0), body
 
 
+@pytest.mark.parametrize("count", [20, 200])
+def test_on_postgres_a_batch_writes_its_plain_records_together(client, alice, write_token, count):
+    """People without tags or employments are written with one COPY and one UPDATE per 500 rows
+    (ids reserved up front): the queries do not grow with the records. One with a tag is saved
+    on its own, in the same order of the change feed; history and timestamps as save() makes them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crm.tests.processes import require_postgres
+
+    require_postgres("the bulk write of a batch: COPY into reserved ids")
+    tag = Tag.objects.create(name="VIP")
+    existing = [PersonFactory(owner=alice, email=f"alt{n}@example.de") for n in range(count // 2)]
+    records = [{"email": p.email, "city": "Hof", "first_name": " Ute "} for p in existing]
+    records += [{"last_name": f"Neu{n}", "email": f"NEU{n}@Example.de"} for n in range(count // 2)]
+    records.append({"last_name": "Markiert", "tags": [tag.pk]})
+    before = ChangeEvent.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        response = call(client, "post", BATCH, {"records": records}, token=write_token)
+    body = response.json()
+    assert (body["created"], body["updated"], body["failed"]) == (count // 2 + 1, count // 2, 0), body
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("INSERT", "UPDATE", "COPY"))]
+    assert sum(s.startswith('INSERT INTO "contacts_person"') for s in writes) == 1  # the tagged one
+    assert sum(s.startswith('UPDATE "contacts_person"') for s in writes) == 1
+    assert len(queries.captured_queries) <= 45, [q["sql"][:80] for q in queries.captured_queries]
+    ids = [r["id"] for r in body["results"]]
+    created = Person.objects.get(pk=ids[count // 2])
+    assert (created.email, created.owner, created.name_key != "", created.search_key != "") == (
+        "neu0@example.de", alice, True, True)
+    assert created.created_at is not None and created.history.get().history_type == "+"
+    updated = Person.objects.get(pk=existing[0].pk)
+    assert (updated.city, updated.first_name, updated.updated_at > existing[0].updated_at) == ("Hof", "Ute", True)
+    assert "hof" in updated.search_key and updated.history.first().city == "Hof"
+    assert list(Person.objects.get(pk=ids[-1]).tags.all()) == [tag]
+    events = list(ChangeEvent.objects.order_by("pk").values_list("object_id", flat=True)[before:])
+    assert events == ids
+
+
+def test_a_failed_bulk_write_redoes_the_batch_record_by_record(client, alice, write_token, monkeypatch):
+    """Had another writer broken a constraint between the checks and the bulk write, the batch is
+    done again with a savepoint per record: nothing is lost, nothing is written twice."""
+    from django.db import IntegrityError
+
+    from crm.api import batch
+
+    original, failures = batch.BulkWrites.flush, []
+
+    def flush_once(self):
+        if self.order and not failures:
+            failures.append(len(self.order))
+            raise IntegrityError("duplicate key value violates unique constraint")
+        return original(self)
+
+    monkeypatch.setattr(batch.BulkWrites, "flush", flush_once)
+    before = ChangeEvent.objects.count()
+    records = [{"last_name": f"Neu{n}", "email": f"neu{n}@example.de"} for n in range(5)]
+    body = call(client, "post", BATCH, {"records": records}, token=write_token).json()
+    assert body["created"] == 5 and body["failed"] == 0, body
+    assert Person.objects.filter(last_name__startswith="Neu").count() == 5
+    assert ChangeEvent.objects.count() - before == 5
+    assert failures == [5] or connection_is_sqlite()
+
+
+def connection_is_sqlite() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "sqlite"
+
+
 def test_an_activity_batch_matches_by_external_id(client, alice, charlie, write_token):
     person = PersonFactory(owner=alice)
     existing = Activity.objects.create(person=person, kind="call", subject="Alt", created_by=alice,

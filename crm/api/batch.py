@@ -11,7 +11,7 @@ import copy
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -19,11 +19,12 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm import changefeed
+from crm import bulk, changefeed
 from crm.api.exceptions import Conflict, RequestTooLarge, plain_errors, problem
 from crm.api.idempotency import idempotent
 
 IGNORED_IN_COMPARISON = {"updated_at"}
+RELATED_ROWS = "<related rows>"  # in _changes(): the serializer's related rows change
 
 
 class BatchRequestSerializer(serializers.Serializer):
@@ -107,6 +108,60 @@ def editable_many_to_many(obj) -> list:
     return [field for field in obj._meta.many_to_many if field.remote_field.through._meta.auto_created]
 
 
+class BulkWrites:
+    """The records of a batch whose save would write their row and no more (see
+    `BatchUpsertMixin.bulk_writes`), kept and written together: the new ones with one COPY into
+    ids reserved when they are kept (so that a record has its id at once, for its result and for
+    the batch's checks of later records), the changed ones with one UPDATE per 500 rows; then
+    reported to the change feed as their save() reports them."""
+
+    ID_BLOCK = 100  # ids reserved at a time once the expected number is used up
+
+    def __init__(self, model, *, expected: int):
+        self.model, self.expected = model, expected
+        self.ids: list[int] = []
+        self.created: list = []
+        self.updated: list = []
+        self.order: list[tuple] = []  # (record, created), for the change feed in the order of the changes
+        self.changed: set[str] = set()
+        self.timestamps = [f for f in model._meta.concrete_fields if getattr(f, "auto_now", False)
+                           or getattr(f, "auto_now_add", False)]
+
+    def keep(self, instance, changes: set | None):
+        instance.before_save()
+        adding = instance.pk is None
+        for field in self.timestamps:
+            if adding or field.auto_now:
+                field.pre_save(instance, adding)  # sets the time, as save() does
+        if adding:
+            if not self.ids:
+                self.ids = list(bulk.reserve_ids(self.model, max(self.expected - len(self.created), self.ID_BLOCK)))
+                self.ids.reverse()
+            instance.pk = self.ids.pop()
+            self.created.append(instance)
+        else:
+            self.updated.append(instance)
+            self.changed |= changes or set()
+        self.order.append((instance, adding))
+        return instance
+
+    def flush(self) -> None:
+        created, updated, order = self.created, self.updated, self.order
+        if not order:
+            return
+        self.created, self.updated, self.order = [], [], []
+        if created:
+            bulk.insert_objects(self.model, created)
+        if updated:
+            derived = set(getattr(self.model, "derived_fields", ()))
+            names = [field.name for field in self.model._meta.concrete_fields if not field.primary_key and (
+                field.attname in self.changed or field.name in derived or getattr(field, "auto_now", False))]
+            self.model._default_manager.bulk_update(updated, names, batch_size=500)
+            self.changed = set()
+        for obj, adding in order:
+            changefeed.record_saved(obj, created=adding)
+
+
 class BatchUpsertMixin:
     """For a RecordViewSet: POST <list>/batch/. A record is matched by its external id in its
     system, else by the first of `batch_keys` it names (a record's field -> the model fields
@@ -120,6 +175,9 @@ class BatchUpsertMixin:
     put the request's values on it, so nothing is written and rolled back for it."""
 
     batch_keys: dict[str, tuple[str, ...]] = {}
+    # True where the model's save() is before_save(), its row and its change-feed entry, and the
+    # serializer's save() is the form's (with related rows): those records are written together.
+    bulk_writes = False
 
     def batch_queryset(self):
         """Where a batch's records are looked for: those the user sees, without the detail's joins."""
@@ -226,6 +284,7 @@ class BatchUpsertMixin:
             lock = self.get_queryset().filter(pk__in=editable).select_for_update(of=("self",))
             locked = {obj.pk: obj for obj in lock}
         self._batch_serializer = None
+        self._bulk = BulkWrites(self.model, expected=sum(1 for obj in matches if obj is None))
         self._history = {"created": [], "updated": []}
         self._prepared = (records, list(locked.values()))
         seen, results = set(), []
@@ -233,13 +292,37 @@ class BatchUpsertMixin:
             key = _key(record, self.batch_keys)
             existing = matches[index]
             if existing is None and any(part in seen for part in key if part):
+                self._flush_bulk()  # the earlier entry's record is looked for in the database
                 existing = self.batch_match(record)  # about a record an earlier entry of this batch created
                 if existing is not None:
                     editable |= set(self.batch_editable().filter(pk=existing.pk).values_list("pk", flat=True))
                     locked.setdefault(existing.pk, self.get_queryset().select_for_update(of=("self",)).get(pk=existing.pk))
             seen.update(part for part in key if part)
             results.append(self._upsert(index, record, existing, editable, locked))
+        self._flush_bulk()
         return results
+
+    def _bulk_ready(self, serializer, form, changes: set | None) -> bool:
+        """Whether a record's save can wait for the bulk write: on Postgres (ids reserved up front,
+        one COPY), in the pass without savepoints, for a viewset whose records' save() writes
+        their row and no more (`bulk_writes`), and for a record without many-to-many links or
+        related rows to write."""
+        if not self.bulk_writes or self._savepoints or connection.vendor != "postgresql":
+            return False
+        if any(field.name in form.cleaned_data for field in editable_many_to_many(form.instance)):
+            return False
+        if changes is not None and RELATED_ROWS in changes:
+            return False
+        related = getattr(serializer, "related_changes", None)
+        return not (related and related())
+
+    def _flush_bulk(self) -> None:
+        """Writes what the bulk write kept; a failure there (a constraint another writer broke
+        meanwhile) redoes the batch with a savepoint per record, as a failed save does."""
+        try:
+            self._bulk.flush()
+        except Exception as error:
+            raise _Retry() from error
 
     def _upsert(self, index: int, record, existing, editable: set, locked: dict) -> dict:
         try:
@@ -254,9 +337,10 @@ class BatchUpsertMixin:
             existing = locked[existing.pk]
             before = state_of(existing)
             serializer = self._validated(existing, record)
-            if not self._changes(serializer, existing, before):
+            changes = self._changes(serializer, existing, before)
+            if not changes:
                 return {"index": index, "status": "unchanged", "id": existing.pk}
-            obj = self._save(serializer, "updated", before)
+            obj = self._save(serializer, "updated", before, changes)
             return {"index": index, "status": "updated", "id": obj.pk}
         except _Refused as refused:
             return {"index": index, "status": "error", "id": None, "errors": refused.errors, **refused.extra}
@@ -268,10 +352,10 @@ class BatchUpsertMixin:
             cache[model] = hasattr(model, "history") and hasattr(model.history, "bulk_history_create")
         return cache[model]
 
-    def _save(self, serializer, result: str, before: dict | None = None):
+    def _save(self, serializer, result: str, before: dict | None = None, changes: set | None = None):
         """Saves one validated record (in a savepoint of its own on the second pass, see
-        _upsert_all); its history row is written with the others at the end (one INSERT), from a
-        copy of the record as saved."""
+        _upsert_all), or keeps it for the bulk write (`_bulk_ready`); its history row is written
+        with the others at the end (one INSERT), from a copy of the record as saved."""
         form = serializer.validated_data["form"]
         instance = form.instance
         tracked = self._tracked(type(instance))
@@ -280,6 +364,14 @@ class BatchUpsertMixin:
             if field.name in form.cleaned_data and {r.pk for r in form.cleaned_data[field.name] or []} == (
                     before[field.name] if before is not None else set()):
                 del form.cleaned_data[field.name]
+        if self._bulk_ready(serializer, form, changes):
+            obj = self._bulk.keep(instance, changes)
+            if tracked:
+                self._history[result].append(copy.copy(obj))
+            if hasattr(serializer, "batch_saved"):
+                serializer.batch_saved(obj)
+            return obj
+        self._flush_bulk()  # what was kept first, so that the change feed keeps the order of the changes
         if tracked:
             instance.skip_history_when_saving = True
         mark = len(self._pending_events)
@@ -340,9 +432,10 @@ class BatchUpsertMixin:
             raise _Refused(*_errors_of(error)) from None
         return serializer
 
-    def _changes(self, serializer, instance, before: dict) -> bool:
-        """Whether saving would change the record: its fields as the form set them, its
-        many-to-many fields as the form cleaned them, and the serializer's related rows."""
+    def _changes(self, serializer, instance, before: dict) -> set:
+        """What saving would change in the record (empty: nothing): its fields (attnames) as the
+        form set them, its many-to-many fields as the form cleaned them, and RELATED_ROWS for the
+        serializer's related rows."""
         form = serializer.validated_data["form"]
         after = {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
         for field in editable_many_to_many(instance):
@@ -352,7 +445,9 @@ class BatchUpsertMixin:
                 after[field.name] = before[field.name]
         changed = {name for name in after if after[name] != before.get(name)} - IGNORED_IN_COMPARISON
         related = getattr(serializer, "related_changes", None)
-        return bool(changed) or bool(related and related())
+        if related and related():
+            changed.add(RELATED_ROWS)
+        return changed
 
 
 class ExternalIdMixin:

@@ -54,9 +54,10 @@ def current_value(bound_field):
 
 
 def form_data(form_class, *, instance, changes: dict, partial: bool, form_kwargs: dict, extra: dict | None = None,
-              create_defaults: dict | None = None):
+              create_defaults: dict | None = None, unbound=None):
     """`create_defaults`: in a batch, a dict that keeps what the empty form offers (the same for
-    every new record of the batch), so that it is built once."""
+    every new record of the batch), so that it is built once. `unbound`: the record's form, not
+    yet bound, to read its current values from (else one is built)."""
     creating = instance is None or instance.pk is None
     key = (form_class.__name__, "create")
     if creating and create_defaults is not None and key in create_defaults:
@@ -64,7 +65,8 @@ def form_data(form_class, *, instance, changes: dict, partial: bool, form_kwargs
     else:
         # For a new record the form without an instance, as the create page shows it (its initial
         # values, the owner among them, are set only then).
-        unbound = form_class(instance=None if creating else instance, **form_kwargs)
+        if unbound is None or creating:
+            unbound = form_class(instance=None if creating else instance, **form_kwargs)
         fields = {name: (unbound.add_prefix(name), field) for name, field in unbound.fields.items()}
         defaults = {name: current_value(unbound[name]) for name in fields} if creating or partial else {}
         if creating and create_defaults is not None:
@@ -227,19 +229,25 @@ def unmemoize_model_checks(instance) -> None:
 
 
 def _field_copy(field, memo):
-    """A form field's copy as Field.__deepcopy__ makes it, its choices shared (never changed in place)."""
-    return forms.Field.__deepcopy__(field, memo)
+    """A form field's own copy for one form of a batch, sharing with the other forms what a form
+    never changes in place (its widget, choices and queryset; a form sets a new queryset rather
+    than changing one): its attributes are the form's own, so a form that changes one (memoized
+    lookups, a required flag) changes it for itself."""
+    result = copy.copy(field)
+    memo[id(field)] = result
+    result.validators = field.validators[:]
+    return result
 
 
 def batch_form_class(form_class):
-    """The form class for the forms of one batch: the same class, whose fields' choices are copied
-    once for the batch instead of once per form (a form copies its fields when it is built; for
-    a country field that is 250 choices each time)."""
+    """The form class for the forms of one batch: the same class, whose fields are copied for
+    each form without their widgets, choices and querysets (a form deep-copies its fields when it
+    is built; for a country field that is 250 choices each time, for a choice of records a new
+    queryset). The API reads no widget but to take the posted value."""
     fields = {}
     for name, field in form_class.base_fields.items():
         field = copy.deepcopy(field)
-        if isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
-            field.__deepcopy__ = functools.partial(_field_copy, field)
+        field.__deepcopy__ = functools.partial(_field_copy, field)
         fields[name] = field
     batch_class = type(form_class.__name__, (form_class,), {"__module__": form_class.__module__})
     batch_class.base_fields = fields  # after the metaclass, which builds them anew
@@ -296,11 +304,21 @@ class FormWriteMixin:
                 self.batch_forms[form_class] = batch_form_class(form_class)
             form_class = self.batch_forms[form_class]
         form_kwargs = self.form_kwargs()
+        # In a batch, a changed record's form is built once: unbound, its current values are read
+        # from it, then it is bound to the data (the forms read their data when they validate,
+        # never when they are built).
+        unbound = form_class(instance=instance, **form_kwargs) if batch and instance.pk is not None else None
         form_data_ = form_data(
             form_class, instance=instance, changes=changes, partial=self.partial,
             form_kwargs=form_kwargs, extra=extra, create_defaults=self.create_defaults if batch else None,
+            unbound=unbound,
         )
-        form = form_class(data=form_data_, instance=instance, **form_kwargs)
+        if unbound is not None:
+            form = unbound
+            form.data, form.is_bound, form._errors = form_data_, True, None
+            form._bound_fields_cache.clear()
+        else:
+            form = form_class(data=form_data_, instance=instance, **form_kwargs)
         if batch:
             memoize_choices(form, self.choice_memo)
             memoize_model_checks(instance, self.choice_memo)

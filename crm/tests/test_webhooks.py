@@ -538,6 +538,33 @@ def test_an_endpoint_rolled_back_is_not_left_in_the_cache(loopback):
     assert not WebhookDelivery.objects.exists()
 
 
+def test_a_transaction_that_changed_an_endpoint_reads_it_once_until_a_savepoint_ends(loopback):
+    """After changing an endpoint a transaction reads the endpoints from the database (not the
+    cache), once; a savepoint rolled back since (it may have held a change) makes it read again."""
+    from django.db import transaction
+
+    def reads(action):
+        with CaptureQueriesContext(connection) as queries:
+            result = action()
+        return result, sum('FROM "crm_webhookendpoint"' in q["sql"] for q in queries.captured_queries)
+
+    with transaction.atomic():
+        webhooks.endpoint_save(WebhookEndpoint(url="http://127.0.0.1:9/hook", event_types=["person.updated"]))
+        assert reads(webhooks.subscriptions)[1] == 1
+        assert reads(webhooks.subscriptions)[1] == 0
+        try:
+            with transaction.atomic():
+                webhooks.endpoint_save(WebhookEndpoint(url="http://127.0.0.1:9/other", event_types=["person.created"]))
+                assert len(webhooks.subscriptions()) == 2
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        found, count = reads(webhooks.subscriptions)
+        assert count == 1 and [types for _pk, types in found] == [["person.updated"]]
+        transaction.set_rollback(True)
+    assert webhooks.subscriptions() == []
+
+
 def test_a_batch_reads_the_subscriptions_once(receiver):
     subscribe(receiver, types=["person.updated"])
     people = PersonFactory.create_batch(3)

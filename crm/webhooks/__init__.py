@@ -84,7 +84,8 @@ def subscriptions() -> list[tuple[int, list[str]]]:
 
     A transaction that changed an endpoint reads the database and leaves the cache alone until it
     ends: had it cached what it sees, a rollback would leave endpoints in the cache that do not
-    exist (and every later change would fail on its delivery row)."""
+    exist (and every later change would fail on its delivery row). It remembers what it read for
+    as long as no savepoint it read inside has ended (`_transaction_memo`)."""
     from django.core.cache import cache
 
     from crm.models import WebhookEndpoint
@@ -93,13 +94,15 @@ def subscriptions() -> list[tuple[int, list[str]]]:
     if memo:
         return memo[0]
     dirty = _changed_in_this_transaction()
-    found = None if dirty else cache.get(SUBSCRIPTIONS_KEY)
+    found = _transaction_memo() if dirty else cache.get(SUBSCRIPTIONS_KEY)
     if found is None:
         found = [
             (pk, list(types or []))
             for pk, types in WebhookEndpoint.objects.filter(is_active=True).values_list("pk", "event_types")
         ]
-        if not dirty:
+        if dirty:
+            connection._crm_webhooks_read = (connection.atomic_blocks[0], tuple(connection.savepoint_ids), found)
+        else:
             cache.set(SUBSCRIPTIONS_KEY, found, SUBSCRIPTIONS_TTL)
     if memo is not None:
         memo.append(found)
@@ -120,6 +123,7 @@ def forget_subscriptions() -> None:
     from django.core.cache import cache
 
     cache.delete(SUBSCRIPTIONS_KEY)
+    connection._crm_webhooks_read = None
     if connection.atomic_blocks:
         connection._crm_webhooks_changed_in = connection.atomic_blocks[0]
     memo = _memo.get()
@@ -127,6 +131,17 @@ def forget_subscriptions() -> None:
         memo.clear()
     # Again after the transaction: another request may have read the old list in between.
     transaction.on_commit(lambda: cache.delete(SUBSCRIPTIONS_KEY))
+
+
+def _transaction_memo():
+    """What this transaction read after it changed an endpoint, while that still holds: the same
+    transaction, and every savepoint open at the read still open (a rolled-back savepoint may have
+    held an endpoint's change; savepoint ids are never reused on a connection)."""
+    read = getattr(connection, "_crm_webhooks_read", None)
+    if read is None or not connection.atomic_blocks or read[0] is not connection.atomic_blocks[0]:
+        return None
+    savepoints = tuple(connection.savepoint_ids)
+    return read[2] if savepoints[:len(read[1])] == read[1] else None
 
 
 def _changed_in_this_transaction() -> bool:
