@@ -10,10 +10,11 @@ class CrmConfig(AppConfig):
     verbose_name = _("CRM core")
 
     def ready(self):
-        from crm import metrics, outbox, privacy, webhooks
+        from crm import customfields, metrics, outbox, privacy, webhooks
         from crm.webhooks import benchmarks  # noqa: F401  (registers itself)
 
         privacy.register_core_fields()
+        customfields.register_panels()
         webhooks.connect_signals()
         metrics.connect_signals()
         register_settings()
@@ -34,4 +35,9 @@ def register_settings() -> None:
         "crm.webhooks", _("Integrations"), _("Webhooks"),
         _("Tell other systems at once when records change: endpoints, secrets, delivery log."),
         "webhook_list", roles=(Role.ADMIN,), order=900, icon="broadcast",
+    ))
+    settingspages.register(SettingsEntry(
+        "crm.customfields", _("Records"), _("Custom fields"),
+        _("Fields of your own on people, organizations, leads, deals, tickets and appointments."),
+        "customfield_list", roles=(Role.ADMIN,), order=100, icon="ui-checks",
     ))

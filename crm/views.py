@@ -282,4 +282,4 @@ class RecordHistoryView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         offset = int_param(self.request, "offset")
-        return {**super().get_context_data(**kwargs), "history": history.history_page(self.object, offset=offset), "offset": offset}
+        return {**super().get_context_data(**kwargs), "history": history.history_page(self.object, offset=offset, user=self.request.user), "offset": offset}

@@ -9,6 +9,7 @@ from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Organization, Person
+from crm.customfields import CustomFieldsFormMixin
 from crm.forms import SafeModelChoiceField
 from crm.models import managed_user_ids
 from crm.roles import Role, has_role
@@ -48,7 +49,7 @@ def open_stages():
     )
 
 
-class DealForm(forms.ModelForm):
+class DealForm(CustomFieldsFormMixin, forms.ModelForm):
     stage = StageChoiceField(label=_("Pipeline and stage"), queryset=open_stages())
     organization = AutocompleteModelChoiceField(
         Organization.objects.all(), url_name="contacts:organization_autocomplete", label=_("Organization"), required=False
@@ -86,6 +87,7 @@ class DealForm(forms.ModelForm):
             del self.fields["stage"]
         if not self.instance.pk and user is not None and "owner" not in self.initial:
             self.initial["owner"] = user.pk
+        self.add_custom_fields(user)
 
     def clean(self):
         cleaned = super().clean()
@@ -182,7 +184,7 @@ class TaskForm(forms.Form):
     )
 
 
-class LeadForm(forms.ModelForm):
+class LeadForm(CustomFieldsFormMixin, forms.ModelForm):
     owner = UserChoiceField(label=_("Owner"), queryset=sales_users(), required=False)
 
     class Meta:
@@ -196,6 +198,7 @@ class LeadForm(forms.ModelForm):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [c for c in Lead.Status.choices if c[0] != Lead.Status.CONVERTED]
+        self.add_custom_fields(user)
 
 
 class LeadConvertForm(forms.Form):

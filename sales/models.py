@@ -465,6 +465,7 @@ class Lead(ChangeFeedModel, SearchIndexedModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)  # crm.customfields
     history = HistoricalRecords(excluded_fields=["search_key", "updated_at"])
     objects = LeadQuerySet.as_manager()
 
@@ -618,6 +619,7 @@ class Deal(ChangeFeedModel, ExternalIdModel, SearchIndexedModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)  # crm.customfields
     history = HistoricalRecords(excluded_fields=["search_key", "updated_at", "last_activity_at", "converted_amount"])
     objects = DealQuerySet.as_manager()
     money_fields = ("amount",)  # in `currency` (crm.history shows them as money)

@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Person
+from crm.customfields import CustomFieldsFormMixin
 from crm.forms import SafeModelChoiceField
 from crm.roles import SERVICE_ROLES, Role
 from crm.widgets import AutocompleteModelChoiceField
@@ -33,7 +34,7 @@ class TicketCreateForm(forms.ModelForm):
         self.fields["person"].queryset = Person.objects.visible_to(user)
 
 
-class TicketForm(forms.ModelForm):
+class TicketForm(CustomFieldsFormMixin, forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
     related_deal = AutocompleteModelChoiceField(
         Deal.objects.none(), url_name="sales:deal_autocomplete", label=_("Related deal"), required=False,
@@ -56,6 +57,7 @@ class TicketForm(forms.ModelForm):
         linked = Q(pk=self.instance.related_deal_id) if self.instance.related_deal_id else Q(pk__in=[])
         field.queryset = Deal.objects.filter(Q(pk__in=visible.values("pk")) | linked)
         field.widget.queryset = visible
+        self.add_custom_fields(user)
 
     def clean(self):
         data = super().clean()

@@ -389,6 +389,7 @@ class Ticket(ChangeFeedModel, SearchIndexedModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)  # crm.customfields
     history = HistoricalRecords(excluded_fields=["search_key", "updated_at", "version"])
     objects = TicketQuerySet.as_manager()
 
