@@ -8,7 +8,7 @@ from crm.customfields import postgres_gin_index_operations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sales', '0005_external_ids'),
+        ('sales', '0006_settings_history'),
     ]
 
     operations = [
