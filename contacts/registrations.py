@@ -152,5 +152,7 @@ def register_privacy() -> None:
     )
     recordpage.register_action(
         recordpage.Action("contacts.erase", "contacts.person", _("Erase (GDPR)…"),
-                          url=_privacy_url("contacts:person_erase"), icon="eraser", order=910)
+                          url=_privacy_url("contacts:person_erase"), icon="eraser", order=910, destructive=True,
+                          description=_("Removes the person's personal data everywhere in the CRM, as the GDPR "
+                                        "requires on request; what must be kept stays without the name."))
     )

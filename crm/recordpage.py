@@ -25,6 +25,10 @@ class Action:
     url: Callable  # (obj, user) -> str | None
     icon: str = ""
     order: int = 100
+    # Destructive (an erasure): not in the page's action row but in its marked place for deleting
+    # (includes/record_danger_zone.html), with `description` saying what it does.
+    destructive: bool = False
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,12 @@ def register_panel(panel: Panel) -> None:
     _panels[panel.key] = panel
 
 
-def actions_for(obj, user) -> list[tuple[Action, str]]:
+def actions_for(obj, user, *, destructive: bool = False) -> list[tuple[Action, str]]:
+    """The record's buttons for this user: the everyday ones, or with `destructive` the others."""
     label = obj._meta.label_lower
     found = []
     for action in sorted(_actions.values(), key=lambda a: (a.order, a.key)):
-        if action.model == label and (url := action.url(obj, user)):
+        if action.model == label and action.destructive == destructive and (url := action.url(obj, user)):
             found.append((action, url))
     return found
 

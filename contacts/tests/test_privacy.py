@@ -120,3 +120,20 @@ def test_person_page_offers_the_actions_to_admins_only(subject, admin_user, alic
     assert reverse("contacts:person_erase", args=[subject["person"].pk]) in client.get(url).content.decode()
     client.force_login(alice)
     assert reverse("contacts:person_erase", args=[subject["person"].pk]) not in client.get(url).content.decode()
+
+
+def test_delete_and_erasure_are_apart_from_the_everyday_actions(subject, admin_user, client):
+    """One row of everyday actions (Edit first); deleting and the GDPR erasure only in the marked
+    place below, each with what it does."""
+    import re
+
+    person = subject["person"]
+    client.force_login(admin_user)
+    html = client.get(reverse("contacts:person_detail", args=[person.pk]), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    row = re.search(r'data-testid="record-actions">(.*?)\n</div>', html, re.S).group(1)
+    danger = re.search(r'data-testid="danger-zone">(.*?)</section>', html, re.S).group(1)
+    erase, delete = reverse("contacts:person_erase", args=[person.pk]), reverse("contacts:person_delete", args=[person.pk])
+    assert row.lstrip().startswith('<a class="btn btn-primary"') and "Bearbeiten" in row.split("</a>")[0]
+    assert erase not in row and delete not in row
+    assert erase in danger and delete in danger and "Löschen oder entfernen" in danger
+    assert "DSGVO" in danger and "Deals und Tickets bleiben" in danger

@@ -78,6 +78,14 @@ def record_actions(context, obj):
     return {"actions": recordpage.actions_for(obj, context["request"].user)}
 
 
+@register.inclusion_tag("includes/record_danger_zone.html", takes_context=True)
+def record_danger_zone(context, obj, delete_url="", delete_text=""):
+    """The record page's marked place for what cannot be undone: deleting it (`delete_url`, for
+    those who may) and the destructive actions other apps register (a GDPR erasure)."""
+    actions = recordpage.actions_for(obj, context["request"].user, destructive=True)
+    return {"actions": actions, "delete_url": delete_url, "delete_text": delete_text, "object": obj}
+
+
 @register.inclusion_tag("includes/record_panels.html", takes_context=True)
 def record_panels(context, obj):
     """Cards that other apps register for this kind of record (crm.recordpage)."""
