@@ -39,6 +39,9 @@ class MembershipTypeSerializer(serializers.ModelSerializer):
 
 
 class MemberSerializer(ModelSerializer):
+    # Empty while the membership has not ended or been given notice.
+    end_reason = serializers.ChoiceField(choices=[("", ""), *Member.EndReason.choices], read_only=True)
+
     class Meta:
         model = Member
         fields = ["id", "member_number", "person", "organization", "membership_type", "household_of", "status", "applied_on",
