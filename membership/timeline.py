@@ -26,7 +26,7 @@ def member_entries(*, user, person=None, organization=None, before=None, limit: 
             kind="membership",
             kind_label=_("Membership"),
             icon="person-vcard",
-            title=f"{event.get_kind_display()}: {event.member.member_number or _('Applicant')}",
+            title=f"{event.get_kind_display()}: {event.member.member_number or _('Application')}",
             body=" · ".join(part for part in [event.detail, _("effective %(date)s") % {"date": event.effective_on.strftime("%d.%m.%Y")}] if part),
             url=event.member.get_absolute_url(),
             actor=(event.by.get_full_name() or event.by.username) if event.by else "",
