@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import SafeModelChoiceField
 from crm.models import Team
 
 
@@ -26,6 +27,8 @@ class Period:
         (THIS_YEAR, _("This year")),
         (LAST_12_MONTHS, _("Last 12 months")),
     ]
+    # The period to offer when one shows no figures: longer, and reaching further back.
+    LONGER = {THIS_MONTH: THIS_QUARTER, LAST_MONTH: LAST_12_MONTHS, THIS_QUARTER: THIS_YEAR, THIS_YEAR: LAST_12_MONTHS}
 
 
 def period_range(key: str, today: date | None = None) -> tuple[date, date]:
@@ -49,8 +52,8 @@ def period_range(key: str, today: date | None = None) -> tuple[date, date]:
 
 
 class ScopeForm(forms.Form):
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=get_user_model().objects.none(), required=False, empty_label=_("All"))
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("All"))
+    owner = SafeModelChoiceField(label=_("Owner"), queryset=get_user_model().objects.none(), required=False, empty_label=_("All"))
+    team = SafeModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("All"))
     period = forms.ChoiceField(label=_("Period"), choices=Period.CHOICES, required=False)
 
     def __init__(self, *args, with_period: bool = True, **kwargs):
@@ -94,7 +97,7 @@ def scope_from(
     if teams is not None:
         form.fields["team"].queryset = teams
     if territories is not None:
-        form.fields["territory"] = forms.ModelChoiceField(
+        form.fields["territory"] = SafeModelChoiceField(
             label=_("Territory"), queryset=territories, required=False, empty_label=_("All")
         )
     owner = team = territory = None

@@ -18,6 +18,7 @@ from appointments.models import (
     german_subdivision_choices,
     time_zone_choices,
 )
+from crm.forms import SafeModelChoiceField
 from crm.models import Team, managed_user_ids
 from crm.roles import Role, has_role
 from crm.widgets import AutocompleteModelChoiceField
@@ -161,7 +162,7 @@ class StaffBookingForm(forms.Form):
         help_text=_("Type a name or an email address."),
     )
     appointment_type = forms.ModelChoiceField(label=_("Appointment type"), queryset=AppointmentType.objects.none())
-    host = forms.ModelChoiceField(label=_("Host"), queryset=None)
+    host = SafeModelChoiceField(label=_("Host"), queryset=None)
     start = forms.DateTimeField(
         label=_("Start"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"],

@@ -364,6 +364,7 @@ class Appointment(SearchIndexedModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)  # crm.customfields
     history = HistoricalRecords(excluded_fields=["search_key", "updated_at", "blocked_start", "blocked_end"])
     # No double booking: on Postgres an exclusion constraint over (host, [blocked_start, blocked_end))
     # of the active rows (migration 0002, outside the model state because SQLite cannot hold it);

@@ -26,6 +26,7 @@ from appointments.models import (
     SlotOffer,
     WorkingHours,
 )
+from crm import customfields
 from crm.privacy import classify, emails, plain
 
 # Calendars, working hours and appointment types are the staff's.
@@ -39,7 +40,7 @@ classify(
 )
 classify(
     Appointment,
-    personal="customer_name customer_email customer_time_zone note",
+    personal="customer_name customer_email customer_time_zone note custom_fields",
     derived="search_key",
     not_personal="appointment_type host start end blocked_start blocked_end person language status uid sequence "
                  "regarding_type regarding_id offer created_by created_at updated_at",
@@ -76,7 +77,8 @@ def export_person(person) -> list[dict]:
     data = [
         {"type": "appointment", "appointment_type": a.appointment_type.name, "host": a.host.get_full_name() or a.host.username,
          "start": plain(a.start), "end": plain(a.end), "status": a.status, "name": a.customer_name,
-         "email": a.customer_email, "time_zone": a.customer_time_zone, "note": a.note, "language": a.language}
+         "email": a.customer_email, "time_zone": a.customer_time_zone, "note": a.note, "language": a.language,
+         "custom_fields": customfields.personal_export(Appointment, a.custom_fields)}
         for a in Appointment.objects.filter(_condition(person)).select_related("appointment_type", "host").order_by("start", "pk")
     ]
     data += [
@@ -91,6 +93,7 @@ def export_person(person) -> list[dict]:
 def erase_person(person) -> int:
     appointments = Appointment.objects.filter(_condition(person))
     appointment_ids = list(appointments.values_list("pk", flat=True))
+    customfields.erase_personal(Appointment.objects.filter(pk__in=appointment_ids))
     touched = 0
     for appointment in Appointment.objects.filter(pk__in=appointment_ids).select_related("appointment_type"):
         appointment.customer_name, appointment.customer_email = _("Erased person"), ""

@@ -1,14 +1,15 @@
-"""Plugs appointments into the shared machinery of crm/ (navigation, search, timeline, record pages)."""
+"""Plugs appointments into the shared machinery of crm/ (navigation, search, timeline, start page, record pages)."""
 
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm import navigation, recordpage, timeline
+from crm import navigation, recordpage, startpage, timeline
 from crm import search as crm_search
 from crm.navigation import NavItem
 from crm.recordpage import Action, Panel
 from crm.roles import BOOKING_ROLES, has_role, is_crm_user
+from crm.startpage import Widget
 
 PANEL_LIMIT = 5
 
@@ -39,6 +40,7 @@ def person_appointments(request, obj):
 
 def register_all() -> None:
     from appointments import benchmarks, seed  # noqa: F401  (they register themselves on import)
+    from appointments import startpage as widgets
     from appointments.models import Appointment
     from appointments.search import PROVIDER
     from appointments.timeline import appointment_entries
@@ -53,6 +55,9 @@ def register_all() -> None:
     )
     crm_search.register(PROVIDER)
     timeline.register(appointment_entries, kind="appointment", label=_("Appointments"), order=50)
+    startpage.register(
+        Widget("appointments.today", "appointments/widgets/today.html", widgets.my_appointments_today, order=9)
+    )
     for label in ("contacts.person", "sales.deal", "service.ticket"):
         recordpage.register_action(
             Action(f"appointments.offer.{label}", label, _("Offer times"), url=_offer_url, icon="calendar-plus", order=50)

@@ -242,6 +242,7 @@ class Organization(EditableByMixin, ChangeFeedModel, ExternalIdModel, SearchInde
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)  # crm.customfields
     history = HistoricalRecords(excluded_fields=["search_key", "name_key", "updated_at"])
     objects = ContactQuerySet.as_manager()
 
@@ -380,6 +381,7 @@ class Person(EditableByMixin, ChangeFeedModel, ExternalIdModel, SearchIndexedMod
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)  # crm.customfields
     history = HistoricalRecords(excluded_fields=["search_key", "name_key", "updated_at"])
     objects = PersonQuerySet.as_manager()
 

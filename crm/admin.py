@@ -1,9 +1,20 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import ApiToken, PrivacyRequest, Team, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from crm import customfields
+from crm.models import (
+    ApiToken,
+    CustomField,
+    PrivacyRequest,
+    Team,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from crm.search import substring_condition
 from crm.text import query_terms
 
@@ -25,6 +36,28 @@ class AccessControlledAdmin(admin.ModelAdmin):
             terms = query_terms(search_term)
             return (queryset.filter(substring_condition(terms)) if terms else queryset.none()), False
         return super().get_search_results(request, queryset, search_term)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """A model with custom fields gets its JSON checked as every other write path checks it."""
+        form = super().get_form(request, obj, change, **kwargs)
+        if "custom_fields" not in form.base_fields:
+            return form
+        model, user = self.model, request.user
+
+        def clean_custom_fields(self):
+            value = self.cleaned_data.get("custom_fields") or {}
+            if not isinstance(value, dict):
+                raise ValidationError(_("Enter an object of field keys and values."))
+            defined = {d.key for d in customfields.definitions(model, user)}
+            current = self.instance.custom_fields or {}
+            # The object is the whole set: a defined key left out is emptied.
+            data = {**{key: None for key in current if key in defined}, **value}
+            try:
+                return customfields.clean_values(model, data, user=user, instance=self.instance)
+            except ValidationError as error:
+                raise ValidationError([f"{key}: {' '.join(messages)}" for key, messages in error.message_dict.items()]) from None
+
+        return type(form.__name__, (form,), {"clean_custom_fields": clean_custom_fields})
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
@@ -134,3 +167,22 @@ class WebhookEventAdmin(admin.ModelAdmin):
     list_display = ("msg_id", "event_type", "kind", "object_id", "occurred_at")
     list_filter = ("event_type",)
     search_fields = ("msg_id",)
+
+
+@admin.register(CustomField)
+class CustomFieldAdmin(admin.ModelAdmin):
+    """The settings page (/settings/fields/) is the place to change fields: it checks type changes
+    and deletes values with their field. Here they can be looked at."""
+
+    list_display = ("label_de", "key", "model", "type", "group", "order", "required", "is_personal")
+    list_filter = ("model", "type", "is_personal")
+    search_fields = ("label_de", "label_en", "key")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

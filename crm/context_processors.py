@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from crm import navigation
+from crm import navigation, settingspages
 from crm.money import company_currency
 from crm.roles import Role, user_roles
 
@@ -15,6 +15,7 @@ def frame(request):
         "nav_groups": navigation.groups_for(request.user, view_name) if roles else [],
         "help_page_id": match.view_name if match else "",
         "user_roles": roles,
+        "has_settings": bool(roles) and settingspages.has_entries(request.user),
         "role_labels": [Role(r).label for r in sorted(roles)],
         "LANGUAGES": settings.LANGUAGES,
         "company_currency": company_currency(),

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.template import loader
@@ -29,11 +30,25 @@ class OverflowSafeMixin:
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
 
 
-class SafeModelChoiceField(OverflowSafeMixin, forms.ModelChoiceField):
-    """Django's ModelChoiceField, with oversized ids reported as an invalid choice."""
+def user_label(user) -> str:
+    """How a user is named in a choice: the full name, else the username."""
+    return user.get_full_name() or user.get_username()
 
 
-class SafeFilterModelChoiceField(OverflowSafeMixin, FilterModelChoiceField):
+class UserNamesMixin:
+    """Users offered by their names ("Lena Wagner"), not their usernames ("vertrieb")."""
+
+    def label_from_instance(self, obj):
+        if isinstance(obj, AbstractBaseUser):
+            return user_label(obj)
+        return super().label_from_instance(obj)
+
+
+class SafeModelChoiceField(OverflowSafeMixin, UserNamesMixin, forms.ModelChoiceField):
+    """Django's ModelChoiceField, with oversized ids reported as an invalid choice and users by name."""
+
+
+class SafeFilterModelChoiceField(OverflowSafeMixin, UserNamesMixin, FilterModelChoiceField):
     """django-filter's ModelChoiceField (which knows `null_label`), likewise."""
 
 

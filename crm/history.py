@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from crm import customfields
 from crm.money import format_money
 from crm.roles import ALL_ROLES
 
@@ -80,10 +81,11 @@ def _display(field, value, record, names: dict) -> str:
     return str(value)
 
 
-def history_page(obj, *, limit: int = PAGE_SIZE, offset: int = 0) -> HistoryPage:
+def history_page(obj, *, limit: int = PAGE_SIZE, offset: int = 0, user=None) -> HistoryPage:
     """Newest first, each row with its field-level changes; saves that changed nothing are left out.
     A constant number of queries whatever the length: the records with their users, then one per
-    kind of related record that a change names (stages, owners, organizations...)."""
+    kind of related record that a change names (stages, owners, organizations...).
+    A change of custom fields reads as one change per field, of those `user` may see."""
     records = list(obj.history.select_related("history_user").order_by("-history_date", "-history_id")[offset : offset + limit + 1])
     model = obj._meta.model
     deltas = {}
@@ -98,11 +100,19 @@ def history_page(obj, *, limit: int = PAGE_SIZE, offset: int = 0) -> HistoryPage
             if field.is_relation and (field.many_to_one or field.one_to_one):
                 wanted.setdefault(field.related_model, set()).update(v for v in (change.old, change.new) if v is not None)
     names = {related: _related_names(related, ids) for related, ids in wanted.items()}
+    custom_names = customfields.history_names(model, [
+        (change.old, change.new) for _previous, changes in deltas.values() for change in changes
+        if change.field == "custom_fields"
+    ], user=user)
     rows = []
     for index, record in enumerate(records[:limit]):
         previous, delta = deltas.get(index, (None, []))
         changes = []
         for change in delta:
+            if change.field == "custom_fields":
+                changes += [Change(*c) for c in customfields.history_changes(
+                    model, change.old, change.new, user=user, names=custom_names)]
+                continue
             field = model._meta.get_field(change.field)
             changes.append(Change(
                 change.field, str(field.verbose_name),
@@ -117,8 +127,8 @@ def history_page(obj, *, limit: int = PAGE_SIZE, offset: int = 0) -> HistoryPage
     return HistoryPage(rows, len(records) > limit, offset + min(len(records), limit))
 
 
-def history_rows(obj, *, limit: int = PAGE_SIZE, offset: int = 0) -> tuple[list[HistoryRow], bool]:
-    page = history_page(obj, limit=limit, offset=offset)
+def history_rows(obj, *, limit: int = PAGE_SIZE, offset: int = 0, user=None) -> tuple[list[HistoryRow], bool]:
+    page = history_page(obj, limit=limit, offset=offset, user=user)
     return page.rows, page.has_more
 
 
@@ -149,5 +159,5 @@ def _panel(request, obj):
     if not has_role(request.user, *roles_for(obj)):
         return None
     # A few more than shown, as saves without changes are left out.
-    rows = history_page(obj, limit=RECENT * 4).rows[:RECENT]
+    rows = history_page(obj, limit=RECENT * 4, user=request.user).rows[:RECENT]
     return {"history_rows": rows, "history_url": history_url(obj)}

@@ -600,3 +600,98 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id}: {self.status_code or self.error}"
+
+
+class CustomField(models.Model):
+    """A field an admin adds to one kind of record (people, deals ...) without code. Its values
+    live in the record's `custom_fields` JSON column under `key`; crm.customfields validates,
+    shows and exports them (one place for every write path: forms, API, import, merge)."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", _("Text")
+        LONG_TEXT = "long_text", _("Long text")
+        INTEGER = "integer", _("Whole number")
+        DECIMAL = "decimal", _("Decimal number")
+        MONEY = "money", _("Amount of money")
+        DATE = "date", _("Date")
+        BOOLEAN = "boolean", _("Yes/no")
+        CHOICE = "choice", _("Choice")
+        MULTIPLE_CHOICE = "multiple_choice", _("Multiple choice")
+        URL = "url", _("Web address")
+        EMAIL = "email", _("Email address")
+        PHONE = "phone", _("Phone number")
+        PERSON = "person", _("Person")
+        ORGANIZATION = "organization", _("Organization")
+        USER = "user", _("User")
+
+    class Model(models.TextChoices):
+        PERSON = "contacts.person", _("People")
+        ORGANIZATION = "contacts.organization", _("Organizations")
+        LEAD = "sales.lead", _("Leads")
+        DEAL = "sales.deal", _("Deals")
+        TICKET = "service.ticket", _("Tickets")
+        APPOINTMENT = "appointments.appointment", _("Appointments")
+
+    model = models.CharField(_("records"), max_length=40, choices=Model.choices)
+    key = models.SlugField(
+        _("key"), max_length=50,
+        help_text=_("The field's name in the API, imports and exports: lower-case letters, digits and underscores."),
+    )
+    type = models.CharField(_("type"), max_length=20, choices=Type.choices, default=Type.TEXT)
+    label_de = models.CharField(_("label (German)"), max_length=100)
+    label_en = models.CharField(_("label (English)"), max_length=100, blank=True)
+    help_text_de = models.CharField(_("help text (German)"), max_length=300, blank=True)
+    help_text_en = models.CharField(_("help text (English)"), max_length=300, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    default = models.JSONField(_("default"), null=True, blank=True)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    group = models.CharField(_("group"), max_length=100, blank=True)
+    order = models.PositiveIntegerField(_("order"), default=100)
+    view_roles = models.JSONField(_("roles that see it"), default=list, blank=True)
+    edit_roles = models.JSONField(_("roles that edit it"), default=list, blank=True)
+    is_personal = models.BooleanField(
+        _("personal data"), default=False,
+        help_text=_("Its values are in a person's data export and are erased with the person."),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["model", "group", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "key"], name="crm_customfield_unique_key",
+                violation_error_message=_("These records already have a field with this key."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("customfield_edit", args=[self.pk])
+
+    @property
+    def label(self) -> str:
+        from django.utils.translation import get_language
+
+        if (get_language() or "de").startswith("en") and self.label_en:
+            return self.label_en
+        return self.label_de
+
+    @property
+    def help_text(self) -> str:
+        from django.utils.translation import get_language
+
+        if (get_language() or "de").startswith("en") and self.help_text_en:
+            return self.help_text_en
+        return self.help_text_de
+
+    def records(self):
+        """The records of the field's kind that hold a value for it."""
+        from django.apps import apps
+
+        return apps.get_model(self.model)._base_manager.filter(custom_fields__has_key=self.key)

@@ -180,6 +180,7 @@ def register_core_fields() -> None:
     from crm.models import (
         ApiToken,
         ChangeEvent,
+        CustomField,
         IdempotencyKey,
         OutgoingEmail,
         OutgoingEmailAttachment,
@@ -192,6 +193,9 @@ def register_core_fields() -> None:
     )
 
     classify(Team, not_personal="name manager members")
+    # The definitions of custom fields are configuration; their values are on the records.
+    classify(CustomField, not_personal="model key type label_de label_en help_text_de help_text_en required default "
+                                       "choices group order view_roles edit_roles is_personal created_at")
     # The log of export and erasure requests names no one: the person's id and a count per app.
     classify(PrivacyRequest, not_personal="kind person_id performed_by performed_at summary")
     # Email to the person is deleted on erasure; email to others that names them is scrubbed.

@@ -10,6 +10,7 @@ from crm.access import role_required
 from crm.api import views as api_views
 from crm.api.exceptions import is_api_request, problem_response
 from crm.breadcrumbs import Crumb
+from crm.customfields import views as customfield_views
 from crm.forms import LoginForm, OutboxPasswordResetForm
 from crm.ratelimit import rate_limit
 from crm.webhooks import views as webhook_views
@@ -41,6 +42,12 @@ urlpatterns = [
     path("email/outgoing/", views.OutgoingEmailListView.as_view(), name="outgoing_email_list"),
     path("email/outgoing/<int:pk>/", views.OutgoingEmailDetailView.as_view(), name="outgoing_email_detail"),
     path("email/outgoing/<int:pk>/resend/", views.outgoing_email_resend, name="outgoing_email_resend"),
+    path("settings/", views.settings_index, name="settings_index"),
+    path("settings/fields/", customfield_views.customfield_list, name="customfield_list"),
+    path("settings/fields/new/", customfield_views.customfield_create, name="customfield_create"),
+    path("settings/fields/<int:pk>/", customfield_views.customfield_edit, name="customfield_edit"),
+    path("settings/fields/<int:pk>/delete/", customfield_views.customfield_delete, name="customfield_delete"),
+    path("settings/fields/<int:pk>/move/", customfield_views.customfield_move, name="customfield_move"),
     path("settings/webhooks/", webhook_views.webhook_list, name="webhook_list"),
     path("settings/webhooks/new/", webhook_views.webhook_create, name="webhook_create"),
     path("settings/webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook_detail"),

@@ -14,7 +14,7 @@ from django.views.generic import DetailView
 from django_otp import login as otp_login
 
 from crm import help as crm_help
-from crm import history, outbox, startpage, twofactor
+from crm import history, outbox, settingspages, startpage, twofactor
 from crm import search as crm_search
 from crm.access import RoleRequiredMixin, role_required
 from crm.breadcrumbs import BreadcrumbMixin, crumb
@@ -29,6 +29,15 @@ from crm.roles import Role, has_role
 def home(request):
     """The start page: what this user's roles need first (tasks today, own records, the team)."""
     return render(request, "crm/home.html", {"widgets": startpage.widgets_for(request.user), "breadcrumbs": []})
+
+
+@role_required()
+def settings_index(request):
+    """The settings pages this user's roles may open, by area (crm.settingspages); 403 when none."""
+    areas = settingspages.areas_for(request.user)
+    if not areas:
+        raise PermissionDenied
+    return render(request, "crm/settings_index.html", {"areas": areas, "breadcrumbs": [crumb(_("Settings"))]})
 
 
 @role_required()
@@ -273,4 +282,4 @@ class RecordHistoryView(RoleRequiredMixin, BreadcrumbMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         offset = int_param(self.request, "offset")
-        return {**super().get_context_data(**kwargs), "history": history.history_page(self.object, offset=offset), "offset": offset}
+        return {**super().get_context_data(**kwargs), "history": history.history_page(self.object, offset=offset, user=self.request.user), "offset": offset}

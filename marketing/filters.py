@@ -1,4 +1,5 @@
 import django_filters
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.filters import CrmFilterSet, SafeModelChoiceFilter, SearchKeyFilter
@@ -11,10 +12,22 @@ class CampaignFilter(CrmFilterSet):
     channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Campaign.Channel.choices, empty_label=_("All"))
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Campaign.Status.choices, empty_label=_("All"))
     owner = SafeModelChoiceFilter(label=_("Owner"), queryset=lambda request=None: marketing_users(), empty_label=_("All"))
+    phase = django_filters.ChoiceFilter(
+        label=_("Running or planned"), method="filter_phase", empty_label=_("All"),
+        choices=[("running", _("Running now")), ("scheduled", _("Starting later"))],
+    )
 
     class Meta:
         model = Campaign
-        fields = ["q", "channel", "status", "owner"]
+        fields = ["q", "channel", "status", "owner", "phase"]
+
+    def filter_phase(self, qs, name, value):
+        """Running or scheduled as of today (Campaign.objects.running / scheduled, as the start page)."""
+        if value == "running":
+            return qs.running(timezone.localdate())
+        if value == "scheduled":
+            return qs.scheduled(timezone.localdate())
+        return qs
 
 
 class SegmentFilter(CrmFilterSet):

@@ -112,6 +112,21 @@ class EmailTemplate(models.Model):
         return reverse("marketing:template_detail", args=[self.pk])
 
 
+class CampaignQuerySet(MarketingQuerySet):
+    def running(self, today):
+        """Campaigns under way: being sent or active and started (or without a start date), and
+        sent ones whose period has not ended yet (their answers are still coming in)."""
+        started = Q(start_date__isnull=True) | Q(start_date__lte=today)
+        return self.filter(
+            Q(status__in=[Campaign.Status.SENDING, Campaign.Status.ACTIVE]) & started
+            | Q(status=Campaign.Status.SENT, end_date__gte=today) & started
+        )
+
+    def scheduled(self, today):
+        """Campaigns planned to start after `today` (drafts and active ones with a later start)."""
+        return self.filter(status__in=[Campaign.Status.DRAFT, Campaign.Status.ACTIVE], start_date__gt=today)
+
+
 class Campaign(SearchIndexedModel):
     class Channel(models.TextChoices):
         EMAIL = "email", _("Email")
@@ -164,7 +179,7 @@ class Campaign(SearchIndexedModel):
     history = HistoricalRecords(
         excluded_fields=["search_key", "updated_at", "sent_subject", "sent_html", "sent_text", "links", "sent_language"]
     )
-    objects = MarketingQuerySet.as_manager()
+    objects = CampaignQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("campaign")
@@ -519,6 +534,8 @@ class WebFormSubmission(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["form", "-created_at"], name="submission_form_idx"),
+            # The newest entries of all forms (the marketing start page).
+            models.Index(fields=["-created_at", "-id"], name="submission_created_idx"),
             models.Index(fields=["person", "-created_at"], name="submission_person_idx"),
         ]
 

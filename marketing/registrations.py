@@ -1,11 +1,13 @@
-"""Plugs marketing into the shared machinery of crm/ (navigation, search, timeline, record pages)."""
+"""Plugs marketing into the shared machinery of crm/ (navigation, search, timeline, start page, record pages)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from crm import navigation, recordpage, timeline
+from crm import navigation, recordpage, startpage, timeline
 from crm import search as crm_search
 from crm.navigation import NavItem
 from crm.recordpage import Panel
+from crm.roles import Role
+from crm.startpage import Widget
 
 
 def _person_panel(request, person):
@@ -38,7 +40,19 @@ def register_all() -> None:
     for provider in search.PROVIDERS:
         crm_search.register(provider)
     timeline.register(marketing_entries, kind="campaign", label=_("Campaigns"), order=40)
+    register_start_page()
     recordpage.register_panel(Panel("marketing.consent", "contacts.person", "marketing/partials/person_panel.html", context=_person_panel, order=50))
+
+
+def register_start_page() -> None:
+    from marketing import startpage as widgets
+
+    marketing = (Role.MARKETING,)
+    startpage.register(Widget("marketing.campaigns", "marketing/widgets/campaigns.html", widgets.campaigns, order=11, roles=marketing))
+    startpage.register(
+        Widget("marketing.consent_growth", "marketing/widgets/consent_growth.html", widgets.consent_growth, order=12, roles=marketing)
+    )
+    startpage.register(Widget("marketing.form_leads", "marketing/widgets/form_leads.html", widgets.form_leads, order=13, roles=marketing))
 
 
 def register_addressbook_segments() -> None:

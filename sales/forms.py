@@ -1,15 +1,20 @@
 """Forms of the sales app: they validate and convert; workflows live in services."""
 
+from datetime import date
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.forms import inlineformset_factory
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Organization, Person
+from crm.customfields import CustomFieldsFormMixin
 from crm.forms import SafeModelChoiceField
-from crm.roles import Role
+from crm.models import managed_user_ids
+from crm.roles import Role, has_role
 from crm.widgets import AutocompleteModelChoiceField
-from sales.models import Deal, DealContact, Lead, LineItem, Product, Stage, Territory
+from sales.models import Deal, DealContact, Lead, LineItem, Pipeline, Product, Quota, Stage, Territory, TerritoryRule
 
 
 def sales_users():
@@ -44,7 +49,7 @@ def open_stages():
     )
 
 
-class DealForm(forms.ModelForm):
+class DealForm(CustomFieldsFormMixin, forms.ModelForm):
     stage = StageChoiceField(label=_("Pipeline and stage"), queryset=open_stages())
     organization = AutocompleteModelChoiceField(
         Organization.objects.all(), url_name="contacts:organization_autocomplete", label=_("Organization"), required=False
@@ -82,6 +87,7 @@ class DealForm(forms.ModelForm):
             del self.fields["stage"]
         if not self.instance.pk and user is not None and "owner" not in self.initial:
             self.initial["owner"] = user.pk
+        self.add_custom_fields(user)
 
     def clean(self):
         cleaned = super().clean()
@@ -178,7 +184,7 @@ class TaskForm(forms.Form):
     )
 
 
-class LeadForm(forms.ModelForm):
+class LeadForm(CustomFieldsFormMixin, forms.ModelForm):
     owner = UserChoiceField(label=_("Owner"), queryset=sales_users(), required=False)
 
     class Meta:
@@ -192,6 +198,7 @@ class LeadForm(forms.ModelForm):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [c for c in Lead.Status.choices if c[0] != Lead.Status.CONVERTED]
+        self.add_custom_fields(user)
 
 
 class LeadConvertForm(forms.Form):
@@ -223,3 +230,151 @@ class LeadConvertForm(forms.Form):
 
 class ReassignForm(forms.Form):
     new_owner = UserChoiceField(label=_("New owner"), queryset=sales_users())
+
+
+# --- settings: pipelines, stages, territories, quotas -----------------------------------------
+
+
+class PipelineForm(forms.ModelForm):
+    class Meta:
+        model = Pipeline
+        fields = ["name", "stale_after_days", "position", "is_active"]
+        help_texts = {
+            "stale_after_days": _("A deal without activity for this many days shows as stale on the board."),
+            "position": _("Pipelines are listed by this number, smallest first."),
+        }
+
+
+class StageForm(forms.ModelForm):
+    kind = forms.ChoiceField(
+        label=_("kind"), choices=[("open", _("Open")), ("won", _("Won")), ("lost", _("Lost"))], initial="open",
+        help_text=_("Deals entering a won or lost stage are closed."),
+    )
+
+    class Meta:
+        model = Stage
+        fields = ["name", "probability"]
+        labels = {"probability": _("Probability (%)")}
+        help_texts = {"probability": _("Deals entering the stage get this probability unless set by hand.")}
+
+    def __init__(self, *args, pipeline, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.pipeline = pipeline
+        if self.instance.pk:
+            self.fields["kind"].initial = self.instance.kind
+            if self.instance.deals.exists():
+                self.fields["kind"].disabled = True
+                self.fields["kind"].help_text = _("The stage holds deals: its kind stays as it is.")
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind", "open")
+        self.instance.is_won, self.instance.is_lost = kind == "won", kind == "lost"
+        # The form has no pipeline field, so Django leaves the pipeline's unique names unchecked.
+        name = data.get("name")
+        if name and Stage.objects.filter(pipeline=self.instance.pipeline, name=name).exclude(pk=self.instance.pk).exists():
+            self.add_error("name", _("This pipeline already has a stage of this name."))
+        return data
+
+    def save(self, commit=True):
+        if self.instance._state.adding:
+            last = Stage.objects.filter(pipeline=self.instance.pipeline).order_by("-order").values_list("order", flat=True).first()
+            self.instance.order = 0 if last is None else last + 1
+        return super().save(commit)
+
+
+class StageDeleteForm(forms.Form):
+    move_to = StageChoiceField(
+        label=_("Move its deals to"), queryset=Stage.objects.none(), required=False, empty_label=_("Choose a stage"),
+    )
+
+    def __init__(self, *args, stage, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["move_to"].queryset = (
+            Stage.objects.filter(pipeline_id=stage.pipeline_id, is_won=stage.is_won, is_lost=stage.is_lost)
+            .exclude(pk=stage.pk).select_related("pipeline").order_by("order", "pk")
+        )
+
+
+class TerritoryForm(forms.ModelForm):
+    manager = UserChoiceField(label=_("manager"), queryset=get_user_model().objects.none())
+    reps = forms.ModelMultipleChoiceField(
+        label=_("reps"), queryset=get_user_model().objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("New leads and organizations of the territory go to these reps in turn."),
+    )
+
+    class Meta:
+        model = Territory
+        fields = ["name", "priority", "manager", "reps", "is_active"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = sales_users()
+        if not has_role(user, Role.ADMIN):
+            people = people.filter(pk__in=managed_user_ids(user))
+            self.fields["manager"].help_text = _("You or a member of a team you lead.")
+        self.fields["manager"].queryset = people
+        self.fields["reps"].queryset = people
+        self.fields["reps"].label_from_instance = lambda u: u.get_full_name() or u.username
+        if not self.instance.pk and not self.is_bound:
+            self.initial["manager"] = user.pk
+
+
+TerritoryRuleFormSet = inlineformset_factory(
+    Territory, TerritoryRule, fields=["country", "postal_code_from", "postal_code_to", "industry"], extra=2, can_delete=True,
+)
+
+
+class TerritoryDeleteForm(forms.Form):
+    move_to = forms.ModelChoiceField(
+        label=_("Move its leads and deals to"), queryset=Territory.objects.none(), required=False,
+        empty_label=_("No territory"),
+    )
+
+    def __init__(self, *args, territory, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["move_to"].queryset = Territory.objects.editable_by(user).exclude(pk=territory.pk)
+
+
+class QuotaPeriodForm(forms.Form):
+    """Which period the quota grid shows: month or quarter, and which one (a year back to a year ahead)."""
+
+    period = forms.ChoiceField(label=_("period"), choices=Quota.Period.choices, initial=Quota.Period.MONTH)
+    start = forms.TypedChoiceField(label=_("period start"), coerce=date.fromisoformat)
+
+    def __init__(self, data=None, *, starts, **kwargs):
+        super().__init__(data, **kwargs)
+        period = self.data.get("period") if data else self.initial.get("period")
+        quarter = period == Quota.Period.QUARTER
+        self.fields["start"].choices = [
+            (day.isoformat(), f"Q{(day.month - 1) // 3 + 1} {day.year}" if quarter else formats.date_format(day, "YEAR_MONTH_FORMAT"))
+            for day in starts
+        ]
+
+
+class AmountField(forms.DecimalField):
+    """An amount as people type it in their language: "12.500,50" in German, "12,500.50" in
+    English. Django's own localized field reads a German "12.500" as 12.5."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            text = value.strip().replace(" ", "").replace("\u00a0", "")
+            decimal, thousand = formats.get_format("DECIMAL_SEPARATOR"), formats.get_format("THOUSAND_SEPARATOR")
+            if thousand and thousand != decimal:
+                text = text.replace(thousand, "")
+            value = text.replace(decimal, ".")
+        return super().to_python(value)
+
+
+class QuotaGridForm(forms.Form):
+    """One amount per rep; an empty box removes the rep's quota for the period."""
+
+    def __init__(self, *args, reps, **kwargs):
+        super().__init__(*args, **kwargs)
+        for rep in reps:
+            self.fields[f"amount_{rep.pk}"] = AmountField(
+                label=rep.get_full_name() or rep.username, required=False, min_value=0, max_digits=14, decimal_places=2,
+            )
+
+    def amounts(self) -> dict:
+        return {int(name.removeprefix("amount_")): value for name, value in self.cleaned_data.items()}

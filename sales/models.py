@@ -150,6 +150,8 @@ class Pipeline(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(3650)],
     )
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("pipeline")
         verbose_name_plural = _("pipelines")
@@ -160,6 +162,9 @@ class Pipeline(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("sales:board") + f"?pipeline={self.pk}"
+
+    def get_settings_url(self) -> str:
+        return reverse("sales:pipeline_update", args=[self.pk])
 
     def first_stage(self):
         return self.stages.filter(is_won=False, is_lost=False).order_by("order", "pk").first()
@@ -174,6 +179,8 @@ class Stage(models.Model):
     )
     is_won = models.BooleanField(_("won stage"), default=False)
     is_lost = models.BooleanField(_("lost stage"), default=False)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("stage")
@@ -203,6 +210,14 @@ class Stage(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.is_won or self.is_lost
+
+    @property
+    def kind(self) -> str:
+        """open, won or lost: deals move on deletion only to a stage of the same kind."""
+        return "won" if self.is_won else "lost" if self.is_lost else "open"
+
+    def get_absolute_url(self) -> str:
+        return reverse("sales:pipeline_update", args=[self.pipeline_id]) + f"#stage-{self.pk}"
 
 
 class Product(ExternalIdModel, SearchIndexedModel):
@@ -277,6 +292,20 @@ class PriceListItem(models.Model):
         return f"{self.product_id}: {self.unit_price}"
 
 
+class TerritoryQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.all() if has_role(user, Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP) else self.none()
+
+    def editable_by(self, user):
+        """Admins change every territory; a sales manager the territories they or a member of a
+        team they lead manage (their own team's)."""
+        if has_role(user, Role.ADMIN):
+            return self.all()
+        if not has_role(user, Role.SALES_MANAGER):
+            return self.none()
+        return self.filter(manager_id__in=managed_user_ids(user))
+
+
 class Territory(models.Model):
     """A sales area. New leads and organizations matching one of its rules get one of its reps,
     in turn (round-robin)."""
@@ -296,6 +325,9 @@ class Territory(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
     )
     is_active = models.BooleanField(_("active"), default=True)
+
+    objects = TerritoryQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["last_assigned"])
 
     class Meta:
         verbose_name = _("territory")
@@ -317,6 +349,8 @@ class TerritoryRule(models.Model):
     postal_code_from = models.CharField(_("postal code from"), max_length=12, blank=True)
     postal_code_to = models.CharField(_("postal code to"), max_length=12, blank=True)
     industry = models.CharField(_("industry"), max_length=30, choices=Organization.Industry.choices, blank=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("territory rule")
@@ -431,6 +465,7 @@ class Lead(ChangeFeedModel, SearchIndexedModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)  # crm.customfields
     history = HistoricalRecords(excluded_fields=["search_key", "updated_at"])
     objects = LeadQuerySet.as_manager()
 
@@ -584,6 +619,7 @@ class Deal(ChangeFeedModel, ExternalIdModel, SearchIndexedModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)  # crm.customfields
     history = HistoricalRecords(excluded_fields=["search_key", "updated_at", "last_activity_at", "converted_amount"])
     objects = DealQuerySet.as_manager()
     money_fields = ("amount",)  # in `currency` (crm.history shows them as money)
@@ -828,6 +864,16 @@ class StageChange(models.Model):
         return self.duration.days
 
 
+class QuotaQuerySet(models.QuerySet):
+    def editable_by(self, user):
+        """Admins set every quota; a sales manager those of the members of the teams they lead."""
+        if has_role(user, Role.ADMIN):
+            return self.all()
+        if not has_role(user, Role.SALES_MANAGER):
+            return self.none()
+        return self.filter(user_id__in=managed_user_ids(user) - {user.pk})
+
+
 class Quota(models.Model):
     class Period(models.TextChoices):
         MONTH = "month", _("Month")
@@ -839,6 +885,9 @@ class Quota(models.Model):
     period = models.CharField(_("period"), max_length=10, choices=Period.choices, default=Period.MONTH)
     period_start = models.DateField(_("period start"))
     amount = models.DecimalField(_("quota"), validators=[MinValueValidator(0)], **MONEY)
+
+    objects = QuotaQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("quota")

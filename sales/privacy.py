@@ -12,7 +12,7 @@ Activities about deals are the contacts provider's.
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from crm import changefeed, privacy
+from crm import changefeed, customfields, privacy
 from crm.privacy import classify, emails, identifiers, plain, scrub
 from crm.text import index_text
 from sales.models import (
@@ -37,7 +37,7 @@ from sales.models import (
 
 classify(
     Lead,
-    personal="first_name last_name email phone company position postal_code city note utm",
+    personal="first_name last_name email phone company position postal_code city note utm custom_fields",
     derived="search_key",
     not_personal="country industry source campaign_code status disqualify_reason rating owner territory "
                  "converted_person converted_organization converted_deal converted_at created_at updated_at",
@@ -45,6 +45,8 @@ classify(
 classify(
     Deal,
     mentions="name next_step close_note competitor",
+    # The person's deals lose the values of custom fields marked as personal data on erasure.
+    personal="custom_fields",
     derived="search_key",
     not_personal="pipeline stage organization owner territory amount currency converted_amount expected_close_date "
                  "probability probability_overridden forecast_category source campaign_code status lost_reason closed_at "
@@ -69,7 +71,7 @@ classify(AutomationRule, not_personal="name is_active trigger stage lead_status 
 classify(AutomationRun, not_personal="rule event_key deal lead status message started_at finished_at")
 
 LEAD_FIELDS = [
-    *privacy.personal_fields(Lead),
+    *(f for f in privacy.personal_fields(Lead) if f != "custom_fields"),
     "country", "industry", "source", "campaign_code", "status", "rating", "created_at", "converted_at",
 ]
 DEAL_TEXT_FIELDS = list(privacy.classification(Deal).mentions)
@@ -85,11 +87,13 @@ def _leads(person):
 
 def export_person(person) -> list[dict]:
     data = [
-        {"type": "lead", **{field: plain(getattr(lead, field)) for field in LEAD_FIELDS}}
+        {"type": "lead", **{field: plain(getattr(lead, field)) for field in LEAD_FIELDS},
+         "custom_fields": customfields.personal_export(Lead, lead.custom_fields)}
         for lead in _leads(person)
     ]
     data += [
-        {"type": "deal_role", "deal": link.deal.name, "role": link.role, "deal_status": link.deal.status}
+        {"type": "deal_role", "deal": link.deal.name, "role": link.role, "deal_status": link.deal.status,
+         "custom_fields": customfields.personal_export(Deal, link.deal.custom_fields, personal_only=True)}
         for link in DealContact.objects.filter(person=person).select_related("deal").order_by("pk")
     ]
     return data
@@ -98,8 +102,9 @@ def export_person(person) -> list[dict]:
 def erase_person(person) -> int:
     needles = identifiers(person)
     lead_ids = list(_leads(person).values_list("pk", flat=True))
+    customfields.erase_personal(Lead.objects.filter(pk__in=lead_ids))
     touched = Lead.objects.filter(pk__in=lead_ids).update(
-        **privacy.emptied(Lead, [f for f in privacy.personal_fields(Lead) if f != "last_name"]),
+        **privacy.emptied(Lead, [f for f in privacy.personal_fields(Lead) if f not in ("last_name", "custom_fields")]),
         last_name=_("Erased person"), search_key=index_text(_("Erased person")),
     )
     changefeed.record_updated_ids(Lead, lead_ids)  # a mirror reads them again, emptied
@@ -118,6 +123,8 @@ def erase_person(person) -> int:
             Deal.objects.filter(pk=deal.pk).update(search_key=deal.search_key, **changed)
             changefeed.record_updated_ids(Deal, [deal.pk])
             touched += 1
+    touched += customfields.erase_personal(Deal.objects.filter(pk__in=deal_ids))
+    customfields.erase_personal(Deal.history.filter(id__in=deal_ids), Deal)
     for row in Deal.history.filter(id__in=deal_ids):
         changed = {f: scrub(getattr(row, f), needles) for f in DEAL_TEXT_FIELDS}
         if any(changed[f] != getattr(row, f) for f in DEAL_TEXT_FIELDS):

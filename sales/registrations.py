@@ -25,6 +25,7 @@ def register_all() -> None:
     imports.register()
     register_change_feed()
     register_webhooks()
+    register_settings()
 
     navigation.register(NavItem(_("Leads"), "sales:lead_list", order=40, icon="person-plus", section="sales:lead_", roles=SALES_ROLES))
     navigation.register(NavItem(_("Deals"), "sales:deal_list", order=45, icon="briefcase", section="sales:deal_", roles=SALES_ROLES))
@@ -35,6 +36,12 @@ def register_all() -> None:
     timeline.register(stage_change_entries, kind="deal", label=_("Deals"), order=20)
     startpage.register(Widget("sales.stale_deals", "sales/widgets/stale_deals.html", widgets.my_stale_deals, order=12, roles=SALES_ROLES))
     startpage.register(Widget("sales.new_leads", "sales/widgets/new_leads.html", widgets.my_new_leads, order=13, roles=SALES_ROLES))
+    startpage.register(
+        Widget("sales.team_pipeline", "sales/widgets/team_pipeline.html", widgets.team_pipeline, order=16, roles=(Role.SALES_MANAGER,))
+    )
+    startpage.register(
+        Widget("sales.team_forecast", "sales/widgets/team_forecast.html", widgets.team_forecast, order=17, roles=(Role.SALES_MANAGER,))
+    )
     for model in ("contacts.person", "contacts.organization"):
         recordpage.register_action(
             recordpage.Action(f"sales.new_deal.{model}", model, _("New deal"), url=pages.new_deal_url, icon="briefcase", order=20)
@@ -81,3 +88,27 @@ def register_webhooks() -> None:
 
     webhooks.register_kind("lead", lead)
     webhooks.register_kind("deal", deal)
+
+
+def register_settings() -> None:
+    """The settings hub's sales entries (the pages check the same roles)."""
+    from crm import settingspages
+    from crm.settingspages import SettingsEntry
+
+    setup = (Role.ADMIN, Role.SALES_MANAGER)
+    area = _("Sales")
+    settingspages.register(SettingsEntry(
+        "sales.pipelines", area, _("Pipelines and stages"),
+        _("The steps a deal goes through, their order, default probabilities and when a deal counts as stale."),
+        "sales:pipeline_list", roles=setup, order=100, icon="kanban",
+    ))
+    settingspages.register(SettingsEntry(
+        "sales.territories", area, _("Territories"),
+        _("Sales areas with their assignment rules and reps; managers set up their own team's."),
+        "sales:territory_list", roles=setup, order=110, icon="geo-alt",
+    ))
+    settingspages.register(SettingsEntry(
+        "sales.quotas", area, _("Quotas"),
+        _("Targets per rep and month or quarter, entered in one grid."),
+        "sales:quota_grid", roles=setup, order=120, icon="bullseye",
+    ))

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from simple_history.utils import bulk_update_with_history
 
 from crm import changefeed, webhooks
+from crm.models import Team, managed_user_ids
 from crm.money import company_currency
+from crm.roles import Role, has_role
 from sales import money
-from sales.models import Deal, Lead, Stage, StageChange, Territory
+from sales.models import Deal, Lead, Pipeline, Quota, Stage, StageChange, Territory
 
 ZERO = Decimal("0.00")
 
@@ -335,6 +340,24 @@ def period_bounds(*, period: str, day) -> tuple:
     return start, end
 
 
+def forecast_user_ids(user, *, team_id: int = 0) -> set[int]:
+    """Whose figures this user may see: admins everyone in sales, managers their teams, reps themselves."""
+    if has_role(user, Role.ADMIN):
+        if team_id:
+            return set(Team.members.through.objects.filter(team_id=team_id).values_list("user_id", flat=True))
+        return set(
+            get_user_model()
+            .objects.filter(is_active=True, groups__name__in=[Role.SALES_MANAGER, Role.SALES_REP])
+            .values_list("pk", flat=True)
+        )
+    if has_role(user, Role.SALES_MANAGER):
+        ids = managed_user_ids(user)
+        if team_id:
+            ids = ids & set(Team.members.through.objects.filter(team_id=team_id, team__manager=user).values_list("user_id", flat=True))
+        return set(ids)
+    return {user.pk}
+
+
 def forecast(*, user_ids, period: str, day, territory_id: int | None = None) -> dict:
     """Forecast per rep for the month or quarter containing `day`, and the total.
 
@@ -348,7 +371,6 @@ def forecast(*, user_ids, period: str, day, territory_id: int | None = None) -> 
     Amounts are in the company currency: each deal converted at the rate valid on its close date
     (sales.money); quotas are in the company currency. Two queries for the deals and the quotas,
     whatever the number of reps."""
-    from django.contrib.auth import get_user_model
 
     from sales.models import Quota
 
@@ -572,3 +594,174 @@ def organization_assign_owner(*, organization) -> None:
         if type(organization).objects.filter(pk=organization.pk, owner__isnull=True).update(owner=owner):
             changefeed.record_updated(organization)
         organization.owner = owner
+
+
+# --- settings: pipelines and stages, territories, quotas --------------------------------------
+
+
+class SetupRefused(ValidationError):
+    """A settings change the rules do not allow; the page shows the message."""
+
+
+@transaction.atomic
+def pipeline_delete(*, pipeline: Pipeline) -> None:
+    """Delete a pipeline with its stages; refused while it holds deals (they would have nowhere to go)."""
+    pipeline = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+    count = Deal.objects.filter(pipeline=pipeline).count()
+    if count:
+        raise SetupRefused(ngettext(
+            "The pipeline holds %(count)d deal. Move it to another pipeline or delete it first.",
+            "The pipeline holds %(count)d deals. Move them to another pipeline or delete them first.", count,
+        ) % {"count": count})
+    pipeline.delete()
+
+
+@transaction.atomic
+def stages_reorder(*, pipeline: Pipeline, stage_ids: list[int]) -> None:
+    """Give the pipeline's stages the order of `stage_ids` (all of them, each once); the board
+    shows them in that order. Only stages whose position changes are saved (and recorded)."""
+    Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+    stages = {stage.pk: stage for stage in Stage.objects.filter(pipeline=pipeline)}
+    if sorted(stage_ids) != sorted(stages):
+        raise SetupRefused(_("The order lists other stages than this pipeline has; reload the page and try again."))
+    for order, pk in enumerate(stage_ids):
+        stage = stages[pk]
+        if stage.order != order:
+            stage.order = order
+            stage.save(update_fields=["order"])
+
+
+def stage_shift(*, stage: Stage, step: int) -> None:
+    """Move a stage one place up (-1) or down (+1), the keyboard twin of dragging it."""
+    ids = list(Stage.objects.filter(pipeline_id=stage.pipeline_id).order_by("order", "pk").values_list("pk", flat=True))
+    index = ids.index(stage.pk)
+    target = index + step
+    if 0 <= target < len(ids):
+        ids[index], ids[target] = ids[target], ids[index]
+        stages_reorder(pipeline=stage.pipeline, stage_ids=ids)
+
+
+@transaction.atomic
+def stage_delete(*, stage: Stage, user, move_to: Stage | None = None) -> int:
+    """Delete a stage; its deals first go to `move_to`, a stage of the same pipeline and of the
+    same kind (open, won or lost), so that no deal opens or closes because a stage went away.
+    Open deals move as on the board (stage change recorded, probability follows the stage, the
+    stage's automation rules run); closed deals keep their outcome and date. Returns how many moved.
+    The last stage of a pipeline stays."""
+    Pipeline.objects.select_for_update().get(pk=stage.pipeline_id)
+    stage = Stage.objects.get(pk=stage.pk)
+    if Stage.objects.filter(pipeline_id=stage.pipeline_id).count() <= 1:
+        raise SetupRefused(_("A pipeline needs at least one stage: this is its last. Delete the pipeline instead."))
+    deals = list(Deal.objects.select_for_update().filter(stage=stage).order_by("pk"))
+    if deals:
+        if move_to is None:
+            raise SetupRefused({"move_to": _("Choose the stage its deals move to.")})
+        if move_to.pipeline_id != stage.pipeline_id or move_to.pk == stage.pk:
+            raise SetupRefused({"move_to": _("Choose another stage of the same pipeline.")})
+        if move_to.kind != stage.kind:
+            raise SetupRefused({"move_to": _(
+                "Deals of an open stage go to an open stage, of a won stage to a won stage, of a lost stage to a lost stage."
+            )})
+    now = timezone.now()
+    reason = _("Stage “%(stage)s” deleted") % {"stage": stage.name}
+    for deal in deals:
+        deal._change_reason = reason
+        if deal.is_open:
+            _enter_stage(deal=deal, stage=move_to, user=user, now=now)
+            deal.save()
+            _after_stage_entered(deal)
+            _emit_stage(deal)
+        else:
+            StageChange.objects.filter(deal=deal, left_at__isnull=True).update(left_at=now)
+            StageChange.objects.create(deal=deal, from_stage_id=deal.stage_id, to_stage=move_to, changed_at=now, changed_by=user)
+            deal.stage = move_to
+            deal.save()
+    stage.delete()
+    return len(deals)
+
+
+@transaction.atomic
+def territory_delete(*, territory: Territory, user, move_to: Territory | None = None) -> int:
+    """Delete a territory; its leads and deals go to `move_to`, or keep no territory when it is
+    None. Each change is recorded in their history. Returns how many records were moved."""
+    territory = Territory.objects.select_for_update().get(pk=territory.pk)
+    if move_to is not None and move_to.pk == territory.pk:
+        raise SetupRefused({"move_to": _("Choose another territory.")})
+    reason = _("Territory “%(territory)s” deleted") % {"territory": territory.name}
+    moved = 0
+    for model in (Lead, Deal):
+        records = list(model.objects.select_for_update().filter(territory=territory))
+        for record in records:
+            record.territory = move_to
+        if records:
+            bulk_update_with_history(records, model, ["territory"], default_user=user, default_change_reason=reason)
+            changefeed.record_updated_ids(model, [r.pk for r in records])
+        moved += len(records)
+    territory.delete()
+    return moved
+
+
+def quota_reps(*, user):
+    """The people whose quotas `user` sets: for admins everyone in sales, for a sales manager the
+    members of the teams they lead (not themselves)."""
+    from django.contrib.auth import get_user_model
+
+    from crm.models import managed_user_ids
+    from crm.roles import Role, has_role
+
+    users = get_user_model().objects.filter(is_active=True, groups__name__in=[Role.SALES_REP, Role.SALES_MANAGER]).distinct()
+    if not has_role(user, Role.ADMIN):
+        users = users.filter(pk__in=managed_user_ids(user) - {user.pk}) if has_role(user, Role.SALES_MANAGER) else users.none()
+    return users.order_by("last_name", "first_name", "username")
+
+
+def previous_period_start(*, period: str, start):
+    months = 3 if period == Quota.Period.QUARTER else 1
+    month = start.month - months
+    return start.replace(year=start.year + (month - 1) // 12, month=(month - 1) % 12 + 1)
+
+
+def next_period_start(*, period: str, start):
+    months = 3 if period == Quota.Period.QUARTER else 1
+    month = start.month + months
+    return start.replace(year=start.year + (month - 1) // 12, month=(month - 1) % 12 + 1)
+
+
+@transaction.atomic
+def quotas_save(*, user, period: str, period_start, amounts: dict) -> int:
+    """Set the quotas of one period: `amounts` maps rep ids to an amount, or None to remove the
+    rep's quota. Only reps `user` may set quotas for; one transaction. Returns how many changed."""
+    allowed = set(quota_reps(user=user).filter(pk__in=list(amounts)).values_list("pk", flat=True))
+    if set(amounts) - allowed:
+        raise PermissionDenied
+    existing = {q.user_id: q for q in Quota.objects.select_for_update().filter(period=period, period_start=period_start, user_id__in=allowed)}
+    changed = 0
+    for rep_id, amount in amounts.items():
+        quota = existing.get(rep_id)
+        if amount is None:
+            if quota is not None:
+                quota.delete()
+                changed += 1
+        elif quota is None:
+            quota = Quota(user_id=rep_id, period=period, period_start=period_start, amount=amount)
+            quota.full_clean()
+            quota.save()
+            changed += 1
+        elif quota.amount != amount:
+            quota.amount = amount
+            quota.save(update_fields=["amount"])
+            changed += 1
+    return changed
+
+
+def quotas_copy_previous(*, user, period: str, period_start) -> int:
+    """Give every rep of `user` without a quota in this period the quota of the period before.
+    Quotas already set stay. Returns how many were copied."""
+    reps = list(quota_reps(user=user).values_list("pk", flat=True))
+    before = previous_period_start(period=period, start=period_start)
+    taken = set(Quota.objects.filter(period=period, period_start=period_start, user_id__in=reps).values_list("user_id", flat=True))
+    amounts = dict(
+        Quota.objects.filter(period=period, period_start=before, user_id__in=reps).exclude(user_id__in=taken)
+        .values_list("user_id", "amount")
+    )
+    return quotas_save(user=user, period=period, period_start=period_start, amounts=amounts) if amounts else 0

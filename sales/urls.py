@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sales.views import board, deals, forecast, leads, territories
+from sales.views import board, deals, forecast, leads, settings, territories
 
 app_name = "sales"
 
@@ -31,4 +31,17 @@ urlpatterns = [
     path("leads/<int:pk>/tasks/", leads.lead_task_add, name="lead_task_add"),
     path("reassign/", leads.reassign, name="reassign"),
     path("territories/", territories.territory_list, name="territory_list"),
+    path("territories/new/", settings.territory_create, name="territory_create"),
+    path("territories/<int:pk>/edit/", settings.territory_update, name="territory_update"),
+    path("territories/<int:pk>/delete/", settings.territory_delete, name="territory_delete"),
+    path("pipelines/", settings.pipeline_list, name="pipeline_list"),
+    path("pipelines/new/", settings.pipeline_create, name="pipeline_create"),
+    path("pipelines/<int:pk>/", settings.pipeline_update, name="pipeline_update"),
+    path("pipelines/<int:pk>/delete/", settings.pipeline_delete, name="pipeline_delete"),
+    path("pipelines/<int:pk>/stages/", settings.stage_create, name="stage_create"),
+    path("pipelines/<int:pk>/stages/order/", settings.stage_reorder, name="stage_reorder"),
+    path("stages/<int:pk>/", settings.stage_update, name="stage_update"),
+    path("stages/<int:pk>/move/", settings.stage_move, name="stage_move"),
+    path("stages/<int:pk>/delete/", settings.stage_delete, name="stage_delete"),
+    path("quotas/", settings.quota_grid, name="quota_grid"),
 ]

@@ -55,8 +55,8 @@ class TicketFilter(CrmFilterSet):
     # makes the database sort every matching row).
     status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=Ticket.Status.choices, distinct=False)
     priority = django_filters.ChoiceFilter(label=_("Priority"), choices=Ticket.Priority.choices)
-    category = django_filters.ModelChoiceFilter(label=_("Category"), queryset=Category.objects.all())
-    team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=ServiceTeam.objects.all())
+    category = SafeModelChoiceFilter(label=_("Category"), queryset=Category.objects.all())
+    team = SafeModelChoiceFilter(label=_("Team"), queryset=ServiceTeam.objects.all())
     assignee = SafeModelChoiceFilter(label=_("Assignee"), queryset=_service_users, null_label=_("(nobody)"),
                                      empty_label=_("All"))
     channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Ticket.Channel.choices)
@@ -81,6 +81,10 @@ class TicketFilter(CrmFilterSet):
         label=_("First response until"), field_name="first_responded_at", lookup_expr="lt", widget=_date_input())
     resolved_from = DayRangeFilter(label=_("Resolved from"), field_name="resolved_at", lookup_expr="gte", widget=_date_input())
     resolved_to = DayRangeFilter(label=_("Resolved until"), field_name="resolved_at", lookup_expr="lt", widget=_date_input())
+    due = django_filters.ChoiceFilter(
+        label=_("SLA now"), method="filter_due", empty_label=_("All"),
+        choices=[("breached", _("Overdue")), ("due_soon", _("Due soon"))],
+    )
     sla = django_filters.MultipleChoiceFilter(
         label=_("SLA"), method="filter_sla", widget=forms.CheckboxSelectMultiple,
         choices=[("response_met", _("First response in time")), ("response_missed", _("First response late")),
@@ -92,7 +96,7 @@ class TicketFilter(CrmFilterSet):
         fields = [
             "scope", "q", "status", "priority", "category", "team", "assignee", "channel", "tag", "is_complaint",
             "complaint_cause", "created_from", "created_to", "age_min_days", "age_max_days", "responded_from",
-            "responded_to", "resolved_from", "resolved_to", "sla",
+            "responded_to", "resolved_from", "resolved_to", "due", "sla",
         ]
 
     def keep_queue(self, qs, name, value):
@@ -109,6 +113,14 @@ class TicketFilter(CrmFilterSet):
             return qs
         cutoff = timezone.now() - timedelta(days=float(value))
         return qs.filter(created_at__lte=cutoff) if name == "age_min_days" else qs.filter(created_at__gt=cutoff)
+
+    def filter_due(self, qs, name, value):
+        """Open tickets whose running SLA target is overdue or due soon (as the start page shows them)."""
+        if value == "breached":
+            return qs.sla_breached(timezone.now())
+        if value == "due_soon":
+            return qs.sla_due_soon(timezone.now())
+        return qs
 
     def filter_sla(self, qs, name, value):
         """Tickets with any of the chosen SLA outcomes (service.models.sla_outcomes)."""

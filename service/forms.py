@@ -3,6 +3,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Person
+from crm.customfields import CustomFieldsFormMixin
+from crm.forms import SafeModelChoiceField
 from crm.roles import SERVICE_ROLES, Role
 from crm.widgets import AutocompleteModelChoiceField
 from sales.models import Deal
@@ -32,7 +34,7 @@ class TicketCreateForm(forms.ModelForm):
         self.fields["person"].queryset = Person.objects.visible_to(user)
 
 
-class TicketForm(forms.ModelForm):
+class TicketForm(CustomFieldsFormMixin, forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
     related_deal = AutocompleteModelChoiceField(
         Deal.objects.none(), url_name="sales:deal_autocomplete", label=_("Related deal"), required=False,
@@ -55,6 +57,7 @@ class TicketForm(forms.ModelForm):
         linked = Q(pk=self.instance.related_deal_id) if self.instance.related_deal_id else Q(pk__in=[])
         field.queryset = Deal.objects.filter(Q(pk__in=visible.values("pk")) | linked)
         field.widget.queryset = visible
+        self.add_custom_fields(user)
 
     def clean(self):
         data = super().clean()
@@ -81,7 +84,7 @@ class ReplyForm(forms.Form):
 
 class BulkForm(forms.Form):
     tickets = forms.ModelMultipleChoiceField(Ticket.objects.none())
-    assignee = forms.ModelChoiceField(None, required=False, label=_("Assign to"))
+    assignee = SafeModelChoiceField(None, required=False, label=_("Assign to"))
     status = forms.ChoiceField(choices=[("", "–"), *Ticket.Status.choices], required=False, label=_("Status"))
     priority = forms.ChoiceField(choices=[("", "–"), *Ticket.Priority.choices], required=False, label=_("Priority"))
 

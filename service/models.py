@@ -7,7 +7,7 @@ tickets of their teams and those assigned to them; sales roles read the tickets 
 they or their team own. Service staff with access change a ticket; sales only reads.
 """
 
-from datetime import time
+from datetime import time, timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -232,6 +232,17 @@ class SLAPolicy(models.Model):
 
 
 OPEN_TICKET = ~Q(status__in=["resolved", "closed"])
+# A running SLA target this close to its due time is "due soon" (Ticket.sla_state, the start page).
+SLA_DUE_SOON = timedelta(hours=2)
+
+
+def current_due_condition(**lookups) -> Q:
+    """Open tickets whose running SLA target (Ticket.current_due: the first response while it is
+    awaited, else the resolution) matches `lookups` (e.g. lte=now)."""
+    awaiting_response = Q(first_responded_at__isnull=True, first_response_due__isnull=False)
+    response = Q(**{f"first_response_due__{lookup}": value for lookup, value in lookups.items()})
+    resolution = Q(**{f"resolution_due__{lookup}": value for lookup, value in lookups.items()})
+    return OPEN_TICKET & ((awaiting_response & response) | (~awaiting_response & resolution))
 
 
 def sla_outcomes(now) -> dict[str, Q]:
@@ -293,6 +304,14 @@ class TicketQuerySet(models.QuerySet):
 
     def open(self):
         return self.exclude(status__in=Ticket.CLOSED_STATUSES)
+
+    def sla_breached(self, now):
+        """Open tickets whose running SLA target is past due (Ticket.sla_state "breached")."""
+        return self.filter(current_due_condition(lte=now))
+
+    def sla_due_soon(self, now):
+        """Open tickets whose running SLA target falls due within SLA_DUE_SOON ("due_soon")."""
+        return self.filter(current_due_condition(gt=now, lt=now + SLA_DUE_SOON))
 
     def queue(self, user, scope: str):
         """The tickets of a queue of the list page (and the API's list): "mine", "team",
@@ -370,6 +389,7 @@ class Ticket(ChangeFeedModel, SearchIndexedModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)  # crm.customfields
     history = HistoricalRecords(excluded_fields=["search_key", "updated_at", "version"])
     objects = TicketQuerySet.as_manager()
 
@@ -446,7 +466,7 @@ class Ticket(ChangeFeedModel, SearchIndexedModel):
         now = now or timezone.now()
         if due <= now:
             return "breached"
-        return "due_soon" if (due - now).total_seconds() < 7200 else "ok"
+        return "due_soon" if due - now < SLA_DUE_SOON else "ok"
 
     @property
     def current_due(self):

@@ -13,7 +13,7 @@ of the person are deleted.
 
 from django.utils.translation import gettext as _
 
-from crm import changefeed
+from crm import changefeed, customfields
 from crm.privacy import classify, plain
 from crm.text import index_text
 from service.models import (
@@ -45,7 +45,7 @@ classify(CannedReply, not_personal="title body team")
 classify(CustomerTier, personal="tier note", not_personal="organization person")
 classify(
     Ticket,
-    personal="subject description complaint_measures",
+    personal="subject description complaint_measures custom_fields",
     # The routing note and the message id of the incoming mail can carry the sender's address.
     mentions="routing_explanation message_id",
     derived="search_key",
@@ -69,7 +69,8 @@ def export_person(person) -> list[dict]:
     tickets = Ticket.objects.filter(person=person).prefetch_related("messages__attachments").order_by("created_at", "pk")
     surveys = {s.ticket_id: s for s in SatisfactionSurvey.objects.filter(ticket__person=person)}
     for ticket in tickets:
-        record = {"type": "ticket", "number": ticket.number, **{f: plain(getattr(ticket, f)) for f in TICKET_FIELDS}}
+        record = {"type": "ticket", "number": ticket.number, **{f: plain(getattr(ticket, f)) for f in TICKET_FIELDS},
+                  "custom_fields": customfields.personal_export(Ticket, ticket.custom_fields)}
         record["messages"] = [
             {"kind": m.kind, "from": m.from_email, "text": m.body, "created_at": plain(m.created_at),
              "attachments": [{"name": a.name, "size": a.size} for a in m.attachments.all()]}
@@ -106,6 +107,7 @@ def erase_person(person) -> int:
         body=_("(erased)"), from_email="", message_id=""
     )
     touched += SatisfactionSurvey.objects.filter(ticket_id__in=ticket_ids).update(comment="")
+    customfields.erase_personal(Ticket.objects.filter(pk__in=ticket_ids))
     subject = _("Ticket of an erased person")
     for ticket_id in ticket_ids:  # the search key rebuilt from the new subject (queryset updates write no history)
         search_key = index_text(f"T-{ticket_id:06d}", subject)

@@ -3,10 +3,11 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm import navigation, recordpage, timeline
+from crm import navigation, recordpage, startpage, timeline
 from crm import search as crm_search
 from crm.navigation import NavItem
 from crm.roles import SALES_ROLES, SERVICE_ROLES, TICKET_OPEN_ROLES, Role, has_role
+from crm.startpage import Widget
 from crm.timeline import TimelineEntry
 
 PANEL_ROWS = 5
@@ -70,6 +71,7 @@ def register_all() -> None:
         )
     )
     timeline.register(ticket_entries, kind="ticket", label=_("Tickets"), order=30)
+    register_start_page()
     for model in ("contacts.person", "contacts.organization"):
         recordpage.register_panel(
             recordpage.Panel(f"service.tickets.{model}", model, "service/partials/record_tickets.html", context=tickets_panel, order=30)
@@ -77,6 +79,17 @@ def register_all() -> None:
     recordpage.register_action(
         recordpage.Action("service.new_ticket", "contacts.person", _("New ticket"), url=new_ticket_url, icon="life-preserver", order=40)
     )
+
+
+def register_start_page() -> None:
+    from service import startpage as widgets
+
+    startpage.register(Widget("service.my_queue", "service/widgets/my_queue.html", widgets.my_queue, order=11, roles=SERVICE_ROLES))
+    startpage.register(Widget("service.sla_alarms", "service/widgets/sla_alarms.html", widgets.sla_alarms, order=12, roles=SERVICE_ROLES))
+    startpage.register(
+        Widget("service.team_backlog", "service/widgets/team_backlog.html", widgets.team_backlog, order=13, roles=(Role.SUPPORT_LEAD,))
+    )
+    startpage.register(Widget("service.unassigned", "service/widgets/unassigned.html", widgets.unassigned, order=14, roles=SERVICE_ROLES))
 
 
 def register_privacy() -> None:

@@ -185,7 +185,7 @@ def ticket_update(request, pk: int):
     ticket = get_editable_or_403(Ticket, request.user, pk=pk)
     form = TicketForm(request.POST or None, instance=ticket, user=request.user)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+        data = form.cleaned_record_data()
         version = data.pop("version")
         try:
             services.ticket_update(ticket_id=ticket.pk, version=version, changes=data, user=request.user)

@@ -21,10 +21,7 @@ def appointments_dashboard_view(request):
         return common.csv_long(title, scope.label, dashboard.csv_rows())
     weeks = dashboard.weeks
     charts = {
-        "weeks": {
-            **common.chart(weeks, "scheduled", _("Scheduled")),
-            "extra": {"values": [r["booked"] for r in weeks], "label": _("Booked")},
-        },
+        "weeks": common.chart(weeks, "scheduled", _("Scheduled"), extra=("booked", _("Booked"))),
         "types": common.chart(dashboard.types, "scheduled", _("Scheduled in the period")),
         "hosts": common.chart(dashboard.hosts, "scheduled", _("Scheduled in the period")),
     }

@@ -20,14 +20,8 @@ def marketing_dashboard_view(request):
     consent = dashboard.consent
     charts = {
         "funnel": common.chart(dashboard.funnel, "value", _("Campaign members and sales")),
-        "channels": {
-            **common.chart(dashboard.channels, "won_revenue", _("Won revenue")),
-            "extra": {"values": [float(r["cost"]) for r in dashboard.channels], "label": _("Cost")},
-        },
-        "consent": {
-            **common.chart(consent, "granted", _("Granted")),
-            "extra": {"values": [r["withdrawn"] for r in consent], "label": _("Withdrawn")},
-        },
+        "channels": common.chart(dashboard.channels, "won_revenue", _("Won revenue"), extra=("cost", _("Cost"))),
+        "consent": common.chart(consent, "granted", _("Granted"), extra=("withdrawn", _("Withdrawn"))),
         "unsubscribes": common.chart(consent, "unsubscribed", _("Unsubscribed by link")),
     }
     return render(

@@ -20,10 +20,7 @@ def sales_dashboard_view(request):
     reps = dashboard.forecast["reps"]
     charts = {
         "stages": common.chart(dashboard.stages, "amount", _("Amount of open deals")),
-        "forecast": {
-            **common.chart(reps, "closed_won", _("Closed won")),
-            "extra": {"values": [None if r["quota"] is None else float(r["quota"]) for r in reps], "label": _("Quota")},
-        },
+        "forecast": common.chart(reps, "closed_won", _("Closed won"), extra=("quota", _("Quota"))),
         "funnel": common.chart(dashboard.funnel, "share", _("Share of new deals in %"), percent=True),
         "time_in_stage": common.chart(dashboard.time_in_stage, "days", _("Days on average")),
         "sources": common.chart(dashboard.sources, "count", _("New deals")),

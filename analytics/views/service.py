@@ -24,10 +24,8 @@ def service_dashboard_view(request):
         "volume": common.chart(days, "count", _("Tickets created")),
         "categories": common.chart(dashboard.categories, "count", _("Tickets created")),
         "channels": common.chart(dashboard.channels, "count", _("Tickets created")),
-        "sla": {
-            **common.chart(dashboard.sla, "response_share", _("First response in time in %"), percent=True),
-            "extra": {"values": [row["resolution_share"] for row in dashboard.sla], "label": _("Resolution in time in %")},
-        },
+        "sla": common.chart(dashboard.sla, "response_share", _("First response in time in %"), percent=True,
+                            extra=("resolution_share", _("Resolution in time in %"))),
         "backlog": common.chart(dashboard.backlog, "count", _("Open tickets")),
         "agents": common.chart(dashboard.agents, "handled", _("Resolved tickets")),
         "satisfaction": common.chart(dashboard.satisfaction, "average", _("Average satisfaction")),

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from appointments.forms import BookingForm
 from appointments.models import Appointment, AppointmentType, validate_time_zone
 from contacts.models import Person
-from crm.api.forms import form_errors
+from crm.api.forms import CustomFieldsField, form_errors
 from crm.api.representation import ModelSerializer
 from crm.forms import parse_id
 
@@ -49,11 +49,13 @@ class AppointmentTypeSerializer(ModelSerializer):
 
 
 class AppointmentSerializer(ModelSerializer):
+    custom_fields = CustomFieldsField(read_only=True)
+
     class Meta:
         model = Appointment
         fields = [
             "id", "appointment_type", "host", "start", "end", "status", "person", "customer_name", "customer_email",
-            "customer_time_zone", "note", "language", "sequence", "created_by", "created_at", "updated_at",
+            "customer_time_zone", "note", "language", "sequence", "custom_fields", "created_by", "created_at", "updated_at",
         ]
         read_only_fields = fields
 

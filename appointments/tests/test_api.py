@@ -210,7 +210,7 @@ def test_the_list_makes_the_same_few_queries_for_few_and_many(client, host, firs
     for n in range(count):  # an hour apart: one host's appointments may not overlap (Postgres refuses them)
         AppointmentFactory(appointment_type=first_meeting, start=timezone.now() + timedelta(days=2, hours=n))
     token = token_for(host)
-    with django_assert_max_num_queries(4):  # token, its touch, roles, appointments
+    with django_assert_max_num_queries(5):  # token, its touch, roles, appointments, the custom fields' definitions
         response = call(client, "get", APPOINTMENTS + "?limit=100", token=token)
     assert len(response.json()["results"]) == count
     with django_assert_max_num_queries(9):  # token, touch, roles, the type; the host's availability, hours, absences, bookings, calendar busy times

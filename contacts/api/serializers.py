@@ -11,7 +11,7 @@ from rest_framework import exceptions, serializers
 from contacts.forms.records import EmploymentFormSet, KnownEmails, NoteForm, OrganizationForm, PersonForm, TaskForm
 from contacts.models import Activity, Attachment, Employment, Organization, OrganizationAddress, Person, Tag
 from crm.api.batch import ExternalIdMixin
-from crm.api.forms import FormSerializer, form_errors, form_value
+from crm.api.forms import CustomFieldsField, CustomFieldsSerializerMixin, FormSerializer, form_errors, form_value
 from crm.api.representation import ModelSerializer
 from crm.forms import parse_id
 
@@ -34,8 +34,9 @@ class EmploymentSerializer(ModelSerializer):
         extra_kwargs = {"organization": {"queryset": Organization.objects.all()}}
 
 
-class PersonSerializer(CountryFieldMixin, ExternalIdMixin, FormSerializer):
+class PersonSerializer(CustomFieldsSerializerMixin, CountryFieldMixin, ExternalIdMixin, FormSerializer):
     form_class = PersonForm
+    custom_fields = CustomFieldsField()
     full_name = serializers.CharField(read_only=True)
     employments = EmploymentSerializer(many=True, required=False)
     confirm_new = serializers.BooleanField(
@@ -49,7 +50,7 @@ class PersonSerializer(CountryFieldMixin, ExternalIdMixin, FormSerializer):
             "id", "salutation", "academic_title", "first_name", "last_name", "full_name", "email", "email_secondary",
             "phone", "mobile", "street", "postal_code", "city", "country", "birthday", "preferred_language",
             "lifecycle_stage", "source", "owner", "tags", "description", "employments", "external_source",
-            "external_id", "created_at", "updated_at", "confirm_new",
+            "external_id", "custom_fields", "created_at", "updated_at", "confirm_new",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
@@ -174,8 +175,9 @@ class AddressSerializer(CountryFieldMixin, ModelSerializer):
         fields = ["id", "kind", "street", "postal_code", "city", "country"]
 
 
-class OrganizationSerializer(CountryFieldMixin, ExternalIdMixin, FormSerializer):
+class OrganizationSerializer(CustomFieldsSerializerMixin, CountryFieldMixin, ExternalIdMixin, FormSerializer):
     form_class = OrganizationForm
+    custom_fields = CustomFieldsField()
     addresses = AddressSerializer(many=True, read_only=True)
     confirm_new = serializers.BooleanField(
         write_only=True, required=False,
@@ -187,7 +189,7 @@ class OrganizationSerializer(CountryFieldMixin, ExternalIdMixin, FormSerializer)
         fields = [
             "id", "name", "legal_form", "relationship", "industry", "website", "email", "phone", "country",
             "employees", "annual_revenue", "owner", "tags", "description", "addresses", "external_source",
-            "external_id", "created_at", "updated_at", "confirm_new",
+            "external_id", "custom_fields", "created_at", "updated_at", "confirm_new",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 

@@ -46,7 +46,7 @@ class ImportMappingForm(forms.Form):
     def __init__(self, *args, job: ImportJob, samples: list[list[str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.job = job
-        self.columns = columns_for(job.target)
+        self.columns = columns_for(job.target, job.created_by)
         choices = [("", _("— do not import —"))] + [(c.name, c.label) for c in self.columns]
         assigned = {index: name for name, index in job.mapping.items()}
         for index, header in enumerate(job.headers):

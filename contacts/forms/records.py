@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Activity, Attachment, Employment, Organization, OrganizationAddress, Person
 from contacts.services.duplicates import find_similar_organizations, find_similar_people
+from crm.customfields import CustomFieldsFormMixin
 from crm.forms import SafeModelChoiceField, SafeModelMultipleChoiceField, parse_id
 from crm.roles import ALL_ROLES
 from crm.widgets import AutocompleteModelChoiceField
@@ -67,7 +68,7 @@ class DuplicateCheckMixin:
             )
 
 
-class OrganizationForm(DuplicateCheckMixin, forms.ModelForm):
+class OrganizationForm(CustomFieldsFormMixin, DuplicateCheckMixin, forms.ModelForm):
     owner = UserChoiceField(label=_("Owner"), queryset=crm_users(), required=False)
 
     class Meta:
@@ -85,6 +86,7 @@ class OrganizationForm(DuplicateCheckMixin, forms.ModelForm):
         if not self.instance.pk and user is not None:
             self.initial.setdefault("owner", user.pk)
         self.user = user
+        self.add_custom_fields(user)
 
     def similar_records(self) -> list:
         return find_similar_organizations(name=self.cleaned_data.get("name", ""), user=self.user)
@@ -142,7 +144,7 @@ class KnownEmails:
         return None
 
 
-class PersonForm(DuplicateCheckMixin, forms.ModelForm):
+class PersonForm(CustomFieldsFormMixin, DuplicateCheckMixin, forms.ModelForm):
     owner = UserChoiceField(label=_("Owner"), queryset=crm_users(), required=False)
 
     class Meta:
@@ -169,6 +171,7 @@ class PersonForm(DuplicateCheckMixin, forms.ModelForm):
             self.initial.setdefault("owner", user.pk)
         self.user = user
         self.known_emails = known_emails
+        self.add_custom_fields(user)
 
     def similar_records(self) -> list:
         # The organizations come from the employment rows of the same POST (prefix "rows").

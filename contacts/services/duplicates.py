@@ -27,7 +27,7 @@ from simple_history.models import HistoricalChanges
 
 from contacts.dedupe import organization_name_key, person_name_key
 from contacts.models import Activity, Employment, MergeRecord, Organization, Person
-from crm import changefeed
+from crm import changefeed, customfields
 
 SIMILAR_PERSON_NAME = 0.6
 SIMILAR_ORGANIZATION_NAME = 0.7
@@ -426,8 +426,16 @@ def merge_preview(*, other) -> list[MovePreview]:
 
 
 def merge_fields(model) -> list[models.Field]:
-    """The fields whose values a merge takes from one record or the other."""
-    return [f for f in model._meta.concrete_fields if f.editable and not f.primary_key]
+    """The fields whose values a merge takes from one record or the other (the custom fields are
+    merged field by field instead: `merged_custom_fields`)."""
+    return [f for f in model._meta.concrete_fields if f.editable and not f.primary_key and f.name != "custom_fields"]
+
+
+def merged_custom_fields(survivor, other) -> dict:
+    """The survivor keeps its custom-field values; those it has not are taken from the other."""
+    theirs = {key: value for key, value in (other.custom_fields or {}).items() if not customfields.is_empty(value)}
+    ours = {key: value for key, value in (survivor.custom_fields or {}).items() if not customfields.is_empty(value)}
+    return {**theirs, **ours}
 
 
 def _is_empty(field, value) -> bool:
@@ -522,6 +530,8 @@ def _apply_field_values(survivor, other, field_values: dict | None) -> None:
         theirs = getattr(other, f.attname)
         if choice == TAKE_OTHER or (choice is None and _is_empty(f, getattr(survivor, f.attname)) and not _is_empty(f, theirs)):
             setattr(survivor, f.attname, theirs)
+    if hasattr(survivor, "custom_fields"):
+        survivor.custom_fields = merged_custom_fields(survivor, other)
 
 
 def _keep_every_address(survivor, before, other, field_values: dict | None) -> None:

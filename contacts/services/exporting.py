@@ -12,6 +12,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from contacts.models import Employment, Organization, OrganizationAddress, Person
+from crm import customfields
 
 CHUNK_SIZE = 2000
 
@@ -37,8 +38,9 @@ def _label(model, name: str) -> str:
     return capfirst(str(model._meta.get_field(name).verbose_name))
 
 
-def person_export_rows(queryset) -> tuple[list[str], Iterator[list]]:
-    """Header and rows for `queryset` (already filtered and restricted to what the user may see)."""
+def person_export_rows(queryset, *, user=None) -> tuple[list[str], Iterator[list]]:
+    """Header and rows for `queryset` (already filtered and restricted to what the user may see),
+    with the custom fields `user` may see (their label as the header; a reference as its id)."""
     primary = Employment.objects.filter(person=OuterRef("pk")).order_by("-is_primary", "pk")
     queryset = (
         queryset.select_related("owner")
@@ -56,6 +58,8 @@ def person_export_rows(queryset) -> tuple[list[str], Iterator[list]]:
     header = [_label(Person, f) for f in fields] + [
         _("Organization"), _("Position"), _("Tags"), _("Owner"), _("Created"), _label(Person, "description"),
     ]
+    extra = customfields.export_columns(Person, user)
+    header += [d.label for d in extra]
 
     def rows():
         for p in queryset.iterator(chunk_size=CHUNK_SIZE):
@@ -67,13 +71,13 @@ def person_export_rows(queryset) -> tuple[list[str], Iterator[list]]:
                 p.get_preferred_language_display(), p.get_lifecycle_stage_display(),
                 p.get_source_display() if p.source else "",
                 p.main_organization or "", p.main_position or "", _tags(p), _owner_label(p.owner), p.created_at,
-                p.description,
+                p.description, *(customfields.export_value(d, p.custom_fields) for d in extra),
             ]
 
     return header, rows()
 
 
-def organization_export_rows(queryset) -> tuple[list[str], Iterator[list]]:
+def organization_export_rows(queryset, *, user=None) -> tuple[list[str], Iterator[list]]:
     main = OrganizationAddress.objects.filter(organization=OuterRef("pk"), kind=OrganizationAddress.Kind.MAIN).order_by("pk")
     queryset = (
         queryset.select_related("owner")
@@ -92,6 +96,8 @@ def organization_export_rows(queryset) -> tuple[list[str], Iterator[list]]:
         _label(Organization, "annual_revenue"), _label(Organization, "description"),
         _("Tags"), _("Owner"), _("Created"),
     ]
+    extra = customfields.export_columns(Organization, user)
+    header += [d.label for d in extra]
 
     def rows():
         for o in queryset.iterator(chunk_size=CHUNK_SIZE):
@@ -102,6 +108,7 @@ def organization_export_rows(queryset) -> tuple[list[str], Iterator[list]]:
                 o.main_street or "", o.main_postal_code or "", o.main_city or "",
                 o.country.code if o.country else "", "" if o.employees is None else o.employees,
                 _amount(o.annual_revenue), o.description, _tags(o), _owner_label(o.owner), o.created_at,
+                *(customfields.export_value(d, o.custom_fields) for d in extra),
             ]
 
     return header, rows()

@@ -62,7 +62,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from contacts.dedupe import organization_name_key, person_name_key
 from contacts.models import Employment, ImportJob, Organization, OrganizationAddress, Person
 from contacts.services import import_shapes, vcards, workbooks
-from crm import bulk, changefeed
+from crm import bulk, changefeed, customfields
 from crm.roles import IMPORT_ROLES, has_role
 from crm.text import unaccent
 
@@ -458,8 +458,37 @@ def targets_for(user) -> list[ImportTarget]:
     return [TARGETS[value] for value in ImportJob.Target.values if value in TARGETS and has_role(user, *TARGETS[value].roles)]
 
 
-def columns_for(target: str) -> tuple[Column, ...]:
-    return TARGETS[target].columns
+def columns_for(target: str, user=None) -> tuple[Column, ...]:
+    """The target's columns, and with `user` the custom fields they may fill (people and
+    organizations: named "cf:<key>", checked by crm.customfields)."""
+    columns = TARGETS[target].columns
+    if user is None or target not in CUSTOM_FIELD_MODELS:
+        return columns
+    return (*columns, *(_custom_column(d, user) for d in customfields.definitions(CUSTOM_FIELD_MODELS[target], user)
+                        if customfields.can_edit(d, user)))
+
+
+CUSTOM_FIELD_MODELS = {"person": "contacts.person", "organization": "contacts.organization"}
+CUSTOM_PREFIX = "cf:"
+
+
+def _custom_column(definition, user) -> Column:
+    def convert(raw: str):
+        try:
+            return customfields.clean_value(definition, raw, user=user)
+        except ValidationError as error:
+            raise CellError(" ".join(error.messages)) from None
+
+    return Column(CUSTOM_PREFIX + definition.key, definition.label, convert, required=definition.required,
+                  synonyms=(definition.key, definition.label_de, definition.label_en))
+
+
+def custom_field_values(values: dict) -> dict:
+    """The line's values with its custom-field columns gathered into `custom_fields`."""
+    custom = {k[len(CUSTOM_PREFIX):]: values[k] for k in values if k.startswith(CUSTOM_PREFIX)}
+    if not custom:
+        return values
+    return {**{k: v for k, v in values.items() if not k.startswith(CUSTOM_PREFIX)}, "custom_fields": custom}
 
 
 @lru_cache(maxsize=8)
@@ -492,16 +521,21 @@ def recognised_shape(headers: list[str]) -> str:
     return shape.name if shape else ""
 
 
-def guess_mapping(target: str, headers: list[str]) -> dict[str, int]:
+def guess_mapping(target: str, headers: list[str], user=None) -> dict[str, int]:
     """Column name -> index of the CSV column, for the headers that name a known column.
 
     A header row of a known tool (import_shapes) is read by its declaration first; the other headers
     by the columns' synonyms. A full-name column is used only when neither a first-name nor a
     last-name column was found."""
     spec = TARGETS[target]
-    known = {column.name for column in spec.columns}
+    columns = columns_for(target, user)
+    known = {column.name for column in columns}
     _shape, shape_columns = import_shapes.recognise(headers)
-    index = _header_index(target)
+    index = dict(_header_index(target))
+    for column in columns[len(spec.columns):]:  # the custom fields: by key and label (not cached: they change)
+        for name in column.synonyms:
+            index.setdefault(normalize(name), column.name)
+    index.pop("", None)
     mapping: dict[str, int] = {}
     for position, header in enumerate(headers):
         key = normalize(header)
@@ -742,7 +776,7 @@ def import_create(*, target: str, upload, info: CsvInfo, user) -> ImportJob:
         encoding=info.encoding,
         delimiter=info.delimiter,
         headers=info.headers,
-        mapping=info.mapping if info.mapping is not None else guess_mapping(target, info.headers),
+        mapping=info.mapping if info.mapping is not None else guess_mapping(target, info.headers, user),
         total_rows=info.total_rows,
         created_by=user,
     )
@@ -791,7 +825,8 @@ class RowCleaner:
 
     def __init__(self, job: ImportJob):
         self.target = TARGETS[job.target]
-        by_name = {column.name: column for column in self.target.columns}
+        all_columns = columns_for(job.target, job.created_by)
+        by_name = {column.name: column for column in all_columns}
         self.columns = [
             (by_name[name], int(index), self._header(job.headers, int(index)))
             for name, index in job.mapping.items()
@@ -804,6 +839,15 @@ class RowCleaner:
             (column, str(column.label)) for column in self.target.columns
             if column.required and column.name not in mapped and FULL_NAME in mapped
         ]
+        # A required custom field no column fills: every line lacks it (it has no default) or gets its default.
+        self.defaults = {}
+        if job.target in CUSTOM_FIELD_MODELS:
+            for definition in customfields.definitions(CUSTOM_FIELD_MODELS[job.target], job.created_by):
+                name = CUSTOM_PREFIX + definition.key
+                if name in by_name and definition.default is not None:
+                    self.defaults[name] = definition.default
+                elif name in by_name and definition.required and name not in mapped:
+                    self.required.append((by_name[name], str(by_name[name].label)))
         self.width = len(job.headers)
         self.second_email = next((header for column, _i, header in self.columns if column.name == "email_secondary"), "")
         self.target_columns = by_name
@@ -861,6 +905,8 @@ class RowCleaner:
                 continue
             if value is not None:
                 row.values[column.name] = value
+        for name, default in self.defaults.items():
+            row.values.setdefault(name, default)
         full_name = row.values.pop(FULL_NAME, "")
         if full_name and not row.values.get("first_name") and not row.values.get("last_name"):
             row.values.update(split_full_name(full_name))
@@ -1226,7 +1272,8 @@ def _write_people(chunk: list[dict], *, owner_id: int | None, org_cache: dict, o
 
 
 def _person_values(values: dict, *, owner_id: int | None) -> dict:
-    fields = {"source": Person.Source.IMPORT, **{k: v for k, v in values.items() if k not in _EMPLOYMENT_FIELDS}}
+    fields = {"source": Person.Source.IMPORT,
+              **{k: v for k, v in custom_field_values(values).items() if k not in _EMPLOYMENT_FIELDS}}
     for name in _PHONE_FIELDS.intersection(fields):
         fields[name] = _checked_phone(fields[name])
     fields["owner_id"] = owner_id
@@ -1266,7 +1313,7 @@ def _write_organizations(chunk: list[dict], *, owner_id: int | None, org_cache: 
     outcome.skipped += len(chunk) - len(new)
     organizations = []
     for values in new:
-        fields = {k: v for k, v in values.items() if k not in _ADDRESS_FIELDS}
+        fields = {k: v for k, v in custom_field_values(values).items() if k not in _ADDRESS_FIELDS}
         if "phone" in fields:
             fields["phone"] = _checked_phone(fields["phone"])
         org = Organization(owner_id=owner_id, **fields)

@@ -19,7 +19,7 @@ from contacts.models import (
     Person,
     Tag,
 )
-from crm import changefeed, privacy
+from crm import changefeed, customfields, privacy
 
 # Organizations are companies: what identifies a person is on the person and their notes.
 classify = privacy.classify
@@ -27,14 +27,17 @@ classify(Tag, not_personal="name color")
 classify(
     Organization,
     not_personal="search_key name name_key legal_form industry website phone email country employees annual_revenue "
-                 "relationship owner description created_at updated_at tags external_source external_id",
+                 "relationship owner description created_at updated_at tags external_source external_id custom_fields",
 )
 classify(OrganizationAddress, not_personal="organization kind street postal_code city country")
 classify(
     Person,
     personal="salutation academic_title first_name last_name email email_secondary phone mobile street postal_code city "
              # The id of the person in another system (API sync) links to their data there.
-             "birthday description tags external_source external_id",
+             "birthday description tags external_source external_id "
+             # Custom fields: all values are in the export; the erasure removes those of fields
+             # marked as personal data (crm.customfields.erased).
+             "custom_fields",
     derived="search_key name_key",
     # They stay on the anonymised record (for the statistics) and identify no one there.
     not_personal="country preferred_language owner lifecycle_stage source created_at updated_at organizations",
@@ -64,11 +67,14 @@ classify(
 )
 
 _TAGS = "tags"
+_CUSTOM = "custom_fields"
 # Erasure empties the personal fields (the last name becomes "Erased person <id>").
-PERSONAL_FIELDS = privacy.emptied(Person, [f for f in privacy.personal_fields(Person) if f not in (_TAGS, "last_name")])
+PERSONAL_FIELDS = privacy.emptied(
+    Person, [f for f in privacy.personal_fields(Person) if f not in (_TAGS, "last_name", _CUSTOM)]
+)
 # The export: the personal fields and what stays on the record.
 EXPORTED_FIELDS = [
-    *(f for f in privacy.personal_fields(Person) if f != _TAGS),
+    *(f for f in privacy.personal_fields(Person) if f not in (_TAGS, _CUSTOM)),
     "country", "preferred_language", "lifecycle_stage", "source", "created_at", "updated_at",
 ]
 
@@ -85,6 +91,7 @@ def export_person(person) -> list[dict]:
     record = {field: _plain(getattr(person, field)) for field in EXPORTED_FIELDS}
     record["owner"] = person.owner.get_full_name() if person.owner else ""
     record["tags"] = [tag.name for tag in person.tags.all()]
+    record["custom_fields"] = customfields.personal_export(Person, person.custom_fields)
     record["organizations"] = [
         {"organization": e.organization.name, "position": e.position, "department": e.department, "main": e.is_primary}
         for e in person.employments.select_related("organization")
@@ -135,6 +142,7 @@ def erase_person(person) -> int:
     for field, value in PERSONAL_FIELDS.items():
         setattr(person, field, value)
     person.last_name = _("Erased person %(id)s") % {"id": person.pk}
+    person.custom_fields = customfields.erased(Person, person.custom_fields)
     person.skip_history_when_saving = True
     # One change, reported as the deletion: the tags go first, so nothing follows it in the feed.
     with changefeed.one_change():

@@ -8,11 +8,9 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-import redis
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -21,7 +19,7 @@ from contacts.models import Employment, ImportJob, Organization, Person
 from contacts.services import importing
 from contacts.tasks import import_run
 from crm.celery import app
-from crm.tests.processes import database_url, require_services
+from crm.tests.processes import celery_workers
 
 # The worker runs in another process, on the real clock; so does this test (conftest.FROZEN_AT).
 pytestmark = [pytest.mark.services, pytest.mark.real_clock]
@@ -35,59 +33,15 @@ ROWS = 300
 
 @pytest.fixture
 def start_worker(tmp_path, settings):
-    """`start_worker(name, **env)` starts a Celery worker process on the test's own queue; all are
-    stopped after the test."""
-    require_services(BROKER_URL)
+    """`start_worker(name, **env)` starts a Celery worker process on the test's own queue and
+    returns it with its log; all are stopped after the test."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    queue = f"test-import-{uuid.uuid4().hex}"
-    base_dir = Path(settings.BASE_DIR)
-    processes = []
+    with celery_workers(tmp_path, BROKER_URL, prefix="import", env={"MEDIA_ROOT": str(settings.MEDIA_ROOT)}) as workers:
 
-    def start(name: str = "worker", **extra_env) -> tuple[subprocess.Popen, Path]:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "crm.settings",
-            "DATABASE_URL": database_url(),
-            "CELERY_BROKER_URL": BROKER_URL,
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "CELERY_TASK_DEFAULT_QUEUE": queue,  # what the worker queues itself (a resumed import) stays here
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "DB_CONN_MAX_AGE": "0",
-            **extra_env,
-        }
-        log_path = tmp_path / f"{name}.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-                [
-                    str(base_dir / ".venv" / "bin" / "celery"), "-A", "crm", "worker", "--pool=solo", "-Q", queue,
-                    "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-                    "--without-heartbeat", "-n", f"{name}-{queue}@%h",
-                ],
-                cwd=base_dir,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        processes.append(process)
-        return process, log_path
+        def start(name: str = "worker", **extra_env) -> tuple[subprocess.Popen, Path]:
+            return workers.start(name, **extra_env), workers.log_path(name)
 
-    eager, broker = app.conf.task_always_eager, app.conf.broker_url
-    app.conf.task_always_eager = False
-    app.conf.broker_url = BROKER_URL
-    try:
-        yield start, queue
-    finally:
-        app.conf.task_always_eager, app.conf.broker_url = eager, broker
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        redis.Redis.from_url(BROKER_URL).delete(queue)
+        yield start, workers.queue
 
 
 @pytest.fixture

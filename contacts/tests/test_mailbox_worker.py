@@ -7,14 +7,9 @@ counts on the profile page add up."""
 
 import os
 import random
-import signal
-import subprocess
-import uuid
 from collections import Counter
-from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
 from django.urls import reverse
 
@@ -24,8 +19,7 @@ from contacts.models import Activity, Attachment
 from contacts.tests.conftest import ALICE_MAIL, PASSWORD
 from contacts.tests.factories import EmploymentFactory, OrganizationFactory, PersonFactory
 from contacts.tests.mail import broken_mime, message
-from crm.celery import app
-from crm.tests.processes import database_url, require_services, wait_for
+from crm.tests.processes import celery_workers, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.real_clock]
 
@@ -33,56 +27,13 @@ BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/2"
 TOTAL, SENT_SHARE, UNKNOWN_EVERY = 1000, 0.3, 5
 
 
-class Workers:
-    def __init__(self, tmp_path, cafile: str):
-        self.queue = f"test-mailbox-{uuid.uuid4().hex}"
-        self.log = tmp_path / "worker.log"
-        self.env = {
-            **os.environ, "DJANGO_SETTINGS_MODULE": "crm.settings", "DATABASE_URL": database_url(),
-            "CELERY_BROKER_URL": BROKER_URL, "CELERY_TASK_ALWAYS_EAGER": "0", "CELERY_TASK_DEFAULT_QUEUE": self.queue,
-            "DB_CONN_MAX_AGE": "0", "CRM_MAILBOX_SSL_CAFILE": cafile, "CRM_MAILBOX_BATCH": "10",
-            "MEDIA_ROOT": str(tmp_path / "media"), "SECRET_KEY": settings.SECRET_KEY,
-            "CRM_SECRET_KEYS": ",".join(settings.CRM_SECRET_KEYS),
-        }
-        self.process = None
-
-    def start(self):
-        base_dir = Path(settings.BASE_DIR)
-        self.process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-            [str(base_dir / ".venv" / "bin" / "celery"), "-A", "crm", "worker", "--pool=solo", "-Q", self.queue,
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"mailbox-{uuid.uuid4().hex[:8]}@%h"],
-            cwd=base_dir, env=self.env, stdout=self.log.open("a"), stderr=subprocess.STDOUT,
-        )
-
-    def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=15)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-
-
 @pytest.fixture
 def workers(tmp_path, imap_server):
-    require_services(BROKER_URL)
-    workers = Workers(tmp_path, str(imap_server.certificate.cert))
-    saved = app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue
-    app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = False, BROKER_URL, workers.queue
-    app._pool = None
-    try:
+    env = {"CRM_MAILBOX_SSL_CAFILE": str(imap_server.certificate.cert), "CRM_MAILBOX_BATCH": "10",
+           "MEDIA_ROOT": str(tmp_path / "media"), "SECRET_KEY": settings.SECRET_KEY,
+           "CRM_SECRET_KEYS": ",".join(settings.CRM_SECRET_KEYS)}
+    with celery_workers(tmp_path, BROKER_URL, prefix="mailbox", env=env) as workers:
         yield workers
-    finally:
-        app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = saved
-        app._pool = None
-        workers.stop()
-        redis.Redis.from_url(BROKER_URL).delete(workers.queue)
 
 
 def _mailbox_contents(people):
@@ -137,19 +88,19 @@ def test_killed_worker_and_uidvalidity_reset_leave_every_message_exactly_once(im
 
     workers.start()
     mailbox_sync.delay(connection.pk)
-    wait_for(lambda: counts() >= 150, 120, f"the first batches (log: {workers.log.read_text()[-2000:]})")
+    wait_for(lambda: counts() >= 150, 120, lambda: f"the first batches (log: {workers.logs()})")
     workers.kill()
     seen_at_kill = counts()
     assert 150 <= seen_at_kill < TOTAL, "the worker was killed in the middle of the sync"
 
     workers.start()  # what beat (every CRM_MAILBOX_SYNC_SECONDS) does after a restart
     mailbox_sync.delay(connection.pk)
-    wait_for(lambda: counts() == TOTAL, 300, f"the rest (log: {workers.log.read_text()[-2000:]})")
+    wait_for(lambda: counts() == TOTAL, 300, lambda: f"the rest (log: {workers.logs()})")
 
     for folder in ("INBOX", "Gesendet"):
         imap_server.set_uidvalidity(ALICE_MAIL, folder, 90_000 + len(folder))
     mailbox_sync.delay(connection.pk)
-    wait_for(lambda: counts() == 2 * TOTAL, 300, f"the sync after the UIDVALIDITY reset (log: {workers.log.read_text()[-2000:]})")
+    wait_for(lambda: counts() == 2 * TOTAL, 300, lambda: f"the sync after the UIDVALIDITY reset (log: {workers.logs()})")
 
     known = [item for item in items if item[4]]
     assert SyncedEmail.objects.count() == len(known)

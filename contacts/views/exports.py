@@ -40,7 +40,7 @@ def _attachment(response, name: str):
 @require_GET
 @role_required(*EXPORT_ROLES)
 def person_export(request):
-    header, rows = person_export_rows(_filtered_people(request))
+    header, rows = person_export_rows(_filtered_people(request), user=request.user)
     return csv_response(_("people"), header, rows)
 
 
@@ -68,5 +68,5 @@ def organization_export(request):
     filterset = OrganizationFilter(
         request.GET or None, queryset=Organization.objects.visible_to(request.user), request=request
     )
-    header, rows = organization_export_rows(filterset.qs)
+    header, rows = organization_export_rows(filterset.qs, user=request.user)
     return csv_response(_("organizations"), header, rows)

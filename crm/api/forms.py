@@ -18,9 +18,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 
-from crm import changefeed
+from crm import changefeed, customfields
 from crm.api.exceptions import Conflict
 from crm.api.representation import FastRepresentationMixin
 
@@ -278,6 +279,10 @@ class FormWriteMixin:
         """Further form data a form reads itself (the employment rows of a person's form)."""
         return {}
 
+    def custom_field_data(self, data: Mapping) -> dict:
+        """The form data of the record's custom fields (CustomFieldsSerializerMixin)."""
+        return {}
+
     def prepare_instance(self, instance, data: Mapping):
         """Sets what the form does not hold (external ids, the subject of an activity)."""
         return instance
@@ -289,7 +294,7 @@ class FormWriteMixin:
         changes = {name: data[name] for name in writable if name in data}
         instance = self.instance if self.instance is not None else self.new_instance()
         self.prepare_instance(instance, data)
-        extra = self.form_extra_data(data)
+        extra = {**self.form_extra_data(data), **self.custom_field_data(data)}
         if data.get(self.confirm_field) is True:
             extra[self.confirm_field] = "on"
         form_class = self.form_class
@@ -349,3 +354,68 @@ class FormWriteMixin:
 
 class FormSerializer(FormWriteMixin, FastRepresentationMixin, serializers.ModelSerializer):
     pass
+
+
+def _posted(value):
+    """A JSON value of a custom field as a browser would post it (crm.customfields checks it)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return [_posted(item) for item in value]
+    return str(value)
+
+
+@extend_schema_field({
+    "type": "object", "additionalProperties": {},
+    "description": "The custom fields you may see, by key (null where empty). A write names only the keys it changes.",
+})
+class CustomFieldsField(serializers.Field):
+    """The record's custom fields as one object, with only the fields the reader may see."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        model = self.parent.Meta.model
+        return customfields.represent(model, value, user=self.context.get("user"))
+
+    def to_internal_value(self, data):
+        return data  # checked by the form (FormWriteMixin)
+
+
+# For a FormSerializer whose form has custom fields (crm.customfields.CustomFieldsFormMixin):
+# `custom_fields` in the JSON body becomes the form's fields; errors come back under it. (A comment,
+# not a docstring: the API schema would show it as the description of every serializer using it.)
+class CustomFieldsSerializerMixin:
+
+    def custom_field_data(self, data):
+        extra = {}
+        values = data.get("custom_fields")
+        if values is None:
+            return extra
+        user = self.context.get("user")
+        try:
+            customfields.clean_values(self.Meta.model, values, user=user, instance=self.instance)
+        except ValidationError as error:
+            raise exceptions.ValidationError({"custom_fields": error.message_dict}) from None
+        editable = {d.key for d in customfields.definitions(self.Meta.model, user) if customfields.can_edit(d, user)}
+        for key, value in values.items():
+            if key in editable:
+                posted = _posted(value)
+                extra[customfields.FORM_PREFIX + key] = posted
+        return extra
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except exceptions.ValidationError as error:
+            detail = error.detail
+            if isinstance(detail, dict) and any(str(k).startswith(customfields.FORM_PREFIX) for k in detail):
+                fields = {k[len(customfields.FORM_PREFIX):]: v for k, v in detail.items()
+                          if str(k).startswith(customfields.FORM_PREFIX)}
+                rest = {k: v for k, v in detail.items() if not str(k).startswith(customfields.FORM_PREFIX)}
+                raise exceptions.ValidationError({**rest, "custom_fields": fields}) from None
+            raise

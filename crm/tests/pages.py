@@ -6,11 +6,12 @@ from django.utils.http import urlsafe_base64_encode
 
 POST_ONLY_PAGES = {
     "logout", "outgoing_email_resend", "api_token_revoke",
-    "webhook_rotate", "webhook_ping", "webhook_enable", "webhook_resend",
+    "webhook_rotate", "webhook_ping", "webhook_enable", "webhook_resend", "customfield_move",
 }
 ADMIN_PAGES = {
     "outgoing_email_list", "outgoing_email_detail",
     "webhook_list", "webhook_create", "webhook_detail", "webhook_edit",
+    "customfield_list", "customfield_create", "customfield_edit", "customfield_delete",
 }
 # Any logged-in account may look after its own password, with or without a CRM role.
 ACCOUNT_PAGES = {"password_change", "password_change_done", "two_factor"}
@@ -40,7 +41,10 @@ def records(base: dict) -> dict:
     from crm.models import Team
 
     team = Team.objects.create(name="Geschäftsführung", manager=base["user"])
-    return {"outgoing_email": email, "api_token": token, "webhook_endpoint": endpoint,
+    from crm.models import CustomField
+
+    custom_field = CustomField.objects.create(model="contacts.person", key="shoe_size", type="integer", label_de="Schuhgröße")
+    return {"outgoing_email": email, "api_token": token, "webhook_endpoint": endpoint, "custom_field": custom_field,
             "webhook_delivery": event.deliveries.get(), "team": team}
 
 
@@ -52,6 +56,8 @@ def url_kwargs(records) -> dict[str, dict]:
         **{name: {"pk": records["webhook_endpoint"].pk} for name in (
             "webhook_detail", "webhook_edit", "webhook_rotate", "webhook_ping", "webhook_enable")},
         "webhook_resend": {"pk": records["webhook_delivery"].pk},
+        **{name: {"pk": records["custom_field"].pk} for name in (
+            "customfield_edit", "customfield_delete", "customfield_move")},
         # Users and teams (the API): every CRM role reads its colleagues.
         "api:user-detail": {"pk": records["user"].pk},
         "api:team-detail": {"pk": records["team"].pk},
@@ -75,4 +81,8 @@ def expected(name: str, role: str) -> set[int] | None:
 
     if name in ADMIN_PAGES:
         return {200} if role == Role.ADMIN else {403}
+    if name == "settings_index":  # open to the roles with at least one settings page
+        from crm import settingspages
+
+        return {200} if any(role in entry.roles for entry in settingspages._entries.values()) else {403}
     return None

@@ -10,12 +10,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
 from django.http import HttpResponse
 from django.test import override_settings
@@ -23,8 +21,7 @@ from django.urls import path
 
 from crm import tasks
 from crm import urls as crm_urls
-from crm.celery import app
-from crm.tests.processes import database_url, free_port, require_services, wait_for
+from crm.tests.processes import celery_workers, free_port, wait_for
 from crm.tests.test_operations import metric
 
 # The servers run in other processes, on the real clock; so do these tests (conftest.FROZEN_AT).
@@ -177,40 +174,10 @@ def test_readyz_names_the_cache_and_the_broker_when_redis_is_down(gunicorn):
 @pytest.fixture
 def json_worker(tmp_path):
     """A Celery worker on Redis and the Postgres test database that logs JSON, on a queue of its own."""
-    require_services(BROKER_URL)
-    queue = f"test-requestid-{uuid.uuid4().hex}"
-    log_path = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "crm.settings",
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": BROKER_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "DB_CONN_MAX_AGE": "0",
-        "LOG_FORMAT": "json",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
-    }
-    process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-        [str(Path(settings.BASE_DIR) / ".venv" / "bin" / "celery"), "-A", "crm", "worker", "--pool=solo", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"requestid-{queue}@%h"],
-        cwd=settings.BASE_DIR, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
-    )
-    saved = app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue
-    app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = False, BROKER_URL, queue
-    app._pool = None  # a pool made earlier in this process points at the old broker
-    try:
-        yield log_path
-    finally:
-        app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = saved
-        app._pool = None
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        redis.Redis.from_url(BROKER_URL).delete(queue)
+    env = {"LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    with celery_workers(tmp_path, BROKER_URL, prefix="requestid", env=env) as workers:
+        workers.start()
+        yield workers.log_path()
 
 
 @pytest.mark.services

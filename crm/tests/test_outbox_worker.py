@@ -4,20 +4,14 @@ with backoff on its own (no beat job here) and delivers the email exactly once w
 comes back."""
 
 import os
-import subprocess
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
 from django.db import transaction
 
 from crm import outbox
-from crm.celery import app
 from crm.models import OutgoingEmail
-from crm.tests.processes import database_url, require_services, wait_for
+from crm.tests.processes import celery_workers, wait_for
 from crm.tests.smtp import SmtpSink
 
 # The worker runs in another process, on the real clock; so does this test (conftest.FROZEN_AT).
@@ -28,46 +22,15 @@ BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/2"
 
 @pytest.fixture
 def worker(tmp_path):
-    require_services(BROKER_URL)
     sink = SmtpSink()  # not listening yet: the mail server is away
-    queue = f"test-outbox-{uuid.uuid4().hex}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "crm.settings",
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": BROKER_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "DB_CONN_MAX_AGE": "0",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(sink.port),
-        "EMAIL_USE_TLS": "0",
-        "EMAIL_TIMEOUT": "5",
-        "CRM_EMAIL_RETRY_SECONDS": "1",
-    }
-    base_dir = Path(settings.BASE_DIR)
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-        [str(base_dir / ".venv" / "bin" / "celery"), "-A", "crm", "worker", "--pool=solo", "-Q", queue, "--loglevel=INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"outbox-{queue}@%h"],
-        cwd=base_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    saved = app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue
-    app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = False, BROKER_URL, queue
-    app._pool = None  # a pool made earlier in this process points at the old broker
+    env = {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(sink.port), "EMAIL_USE_TLS": "0", "EMAIL_TIMEOUT": "5",
+           "CRM_EMAIL_RETRY_SECONDS": "1"}
     try:
-        yield sink, tmp_path / "worker.log"
+        with celery_workers(tmp_path, BROKER_URL, prefix="outbox", env=env) as workers:
+            workers.start()
+            yield sink, workers.log_path()
     finally:
-        app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = saved
-        app._pool = None
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
         sink.stop()
-        redis.Redis.from_url(BROKER_URL).delete(queue)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

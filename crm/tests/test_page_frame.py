@@ -194,6 +194,25 @@ def test_every_role_gets_a_start_page_with_its_own_widgets(client, role_users):
                 assert (task.subject in html) == (other in visible_others), f"{role} and the task of {other}"
 
 
+EVERYONE_WIDGETS = {"w-appointments-today", "w-my-tasks", "w-my-orgs"}
+ROLE_WIDGETS = {
+    Role.ADMIN: EVERYONE_WIDGETS | {"w-team-tasks", "w-stale-deals", "w-new-leads"},
+    Role.SALES_MANAGER: EVERYONE_WIDGETS | {"w-team-tasks", "w-stale-deals", "w-new-leads", "w-team-pipeline", "w-team-forecast"},
+    Role.SALES_REP: EVERYONE_WIDGETS | {"w-stale-deals", "w-new-leads"},
+    Role.MARKETING: EVERYONE_WIDGETS | {"w-campaigns", "w-consent-growth", "w-form-leads"},
+    Role.SUPPORT_LEAD: EVERYONE_WIDGETS | {"w-team-tasks", "w-my-queue", "w-sla-alarms", "w-team-backlog", "w-unassigned"},
+    Role.SUPPORT_AGENT: EVERYONE_WIDGETS | {"w-my-queue", "w-sla-alarms", "w-unassigned"},
+}
+
+
+def test_each_role_gets_exactly_its_widgets(client, role_users):
+    assert set(ROLE_WIDGETS) == set(Role.values)
+    for role, user in role_users.items():
+        client.force_login(user)
+        found = parse(client.get(reverse("home")).content.decode())
+        assert {key for key in found.by_id if key.startswith("w-")} == ROLE_WIDGETS[role], role
+
+
 def is_api(name: str) -> bool:
     """The JSON endpoints of the API (its documentation page is a page like any other)."""
     return name.startswith("api:") or name == "api_schema"

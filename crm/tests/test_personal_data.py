@@ -20,7 +20,7 @@ from contacts.mailboxes.models import MailboxConnection, SyncedEmail
 from contacts.models import Activity, Attachment, MergeRecord, Tag
 from contacts.tests.factories import PersonFactory
 from crm import outbox, privacy
-from crm.models import OutgoingEmail, OutgoingEmailAttachment
+from crm.models import CustomField, OutgoingEmail, OutgoingEmailAttachment
 from marketing import services as marketing_services
 from marketing.models import Consent, ConsentEvent, Delivery, EmailAddressStatus, TrackingEvent, WebFormSubmission
 from marketing.tests.factories import CampaignFactory, CampaignMemberFactory, WebFormFactory
@@ -88,11 +88,15 @@ def test_the_models_checked_include_every_app():
 def subject(admin_user, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     now = timezone.now()
+    # A custom field marked as personal data on each kind of record that can be about the person.
+    for model in ("contacts.person", "sales.lead", "sales.deal", "service.ticket", "appointments.appointment"):
+        CustomField.objects.create(model=model, key="allergy", type="text", label_de="Allergie", is_personal=True)
+    allergy = {"allergy": "Zwiebelallergie"}
     person = PersonFactory(
         salutation="ms", academic_title="dr", first_name="Hiltrud", last_name="Zwiebelmann", email=EMAIL,
         email_secondary=SECOND, phone="+49 30 1234567", mobile="+49 171 1234567", street="Zwiebelweg 7",
         postal_code="34117", city="Zwiebelhausen", birthday=date(1970, 5, 6), description="mag Apfelkuchen",
-        external_source="hr-zwiebel", external_id="zwiebel-4711", owner=admin_user,
+        external_source="hr-zwiebel", external_id="zwiebel-4711", owner=admin_user, custom_fields=allergy,
     )
     person.tags.add(Tag.objects.create(name="Zwiebelfreundin"))
     # contacts
@@ -126,9 +130,9 @@ def subject(admin_user, settings, tmp_path):
     lead = LeadFactory(first_name="Hiltrud", last_name="Zwiebelmann", email=EMAIL, phone="+49 561 998877",
                        company="Zwiebelmann Haustechnik", position="Inhaberin", postal_code="34117", city="Zwiebelhausen",
                        note="mag Apfelkuchen sehr", utm={"utm_source": "zwiebelletter"}, converted_person=person,
-                       owner=admin_user)
+                       owner=admin_user, custom_fields=allergy)
     deal = DealFactory(owner=admin_user, lead=lead, name="Heizung für Hiltrud Zwiebelmann", next_step="Termin mit Hiltrud Zwiebelmann",
-                       close_note=f"Rückruf an {EMAIL}", competitor="Hiltrud Zwiebelmann selbst")
+                       close_note=f"Rückruf an {EMAIL}", competitor="Hiltrud Zwiebelmann selbst", custom_fields=allergy)
     DealContact.objects.create(deal=deal, person=person, role=DealContact.Role.CHAMPION)
     # marketing
     campaign = CampaignFactory()
@@ -145,7 +149,7 @@ def subject(admin_user, settings, tmp_path):
     # service
     ticket = TicketFactory(person=person, subject="Heizung tropft bei Zwiebelmann", description="Nachbarin hat Schlüssel",
                            complaint_measures="Zwiebelmann bekommt Ersatz", routing_explanation=f"VIP: {EMAIL}",
-                           message_id="<t1.hiltrud@zwiebel.example>")
+                           message_id="<t1.hiltrud@zwiebel.example>", custom_fields=allergy)
     message = TicketMessage.objects.create(ticket=ticket, kind=TicketMessage.Kind.CUSTOMER, body="Heizung tropft immer noch",
                                            from_email=EMAIL, message_id="<m1.hiltrud@zwiebel.example>")
     TicketAttachment.objects.create(message=message, file=ContentFile(b"Foto", name="heizung.jpg"), name="heizung.jpg", size=4)
@@ -157,7 +161,7 @@ def subject(admin_user, settings, tmp_path):
     # appointments
     kind = AppointmentTypeFactory()
     AppointmentFactory(appointment_type=kind, person=person, customer_name="Hiltrud Zwiebelmann", customer_email=EMAIL,
-                       customer_time_zone="America/Chicago", note="Bitte nur vormittags")
+                       customer_time_zone="America/Chicago", note="Bitte nur vormittags", custom_fields=allergy)
     SlotOffer.objects.create(appointment_type=kind, person=person, customer_name="Hiltrud Zwiebelmann", customer_email=EMAIL,
                              customer_time_zone="America/Chicago", message="Termin mit Hiltrud", expires_at=now + timedelta(days=3))
     # membership: a member who has resigned

@@ -11,6 +11,7 @@ from crm.access import role_required
 from crm.breadcrumbs import crumb
 from crm.models import WebhookDelivery, WebhookEndpoint
 from crm.roles import Role
+from crm.settingspages import settings_crumb
 from crm.webhooks import delivery
 from crm.webhooks.forms import WebhookEndpointForm
 
@@ -18,11 +19,12 @@ admin_only = role_required(Role.ADMIN)
 LOG_ROWS = 100
 
 
+
 @admin_only
 def webhook_list(request):
     endpoints = WebhookEndpoint.objects.all()
     return render(request, "crm/webhook_list.html", {
-        "endpoints": endpoints, "breadcrumbs": [crumb(_("Webhooks"))],
+        "endpoints": endpoints, "breadcrumbs": [settings_crumb(), crumb(_("Webhooks"))],
     })
 
 
@@ -34,7 +36,7 @@ def _detail(request, endpoint, *, secret=None):
     return render(request, "crm/webhook_detail.html", {
         "endpoint": endpoint, "secret": secret, "deliveries": deliveries,
         "event_labels": [webhooks.EVENT_TYPES.get(t, t) for t in endpoint.event_types],
-        "breadcrumbs": [crumb(_("Webhooks"), "webhook_list"), crumb(str(endpoint))],
+        "breadcrumbs": [settings_crumb(), crumb(_("Webhooks"), "webhook_list"), crumb(str(endpoint))],
     })
 
 
@@ -46,7 +48,7 @@ def webhook_create(request):
         messages.success(request, _("The endpoint is subscribed. Copy the secret now: it is shown only once."))
         return _detail(request, endpoint, secret=secret)
     return render(request, "crm/webhook_form.html", {
-        "form": form, "breadcrumbs": [crumb(_("Webhooks"), "webhook_list"), crumb(_("New endpoint"))],
+        "form": form, "breadcrumbs": [settings_crumb(), crumb(_("Webhooks"), "webhook_list"), crumb(_("New endpoint"))],
     })
 
 
@@ -60,7 +62,7 @@ def webhook_edit(request, pk: int):
         return redirect(endpoint)
     return render(request, "crm/webhook_form.html", {
         "form": form, "endpoint": endpoint,
-        "breadcrumbs": [crumb(_("Webhooks"), "webhook_list"), crumb(str(endpoint), "webhook_detail", pk), crumb(_("Edit"))],
+        "breadcrumbs": [settings_crumb(), crumb(_("Webhooks"), "webhook_list"), crumb(str(endpoint), "webhook_detail", pk), crumb(_("Edit"))],
     })
 
 

@@ -14,19 +14,16 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-import redis
 from django.conf import settings
 from django.test import Client
 
 from contacts.models import Person
-from crm.celery import app
-from crm.tests.processes import database_url, require_services
+from crm.tests.processes import celery_workers, require_services
 from marketing import services
 from marketing.models import Campaign, Consent, Delivery, EmailTemplate, Segment
 from marketing.tests.factories import HTML
@@ -86,55 +83,12 @@ def smtp_sink(tmp_path):
 
 @pytest.fixture
 def workers(tmp_path, smtp_sink):
-    """Starts Celery workers on a queue of their own; `start()` returns the process."""
+    """`workers(name)` starts a Celery worker on a queue of its own and returns the process."""
     port, _out = smtp_sink
-    queue = f"test-send-{uuid.uuid4().hex}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "crm.settings",
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": BROKER_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "CELERY_TASK_DEFAULT_QUEUE": queue,  # the batches the worker queues itself come back to it
-        "DB_CONN_MAX_AGE": "0",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(port),
-        "EMAIL_USE_TLS": "0",
-        "MARKETING_SEND_RATE": "0",
-        "CRM_BASE_URL": "http://testserver",
-    }
-    processes = []
-    base_dir = Path(settings.BASE_DIR)
-
-    def start(name: str):
-        log = (tmp_path / f"{name}.log").open("w")
-        process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-            [
-                str(base_dir / ".venv" / "bin" / "celery"), "-A", "crm", "worker", "--pool=solo", "-Q", queue,
-                "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h",
-            ],
-            cwd=base_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        processes.append(process)
-        return process
-
-    saved = app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue
-    app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = False, BROKER_URL, queue
-    app._pool = None  # a pool made earlier in this process points at the old broker
-    try:
-        yield start
-    finally:
-        app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = saved
-        app._pool = None
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=5)
-        redis.Redis.from_url(BROKER_URL).delete(queue)
+    env = {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "EMAIL_USE_TLS": "0", "MARKETING_SEND_RATE": "0",
+           "CRM_BASE_URL": "http://testserver"}
+    with celery_workers(tmp_path, BROKER_URL, prefix="send", env=env) as started:
+        yield started.start
 
 
 def _people(count: int, prefix: str) -> list[Person]:

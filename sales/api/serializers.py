@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from crm.api.batch import ExternalIdMixin
 from crm.api.exceptions import Conflict
-from crm.api.forms import FormSerializer
+from crm.api.forms import CustomFieldsField, CustomFieldsSerializerMixin, FormSerializer
 from crm.api.representation import ModelSerializer
 from sales import services
 from sales.forms import DealForm, LeadForm
@@ -76,8 +76,9 @@ class LineItemSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class LeadSerializer(CountryFieldMixin, FormSerializer):
+class LeadSerializer(CustomFieldsSerializerMixin, CountryFieldMixin, FormSerializer):
     form_class = LeadForm
+    custom_fields = CustomFieldsField()
     full_name = serializers.CharField(read_only=True)
 
     class Meta:
@@ -86,7 +87,7 @@ class LeadSerializer(CountryFieldMixin, FormSerializer):
             "id", "first_name", "last_name", "full_name", "email", "phone", "company", "position", "country",
             "postal_code", "city", "industry", "source", "campaign_code", "utm", "status", "disqualify_reason",
             "rating", "owner", "territory", "note", "converted_person", "converted_organization", "converted_deal",
-            "converted_at", "created_at", "updated_at",
+            "converted_at", "custom_fields", "created_at", "updated_at",
         ]
         read_only_fields = [
             "id", "utm", "territory", "converted_person", "converted_organization", "converted_deal", "converted_at",
@@ -134,8 +135,9 @@ class LeadConvertResultSerializer(serializers.Serializer):
     lead = LeadSerializer()
 
 
-class DealSerializer(ExternalIdMixin, FormSerializer):
+class DealSerializer(CustomFieldsSerializerMixin, ExternalIdMixin, FormSerializer):
     form_class = DealForm
+    custom_fields = CustomFieldsField()
     line_items = LineItemSerializer(many=True, read_only=True)
     stage = serializers.PrimaryKeyRelatedField(
         queryset=Stage.objects.all(), help_text="An open stage; a change of stage follows the board's rules."
@@ -149,8 +151,8 @@ class DealSerializer(ExternalIdMixin, FormSerializer):
             "id", "name", "pipeline", "stage", "organization", "owner", "territory", "amount", "currency",
             "converted_amount", "expected_close_date", "probability", "probability_overridden", "forecast_category",
             "next_step", "source", "campaign_code", "competitor", "status", "lost_reason", "close_note", "closed_at",
-            "stage_entered_at", "last_activity_at", "lead", "line_items", "external_source", "external_id", "created_at",
-            "updated_at",
+            "stage_entered_at", "last_activity_at", "lead", "line_items", "external_source", "external_id",
+            "custom_fields", "created_at", "updated_at",
         ]
         read_only_fields = [
             "id", "pipeline", "converted_amount", "status", "lost_reason", "close_note", "closed_at",

@@ -13,6 +13,13 @@ RECORD_PAGES = {
 }
 RECORD_EDIT_PAGES = {"sales:deal_update", "sales:lead_update", "sales:lead_convert"}
 WRITER_PAGES = {"sales:deal_create", "sales:lead_create", "sales:forecast", "sales:territory_list"}
+# Settings pages: sales managers and admins. The walk's territory is managed by nobody's manager,
+# so a sales manager may not change it (403).
+SETUP_PAGES = {
+    "sales:pipeline_list", "sales:pipeline_create", "sales:pipeline_update", "sales:pipeline_delete",
+    "sales:stage_update", "sales:stage_delete", "sales:quota_grid", "sales:territory_create",
+}
+OTHER_TEAMS_PAGES = {"sales:territory_update", "sales:territory_delete"}
 # The API (JSON): the admin's lead and deal are hidden from the others (404, actions included);
 # pipelines, stages, products and price lists are read by every CRM role.
 API_RECORD_PAGES = {"api:lead-detail", "api:deal-detail"}
@@ -20,6 +27,7 @@ POST_ONLY_PAGES = {
     "api:lead-convert", "api:deal-move", "api:deal-batch", "api:product-batch",
     "sales:deal_mark_won", "sales:deal_mark_lost", "sales:deal_reopen", "sales:deal_next_stage", "sales:deal_move", "sales:deal_contact_add",
     "sales:deal_contact_remove", "sales:deal_task_add", "sales:lead_task_add", "sales:reassign",
+    "sales:stage_create", "sales:stage_reorder", "sales:stage_move",
 }
 
 
@@ -31,11 +39,11 @@ def records(base: dict) -> dict:
     line_item = LineItemFactory(deal=deal)
     contact = DealContact.objects.create(deal=deal, person=base["person"], role=DealContact.Role.DECISION_MAKER)
     lead = LeadFactory(first_name="Petra", last_name="Lindner", company="Lindner Logistik GmbH", owner=admin_user)
-    TerritoryRuleFactory(country="DE", postal_code_from="10000", postal_code_to="19999")
+    rule = TerritoryRuleFactory(country="DE", postal_code_from="10000", postal_code_to="19999")
     price_list = PriceList.objects.create(name="Händler 2027", currency="EUR")
     price = PriceListItem.objects.create(price_list=price_list, product=line_item.product, unit_price=Decimal("90.00"))
     return {"deal": deal, "deal_contact": contact, "lead": lead, "product": line_item.product, "price_list": price_list,
-            "price_list_item": price}
+            "price_list_item": price, "territory": rule.territory}
 
 
 def url_kwargs(records) -> dict[str, dict]:
@@ -53,6 +61,11 @@ def url_kwargs(records) -> dict[str, dict]:
                "api:product-detail": {"pk": records["product"].pk},
                "api:pricelist-detail": {"pk": records["price_list"].pk},
                "api:pricelistitem-detail": {"pk": records["price_list_item"].pk}}
+    kwargs |= {name: {"pk": deal.pipeline_id} for name in [
+        "sales:pipeline_update", "sales:pipeline_delete", "sales:stage_create", "sales:stage_reorder",
+    ]}
+    kwargs |= {name: {"pk": deal.stage_id} for name in ["sales:stage_update", "sales:stage_delete", "sales:stage_move"]}
+    kwargs |= {name: {"pk": records["territory"].pk} for name in ["sales:territory_update", "sales:territory_delete"]}
     kwargs["sales:deal_contact_remove"] = {"pk": deal.pk, "contact_pk": records["deal_contact"].pk}
     return kwargs
 
@@ -70,6 +83,10 @@ def expected(name: str, role: str) -> set[int] | None:
         return None
     if name in RECORD_PAGES | RECORD_EDIT_PAGES:
         return {404}  # hidden from every other role: 404 on all its pages, edit included
+    if name in SETUP_PAGES:
+        return {200} if role == Role.SALES_MANAGER else {403}
+    if name in OTHER_TEAMS_PAGES:
+        return {403}
     if name in WRITER_PAGES:
         return {200} if role in SALES_WRITERS else {403}
     if name == "sales:lead_import":

@@ -2,7 +2,6 @@
 
 from datetime import date
 
-from django.contrib.auth import get_user_model
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,29 +9,11 @@ from django.utils.translation import gettext as _
 from crm.access import role_required
 from crm.breadcrumbs import crumb
 from crm.lists import int_param
-from crm.models import Team, managed_user_ids
+from crm.models import Team
 from crm.roles import Role, has_role
 from sales import services
 from sales.models import Territory
 from sales.views.common import SALES_WRITERS
-
-
-def forecast_user_ids(user, *, team_id: int = 0) -> set[int]:
-    """Whose figures this user may see: admins everyone in sales, managers their teams, reps themselves."""
-    if has_role(user, Role.ADMIN):
-        if team_id:
-            return set(Team.members.through.objects.filter(team_id=team_id).values_list("user_id", flat=True))
-        return set(
-            get_user_model()
-            .objects.filter(is_active=True, groups__name__in=[Role.SALES_MANAGER, Role.SALES_REP])
-            .values_list("pk", flat=True)
-        )
-    if has_role(user, Role.SALES_MANAGER):
-        ids = managed_user_ids(user)
-        if team_id:
-            ids = ids & set(Team.members.through.objects.filter(team_id=team_id, team__manager=user).values_list("user_id", flat=True))
-        return set(ids)
-    return {user.pk}
 
 
 def _month(raw: str) -> date:
@@ -49,7 +30,7 @@ def forecast(request):
     day = _month(request.GET.get("month", ""))
     team_id = int_param(request, "team")
     territory_id = int_param(request, "territory")
-    user_ids = forecast_user_ids(request.user, team_id=team_id)
+    user_ids = services.forecast_user_ids(request.user, team_id=team_id)
     data = services.forecast(user_ids=user_ids, period=period, day=day, territory_id=territory_id or None)
     is_manager = has_role(request.user, Role.ADMIN, Role.SALES_MANAGER)
     teams = []

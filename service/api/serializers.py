@@ -5,7 +5,7 @@ as the page's reply is, a status change runs `ticket_set_status` (survey, reopen
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from crm.api.forms import FormSerializer, form_errors
+from crm.api.forms import CustomFieldsField, CustomFieldsSerializerMixin, FormSerializer, form_errors
 from crm.api.representation import ModelSerializer
 from service import services
 from service.forms import ReplyForm, TicketCreateForm, TicketForm
@@ -16,7 +16,7 @@ TICKET_FIELDS = [
     "organization", "category", "team", "assignee", "product", "related_deal", "tags", "is_complaint",
     "complaint_cause", "complaint_measures", "complaint_compensation", "first_response_due", "resolution_due",
     "first_responded_at", "resolved_at", "reopened_count", "routing_explanation", "merged_into", "created_at",
-    "updated_at",
+    "custom_fields", "updated_at",
 ]
 READ_ONLY = [
     "id", "number", "description", "channel", "tier", "language", "person", "organization", "first_response_due",
@@ -25,12 +25,13 @@ READ_ONLY = [
 ]
 
 
-class TicketSerializer(FormSerializer):
+class TicketSerializer(CustomFieldsSerializerMixin, FormSerializer):
     """A ticket; an update goes through the edit page's form and `ticket_update` (a status
     change there is the page's status change)."""
 
     form_class = TicketForm
     number = serializers.CharField(read_only=True)
+    custom_fields = CustomFieldsField()
 
     class Meta:
         model = Ticket
@@ -46,7 +47,7 @@ class TicketSerializer(FormSerializer):
         return {"version": str(self.instance.version)} if self.instance is not None and self.instance.pk else {}
 
     def update(self, instance, validated_data):
-        changes = dict(validated_data["form"].cleaned_data)
+        changes = validated_data["form"].cleaned_record_data()
         version = changes.pop("version")
         return services.ticket_update(ticket_id=instance.pk, version=version, changes=changes, user=self.context["user"])
 

@@ -204,7 +204,7 @@ def test_the_ticket_list_makes_the_same_few_queries_for_few_and_many(
     for _ in range(count):
         TicketFactory(team=support["team"], assignee=support["anna"]).tags.add(tag)
     token = token_for(support["lead"])
-    # token, its touch, roles, team ids, tickets, their tags
-    with django_assert_max_num_queries(6):
+    # token, its touch, roles, team ids, tickets, their tags, the custom fields' definitions
+    with django_assert_max_num_queries(7):
         response = call(client, "get", TICKETS + "?scope=team&limit=100", token=token)
     assert response.status_code == 200 and len(response.json()["results"]) == count
