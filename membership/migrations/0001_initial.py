@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contacts', '0014_alter_importjob_file_format'),
-        ('crm', '0009_membership_manager_role'),
+        ('crm', '0010_membership_manager_role'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

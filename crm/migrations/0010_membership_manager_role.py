@@ -14,6 +14,6 @@ def remove_role(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("crm", "0008_outgoing_email_sender")]
+    dependencies = [("crm", "0009_custom_fields")]
 
     operations = [migrations.RunPython(create_role, remove_role)]
