@@ -52,7 +52,7 @@ class MembershipType(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     fee = models.DecimalField(
         _("fee"), max_digits=10, decimal_places=2, default=0, validators=[MinValueValidator(0)],
-        help_text=_("Amount per period, in %(currency)s.") % {"currency": settings.CRM_CURRENCY},
+        help_text=_("Amount per period, in the CRM's currency."),
     )
     fee_period = models.CharField(_("fee period"), max_length=10, choices=FeePeriod.choices, default=FeePeriod.YEARLY)
     shared_by_household = models.BooleanField(

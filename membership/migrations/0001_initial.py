@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('name', models.CharField(db_index=True, max_length=100, verbose_name='name')),
-                ('fee', models.DecimalField(decimal_places=2, default=0, help_text='Amount per period, in EUR.', max_digits=10, validators=[django.core.validators.MinValueValidator(0)], verbose_name='fee')),
+                ('fee', models.DecimalField(decimal_places=2, default=0, help_text="Amount per period, in the CRM's currency.", max_digits=10, validators=[django.core.validators.MinValueValidator(0)], verbose_name='fee')),
                 ('fee_period', models.CharField(choices=[('monthly', 'Monthly'), ('quarterly', 'Quarterly'), ('yearly', 'Yearly')], default='yearly', max_length=10, verbose_name='fee period')),
                 ('shared_by_household', models.BooleanField(default=False, help_text="Other people of a member's household may join under this membership (a family membership).", verbose_name='shared by the household')),
                 ('notice_months', models.PositiveSmallIntegerField(default=3, help_text='How many months before the end a resignation must be received.', validators=[django.core.validators.MaxValueValidator(24)], verbose_name='notice period (months)')),
@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('fee', models.DecimalField(decimal_places=2, default=0, help_text='Amount per period, in EUR.', max_digits=10, validators=[django.core.validators.MinValueValidator(0)], verbose_name='fee')),
+                ('fee', models.DecimalField(decimal_places=2, default=0, help_text="Amount per period, in the CRM's currency.", max_digits=10, validators=[django.core.validators.MinValueValidator(0)], verbose_name='fee')),
                 ('fee_period', models.CharField(choices=[('monthly', 'Monthly'), ('quarterly', 'Quarterly'), ('yearly', 'Yearly')], default='yearly', max_length=10, verbose_name='fee period')),
                 ('shared_by_household', models.BooleanField(default=False, help_text="Other people of a member's household may join under this membership (a family membership).", verbose_name='shared by the household')),
                 ('notice_months', models.PositiveSmallIntegerField(default=3, help_text='How many months before the end a resignation must be received.', validators=[django.core.validators.MaxValueValidator(24)], verbose_name='notice period (months)')),
