@@ -4,10 +4,11 @@ record pages, data protection, demo data)."""
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm import navigation, recordpage, timeline
+from crm import navigation, recordpage, startpage, timeline
 from crm import search as crm_search
 from crm.navigation import NavItem
 from crm.recordpage import Panel
+from crm.startpage import Widget
 from crm.roles import MEMBERSHIP_ROLES, has_role
 
 
@@ -38,6 +39,7 @@ def register_all() -> None:
     from membership import seed  # noqa: F401  (registers itself on import)
     from membership.models import Member, MembershipType
     from membership.search import PROVIDER
+    from membership.startpage import membership_overview
     from membership.timeline import member_entries
 
     history.register(Member, roles=MEMBERSHIP_ROLES)
@@ -47,6 +49,8 @@ def register_all() -> None:
         NavItem(_("Members"), "membership:member_list", order=65, icon="person-vcard", section="membership:", roles=MEMBERSHIP_ROLES)
     )
     crm_search.register(PROVIDER)
+    startpage.register(Widget("membership.overview", "membership/widgets/overview.html", membership_overview, order=30,
+                              roles=MEMBERSHIP_ROLES))
     timeline.register(member_entries, kind="membership", label=_("Membership"), order=55)
     for label in ("contacts.person", "contacts.organization"):
         recordpage.register_panel(

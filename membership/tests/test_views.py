@@ -134,3 +134,12 @@ def test_the_member_list_runs_the_same_queries_for_few_and_many_rows(client, rol
         assert response.status_code == 200 and len(response.context["object_list"]) == Member.objects.count()
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+def test_the_start_page_shows_the_register_and_the_applications(client, role_users, admin_user, member):
+    applicant = join(PersonFactory(first_name="Waltraud"), membership_type=member.membership_type, admit=False, by=admin_user)
+    client.force_login(role_users[Role.MEMBERSHIP_MANAGER])
+    page = client.get(reverse("home")).content.decode()
+    assert 'id="w-members"' in page and reverse("membership:member_admit", args=[applicant.pk]) in page
+    client.force_login(role_users[Role.SALES_REP])
+    assert 'id="w-members"' not in client.get(reverse("home")).content.decode()
