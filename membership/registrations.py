@@ -8,8 +8,8 @@ from crm import navigation, recordpage, startpage, timeline
 from crm import search as crm_search
 from crm.navigation import NavItem
 from crm.recordpage import Panel
-from crm.startpage import Widget
 from crm.roles import MEMBERSHIP_ROLES, has_role
+from crm.startpage import Widget
 
 
 def _join_url(obj, user):
