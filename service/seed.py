@@ -5,7 +5,6 @@ tickets per person written in bulk (5,000 a transaction) for the large data sets
 
 import random
 from datetime import time, timedelta
-from operator import attrgetter
 
 from django.db import transaction
 from django.utils import timezone
@@ -128,13 +127,7 @@ def _insert(objs: list) -> None:
     for obj, pk in zip(objs, bulk.reserve_ids(Ticket, len(objs)), strict=True):
         obj.pk = pk
         obj.search_key = index_text(obj.number, obj.subject)
-    fields = Ticket._meta.concrete_fields
-    db = bulk.database()
-    getters = [
-        (lambda obj, f=field: f.get_db_prep_save(f.pre_save(obj, True), db)) if bulk.needs_conversion(field) else attrgetter(field.attname)
-        for field in fields
-    ]
-    bulk.load_rows(Ticket, fields, [tuple(get(obj) for get in getters) for obj in objs])
+    bulk.insert_objects(Ticket, objs)  # keeps the reserved ids; converts JSON columns as COPY takes them
 
 
 def bulk_tickets(setup_: dict, users: dict, rng, log) -> int:

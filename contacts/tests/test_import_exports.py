@@ -205,6 +205,7 @@ def test_the_label_of_a_google_phone_number_decides_whether_it_is_the_mobile(run
     assert error["line"] == 5 and "Phone 1 - Value" in error["reason"] and "“123”" in error["reason"]
 
 
+@pytest.mark.django_db  # the importer reads the custom fields a person has
 def test_google_phone_numbers_fill_only_the_columns_the_mapping_keeps():
     headers = GOOGLE_PHONES.splitlines()[0].split(",")
     cells = GOOGLE_PHONES.splitlines()[2].split(",")  # Bernd: work, then mobile
