@@ -11,6 +11,7 @@ class Role(models.TextChoices):
     MARKETING = "marketing", _("Marketing")
     SUPPORT_LEAD = "support_lead", _("Support lead")
     SUPPORT_AGENT = "support_agent", _("Support agent")
+    MEMBERSHIP_MANAGER = "membership_manager", _("Membership manager")
 
 
 ALL_ROLES = tuple(Role.values)
@@ -26,6 +27,8 @@ EXPORT_ROLES = (Role.ADMIN, Role.SALES_MANAGER, Role.MARKETING)
 IMPORT_ROLES = (Role.ADMIN, Role.SALES_MANAGER, Role.MARKETING)
 # Who enters fixed appointments with customers (sales and service; marketing offers times at most).
 BOOKING_ROLES = (Role.ADMIN, *SALES_ROLES, *SERVICE_ROLES)
+# Who keeps the register of members of an association (members, membership types).
+MEMBERSHIP_ROLES = (Role.ADMIN, Role.MEMBERSHIP_MANAGER)
 # Data protection exports and erasures (GDPR art. 15 and 17) of a person.
 PRIVACY_ROLES = (Role.ADMIN,)
 

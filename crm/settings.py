@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "marketing",
     "service",
     "appointments",
+    "membership",
     "analytics",
 ]
 
@@ -342,6 +343,7 @@ CRM_ADDRESSBOOK_TRIGGER_SECONDS = env_int("CRM_ADDRESSBOOK_TRIGGER_SECONDS", 10)
 CRM_ADDRESSBOOK_RETRY_SECONDS = env_int("CRM_ADDRESSBOOK_RETRY_SECONDS", 60)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
+    "membership-members-end-due": {"task": "membership.tasks.members_end_due", "schedule": 6 * 3600.0},
     "crm-outbox-resume": {"task": "crm.tasks.emails_resume", "schedule": 60.0},
     "contacts-imports-resume-stalled": {"task": "contacts.tasks.imports_resume_stalled", "schedule": 60.0},
     "contacts-import-files-purge": {"task": "contacts.tasks.import_files_purge", "schedule": 6 * 3600.0},
@@ -500,6 +502,8 @@ CRM_API_READ_WINDOW = env_int("CRM_API_READ_WINDOW", 3600)
 CRM_CURRENCY = os.environ.get("CRM_CURRENCY", "EUR").strip().upper()
 CRM_LIST_PAGE_SIZE = 25
 CRM_COUNT_CAP = 10_000  # lists show "10.000+" instead of counting a million rows
+# Member numbers of the association: this prefix and a running number that is never given twice.
+CRM_MEMBER_NUMBER_PREFIX = os.environ.get("CRM_MEMBER_NUMBER_PREFIX", "M-")
 # Two-factor login (TOTP, django-otp): anyone may turn it on; with this set, admins must.
 CRM_REQUIRE_2FA_FOR_ADMINS = env_bool("CRM_REQUIRE_2FA_FOR_ADMINS", False)
 OTP_TOTP_ISSUER = "CRM"

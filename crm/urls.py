@@ -100,6 +100,7 @@ urlpatterns = [
     path("marketing/", include("marketing.urls")),
     path("service/", include("service.urls")),
     path("appointments/", include("appointments.urls")),
+    path("members/", include("membership.urls")),
     path("analytics/", include("analytics.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -85,6 +85,6 @@ def expected(name: str, role: str) -> set[int] | None:
         return None
     if name in EDIT_PAGES:
         return {403}
-    if name == "appointments:appointment_enter" and role == Role.MARKETING:
+    if name == "appointments:appointment_enter" and role in (Role.MARKETING, Role.MEMBERSHIP_MANAGER):
         return {403}
     return None

@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("service.api.urls")),
     path("", include("marketing.api.urls")),
     path("", include("appointments.api.urls")),
+    path("", include("membership.api.urls")),
     *router.urls,
 ]

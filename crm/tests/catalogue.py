@@ -25,7 +25,7 @@ from django.apps import apps
 from django.conf import settings
 
 # The order in which apps make their records: later apps may use earlier apps' records.
-ORDER = ["crm", "contacts", "sales", "marketing", "service", "appointments", "analytics"]
+ORDER = ["crm", "contacts", "sales", "marketing", "service", "appointments", "membership", "analytics"]
 
 
 def modules() -> list[ModuleType]:

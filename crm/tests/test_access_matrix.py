@@ -87,7 +87,7 @@ def marketing_and_appointment_writes(made: dict, role: str) -> list[tuple[str, s
 
     campaign, appointment = made["campaign"], made["appointment"]
     marketing = role in MARKETING_WRITERS
-    hidden = role in SERVICE  # no campaign is visible to service roles
+    hidden = role in SERVICE or role == Role.MEMBERSHIP_MANAGER  # no campaign is visible to them
     refused = {404} if hidden else {403}
     return [
         ("post", reverse("api:campaign-list"), {400} if marketing else {403}),

@@ -77,6 +77,9 @@ def records(db):
 
     kind = AppointmentTypeFactory(host_user=AvailabilityFactory().user, min_notice=0)
     AppointmentFactory(appointment_type=kind)
+    from membership.tests.factories import MembershipTypeFactory, join
+
+    join(PersonFactory(), membership_type=MembershipTypeFactory(shared_by_household=True))
 
 
 def test_the_schema_is_the_served_one(client, admin_token):

@@ -196,12 +196,13 @@ def test_every_role_gets_a_start_page_with_its_own_widgets(client, role_users):
 
 EVERYONE_WIDGETS = {"w-appointments-today", "w-my-tasks", "w-my-orgs"}
 ROLE_WIDGETS = {
-    Role.ADMIN: EVERYONE_WIDGETS | {"w-team-tasks", "w-stale-deals", "w-new-leads"},
+    Role.ADMIN: EVERYONE_WIDGETS | {"w-team-tasks", "w-stale-deals", "w-new-leads", "w-members"},
     Role.SALES_MANAGER: EVERYONE_WIDGETS | {"w-team-tasks", "w-stale-deals", "w-new-leads", "w-team-pipeline", "w-team-forecast"},
     Role.SALES_REP: EVERYONE_WIDGETS | {"w-stale-deals", "w-new-leads"},
     Role.MARKETING: EVERYONE_WIDGETS | {"w-campaigns", "w-consent-growth", "w-form-leads"},
     Role.SUPPORT_LEAD: EVERYONE_WIDGETS | {"w-team-tasks", "w-my-queue", "w-sla-alarms", "w-team-backlog", "w-unassigned"},
     Role.SUPPORT_AGENT: EVERYONE_WIDGETS | {"w-my-queue", "w-sla-alarms", "w-unassigned"},
+    Role.MEMBERSHIP_MANAGER: EVERYONE_WIDGETS | {"w-members"},
 }
 
 

@@ -24,6 +24,8 @@ from crm.models import CustomField, OutgoingEmail, OutgoingEmailAttachment
 from marketing import services as marketing_services
 from marketing.models import Consent, ConsentEvent, Delivery, EmailAddressStatus, TrackingEvent, WebFormSubmission
 from marketing.tests.factories import CampaignFactory, CampaignMemberFactory, WebFormFactory
+from membership import services as membership_services
+from membership.models import MembershipType
 from sales.models import DealContact
 from sales.tests.factories import DealFactory, LeadFactory
 from service.models import (
@@ -76,7 +78,7 @@ def test_every_field_of_every_model_is_classified():
 
 def test_the_models_checked_include_every_app():
     labels = {model._meta.app_label for model in _project_models()}
-    assert {"contacts", "sales", "marketing", "service", "appointments", "analytics", "crm"} <= labels
+    assert {"contacts", "sales", "marketing", "service", "appointments", "membership", "analytics", "crm"} <= labels
 
 
 # --- a person with a value in every personal field ------------------------------------------
@@ -162,6 +164,10 @@ def subject(admin_user, settings, tmp_path):
                        customer_time_zone="America/Chicago", note="Bitte nur vormittags", custom_fields=allergy)
     SlotOffer.objects.create(appointment_type=kind, person=person, customer_name="Hiltrud Zwiebelmann", customer_email=EMAIL,
                              customer_time_zone="America/Chicago", message="Termin mit Hiltrud", expires_at=now + timedelta(days=3))
+    # membership: a member who has resigned
+    member = membership_services.member_join(person=person, membership_type=MembershipType.objects.create(name="Familie"),
+                                             start_date=date(2021, 1, 1), by=admin_user)
+    membership_services.member_resign(member=member, received_on=date(2026, 11, 18), by=admin_user)
     # the outbox
     email = outbox.email_queue(to=EMAIL, subject="Ihr Termin, Frau Zwiebelmann", body="Guten Tag Hiltrud Zwiebelmann",
                                html="<p>Guten Tag Hiltrud Zwiebelmann</p>", regarding=ticket)

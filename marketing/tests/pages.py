@@ -105,14 +105,18 @@ def url_queries(records) -> dict[str, str]:
     return {"marketing:segment_preview": "f-postal_code_prefix=8&f-email_consent=on"}
 
 
+# Roles that see no marketing record at all (service, and the membership register's keepers).
+NO_MARKETING_ROLES = (*SERVICE_ROLES, Role.MEMBERSHIP_MANAGER)
+
+
 def expected(name: str, role: str) -> set[int] | None:
-    if name in API_LIST_PAGES | API_RECORD_PAGES and role in SERVICE_ROLES:
+    if name in API_LIST_PAGES | API_RECORD_PAGES and role in NO_MARKETING_ROLES:
         return {404} if name in API_RECORD_PAGES else {403}
     if not name.startswith("marketing:") or name in CUSTOMER_PAGES or name in POST_ONLY_PAGES:
         return None
     if role == Role.ADMIN or role == Role.MARKETING:
         return None
-    if role in SERVICE_ROLES:
+    if role in NO_MARKETING_ROLES:
         # Service sees no marketing record: 404 on each record's pages, 403 on the others.
         return {404} if name in RECORD_PAGES else {403}
     if name in EDIT_PAGES:

@@ -49,6 +49,7 @@ DEMO_USERS = [
     DemoUser("support.leitung", "Michael", "Weber", Role.SUPPORT_LEAD),
     DemoUser("support", "Julia", "Koch", Role.SUPPORT_AGENT),
     DemoUser("support2", "Felix", "Richter", Role.SUPPORT_AGENT),
+    DemoUser("mitglieder", "Monika", "Lehmann", Role.MEMBERSHIP_MANAGER),
 ]
 # Team name, the role of its manager, the role of its members.
 DEMO_TEAMS = [
