@@ -460,7 +460,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayRequestDuration": True},
+    # filter: a box that narrows the operations by tag (the page lists only what is in view of a long API).
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayRequestDuration": True, "filter": True},
     # Every operation documents the problem details it may answer with (crm.api.schema).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "crm.api.schema.add_problem_responses"],
     "ENUM_NAME_OVERRIDES": {
