@@ -26,9 +26,7 @@ def sales_users():
     )
 
 
-class UserChoiceField(SafeModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.get_full_name() or obj.username
+UserChoiceField = SafeModelChoiceField  # users by name: crm.forms.UserNamesMixin
 
 
 class StageChoiceField(SafeModelChoiceField):

@@ -27,9 +27,7 @@ def crm_users():
     )
 
 
-class UserChoiceField(SafeModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.get_full_name() or obj.username
+UserChoiceField = SafeModelChoiceField  # users by name: crm.forms.UserNamesMixin
 
 
 class DateInput(forms.DateInput):
